@@ -1,0 +1,1 @@
+//! ltx-transform
