@@ -1,0 +1,18 @@
+-- daily_conversation_kpis: one row per UTC day x site x department.
+-- Volume, success rate, average duration and the activity inside the conversations.
+-- created_at is TIMESTAMPTZ; the cast to TIMESTAMP keeps the UTC wall clock (no ICU needed).
+SELECT
+    CAST(CAST(created_at AS TIMESTAMP) AS DATE)                         AS day_utc,
+    site_id,
+    department_id,
+    count(*)                                                            AS conversations,
+    count(*) FILTER (WHERE result = 'success')                          AS successful,
+    round(count(*) FILTER (WHERE result = 'success') / count(*), 4)     AS success_rate,
+    round(avg(duration_s), 1)                                           AS avg_duration_s,
+    CAST(sum(chat_count) AS BIGINT)  AS chats,
+    CAST(sum(call_count) AS BIGINT)  AS calls,
+    CAST(sum(lead_count) AS BIGINT)  AS leads,
+    CAST(sum(message_count) AS BIGINT)  AS messages
+FROM conversations
+GROUP BY ALL
+ORDER BY day_utc, site_id, department_id NULLS FIRST

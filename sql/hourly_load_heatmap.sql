@@ -1,0 +1,23 @@
+-- hourly_load_heatmap: one row per clock x ISO weekday x hour, where clock is 'MSK'
+-- (Moscow wall clock, from created_at_msk) or 'UTC' (from created_at). Filter on one clock.
+-- created_at_msk is written by the transform with the tz database, so no ICU / AT TIME ZONE here.
+WITH c AS (
+    SELECT 'MSK' AS clock, created_at_msk AS ts, chat_count, call_count, lead_count, message_count
+    FROM conversations
+    UNION ALL
+    SELECT 'UTC' AS clock, CAST(created_at AS TIMESTAMP) AS ts, chat_count, call_count, lead_count, message_count
+    FROM conversations
+)
+SELECT
+    clock,
+    isodow(ts)              AS weekday,
+    dayname(ts)             AS weekday_name,
+    hour(ts)                AS hour,
+    count(*)                AS conversations,
+    CAST(sum(chat_count) AS BIGINT)  AS chats,
+    CAST(sum(call_count) AS BIGINT)  AS calls,
+    CAST(sum(lead_count) AS BIGINT)  AS leads,
+    CAST(sum(message_count) AS BIGINT)  AS messages
+FROM c
+GROUP BY ALL
+ORDER BY clock, weekday, hour

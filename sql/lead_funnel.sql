@@ -1,0 +1,23 @@
+-- lead_funnel: one row per UTC day (of the lead's created_at) x lead_type.
+-- Time to completion = completed_at - created_at in seconds, over completed leads only.
+WITH l AS (
+    SELECT
+        CAST(CAST(created_at AS TIMESTAMP) AS DATE)     AS day_utc,
+        coalesce(lead_type, '(none)')                   AS lead_type,
+        result,
+        CASE WHEN completed_at IS NOT NULL THEN
+            date_diff('second', CAST(created_at AS TIMESTAMP), CAST(completed_at AS TIMESTAMP))
+        END                                             AS time_to_completion_s
+    FROM leads
+)
+SELECT
+    day_utc,
+    lead_type,
+    count(*)                                                                AS leads,
+    count(*) FILTER (WHERE result = 'completed')                            AS completed,
+    round(count(*) FILTER (WHERE result = 'completed') / count(*), 4)       AS completion_rate,
+    round(avg(time_to_completion_s) FILTER (WHERE result = 'completed'), 1) AS avg_time_to_completion_s,
+    median(time_to_completion_s) FILTER (WHERE result = 'completed')        AS median_time_to_completion_s
+FROM l
+GROUP BY ALL
+ORDER BY day_utc, lead_type
