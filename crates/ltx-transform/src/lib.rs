@@ -1,1 +1,326 @@
-//! ltx-transform
+//! Normalizes LiveTex conversations into Arrow record batches, one table per entity.
+//!
+//! Owns: the table layout (`schema.rs`, one module per table), the mapping from
+//! [`ltx_model::Conversation`] to rows (foreign keys, positions, JSON text for
+//! free-form objects, `_extra` for unknown fields, lineage columns), personal-data
+//! hashing/dropping ([`PiiPolicy`]), reconciliation of the API's counters
+//! (`_quality_issues`) and the `_rejected` rows for records that do not parse.
+//! Partitioning into `YYYY-MM` months and batching by `batch_rows`.
+//!
+//! Does not own: HTTP (ltx-extract), the wire types and their tolerance (ltx-model),
+//! Parquet files, commits and DuckDB views (ltx-load). Plain synchronous code: the
+//! caller feeds it from a bounded channel and drains full batches as it goes.
+
+mod schema;
+
+use std::collections::BTreeMap;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// Every table this crate produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// One row per conversation.
+    Conversations,
+    /// One row per chat of a conversation.
+    Chats,
+    /// One row per message of a chat.
+    ChatMessages,
+    /// One row per call of a conversation.
+    Calls,
+    /// One row per lead of a conversation.
+    Leads,
+    /// One row per complaint of a conversation.
+    Complaints,
+    /// One row per employee listed as participant of a conversation.
+    ConversationEmployees,
+    /// One row per conversation-level event.
+    ConversationEvents,
+    /// Snapshot of an employee as seen in one conversation.
+    Employees,
+    /// Snapshot of a visitor as seen in one conversation.
+    Visitors,
+    /// Snapshot of a site as seen in one conversation.
+    Sites,
+    /// Snapshot of a department as seen in one conversation.
+    Departments,
+    /// Counter mismatches found by reconciliation.
+    QualityIssues,
+    /// Records that could not be parsed.
+    Rejected,
+}
+
+/// What kind of rows a table holds (the loader treats them differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    /// Facts of a conversation, replaced with the conversation.
+    Fact,
+    /// Snapshot rows of an entity; a view keeps the latest per key.
+    Dimension,
+    /// Reconciliation findings (`_quality_issues`).
+    Quality,
+    /// Unparseable records (`_rejected`), append-only.
+    Rejected,
+}
+
+impl Table {
+    /// Every table, in schema order.
+    pub const ALL: [Table; 14] = [
+        Table::Conversations,
+        Table::Chats,
+        Table::ChatMessages,
+        Table::Calls,
+        Table::Leads,
+        Table::Complaints,
+        Table::ConversationEmployees,
+        Table::ConversationEvents,
+        Table::Employees,
+        Table::Visitors,
+        Table::Sites,
+        Table::Departments,
+        Table::QualityIssues,
+        Table::Rejected,
+    ];
+
+    /// Position in [`Table::ALL`].
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The table's name in the warehouse (directory and view name).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Conversations => "conversations",
+            Table::Chats => "chats",
+            Table::ChatMessages => "chat_messages",
+            Table::Calls => "calls",
+            Table::Leads => "leads",
+            Table::Complaints => "complaints",
+            Table::ConversationEmployees => "conversation_employees",
+            Table::ConversationEvents => "conversation_events",
+            Table::Employees => "employees",
+            Table::Visitors => "visitors",
+            Table::Sites => "sites",
+            Table::Departments => "departments",
+            Table::QualityIssues => "_quality_issues",
+            Table::Rejected => "_rejected",
+        }
+    }
+
+    /// The table with this [`Table::name`], if any.
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The table's Arrow schema (defined once, in `schema.rs`).
+    pub fn schema(self) -> SchemaRef {
+        schema::schema(self)
+    }
+
+    /// Fact, dimension, quality or rejected.
+    pub const fn kind(self) -> TableKind {
+        match self {
+            Table::Conversations
+            | Table::Chats
+            | Table::ChatMessages
+            | Table::Calls
+            | Table::Leads
+            | Table::Complaints
+            | Table::ConversationEmployees
+            | Table::ConversationEvents => TableKind::Fact,
+            Table::Employees | Table::Visitors | Table::Sites | Table::Departments => {
+                TableKind::Dimension
+            }
+            Table::QualityIssues => TableKind::Quality,
+            Table::Rejected => TableKind::Rejected,
+        }
+    }
+
+    /// Columns that identify a row (dimensions: the entity id; the view keeps the
+    /// latest `_source_updated_at` per key). Empty for `_rejected`, which has no key.
+    pub const fn key_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Conversations => &["conversation_id"],
+            Table::Chats => &["chat_id"],
+            Table::ChatMessages => &["message_id"],
+            Table::Calls => &["call_id"],
+            Table::Leads => &["lead_id"],
+            Table::Complaints => &["complaint_id"],
+            Table::ConversationEmployees => &["conversation_id", "participation_order"],
+            Table::ConversationEvents => &["conversation_id", "event_order"],
+            Table::Employees => &["employee_id"],
+            Table::Visitors => &["visitor_id"],
+            Table::Sites => &["site_id"],
+            Table::Departments => &["department_id"],
+            Table::QualityIssues => &["conversation_id", "check"],
+            Table::Rejected => &[],
+        }
+    }
+}
+
+impl std::fmt::Display for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A batch of rows of one table, for one partition.
+#[derive(Debug, Clone)]
+pub struct TableBatch {
+    /// Which table the rows belong to.
+    pub table: Table,
+    /// UTC month `YYYY-MM` (of the conversation's `created_at`; `_rejected`: of `_synced_at`).
+    pub partition: String,
+    /// The rows, with exactly `table.schema()`.
+    pub batch: RecordBatch,
+}
+
+/// What to do with one class of personal data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PiiAction {
+    /// Store the value as received.
+    #[default]
+    Keep,
+    /// Store lowercase hex SHA-256 of `salt + value`.
+    Hash,
+    /// Store null.
+    Drop,
+}
+
+/// Personal-data policy, per class of data (config `[pii]`, values `keep|hash|drop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PiiPolicy {
+    /// visitors.name/nickname, leads.name.
+    pub names: PiiAction,
+    /// Every `email` column.
+    pub emails: PiiAction,
+    /// Every `phone` column.
+    pub phones: PiiAction,
+    /// visitors.last_ip.
+    pub ips: PiiAction,
+    /// chat_messages.text (`text_length` is always kept).
+    pub message_texts: PiiAction,
+    /// Prepended to the value before hashing (keep it secret and stable).
+    pub salt: String,
+}
+
+/// Default number of rows per emitted batch.
+pub const DEFAULT_BATCH_ROWS: usize = 65_536;
+
+/// Configuration of one transform run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformConfig {
+    /// Emit a table's batch once it holds this many rows (default 65,536).
+    pub batch_rows: usize,
+    /// Personal-data policy.
+    pub pii: PiiPolicy,
+    /// The sync run's id (`_run_id` column).
+    pub run_id: String,
+    /// When the run started (`_synced_at` column).
+    pub synced_at: DateTime<Utc>,
+}
+
+impl TransformConfig {
+    /// Default batch size and PII policy (keep everything) for a run.
+    pub fn new(run_id: impl Into<String>, synced_at: DateTime<Utc>) -> Self {
+        TransformConfig {
+            batch_rows: DEFAULT_BATCH_ROWS,
+            pii: PiiPolicy::default(),
+            run_id: run_id.into(),
+            synced_at,
+        }
+    }
+
+    /// Checks the values a user can get wrong.
+    pub fn validate(&self) -> Result<(), TransformError> {
+        if self.batch_rows == 0 {
+            return Err(TransformError::InvalidConfig {
+                key: "batch_rows",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Errors of this crate (transforming itself never fails: bad records become `_rejected` rows).
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    /// A configuration value is out of range.
+    #[error("invalid transform config `{key}`: {reason}")]
+    InvalidConfig {
+        /// The config key.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Counts of one transform run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TransformStats {
+    /// Conversations transformed (not counting rejected records).
+    pub conversations: u64,
+    /// Rows written per table name (every table, zero included).
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Quality issues per check name (`chat_count`, `message_count`, ...).
+    pub quality_issues: BTreeMap<&'static str, u64>,
+    /// Records that became `_rejected` rows.
+    pub rejected: u64,
+}
+
+impl TransformStats {
+    /// Rows written to `table` so far.
+    pub fn rows_of(&self, table: Table) -> u64 {
+        self.rows.get(table.name()).copied().unwrap_or(0)
+    }
+}
+
+/// Turns conversations into [`TableBatch`]es, partitioned by month and batched by size.
+#[derive(Debug)]
+pub struct Transformer {
+    config: TransformConfig,
+    stats: TransformStats,
+}
+
+impl Transformer {
+    /// A transformer for one run (a `batch_rows` of 0 is treated as 1).
+    pub fn new(config: TransformConfig) -> Self {
+        Transformer {
+            config,
+            stats: TransformStats::default(),
+        }
+    }
+
+    /// Transforms one conversation given as JSON; a record that does not parse becomes a
+    /// `_rejected` row. Never panics.
+    pub fn push_json(&mut self, raw: &str) {
+        let _ = raw;
+        let _ = &self.config;
+    }
+
+    /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
+    pub fn push_unreadable(&mut self, raw: &str, error: &str) {
+        let _ = (raw, error);
+    }
+
+    /// Batches whose builders reached `batch_rows` (call after every few pushes).
+    pub fn drain_full(&mut self) -> Vec<TableBatch> {
+        Vec::new()
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> &TransformStats {
+        &self.stats
+    }
+
+    /// Every remaining row as batches, and the run's statistics.
+    pub fn finish(self) -> (Vec<TableBatch>, TransformStats) {
+        (Vec::new(), self.stats)
+    }
+}
