@@ -1,1 +1,77 @@
-//! ltx-load
+//! ltx-load: the warehouse — where synced data is kept.
+//!
+//! **Owns**: the Parquet data files, the manifest and its commit protocol, the writer lock,
+//! the run log, the raw archive, compaction, and the DuckDB catalog (`warehouse.duckdb`,
+//! views only). **Does not own**: fetching (ltx-extract), turning conversations into Arrow
+//! batches and their schemas (ltx-transform), the BI model SQL (`sql/*.sql`, passed in by
+//! the CLI), configuration and scheduling (ltx-cli).
+//!
+//! # Guarantees and how they are kept
+//! Users sync every 15 minutes for years; the warehouse must never lose a conversation,
+//! never show one twice, and survive a crash at any instant.
+//!
+//! * **Layout** — `<wh>/data/<table>/<YYYY-MM>/<run_id>-<n>.parquet` (zstd, ~128k-row row
+//!   groups, page statistics): plain Parquet any engine can read. `<wh>/_ltx/manifest.json`
+//!   is the single source of truth of which files are live; a file not listed there does
+//!   not exist for readers. See [`layout`].
+//! * **Immutable files, copy-on-write** — a conversation's rows in *all* tables are one
+//!   unit. A run's rows are streamed into staging files; at commit the loader reads the
+//!   stored versions (`conversation_id`, `_source_updated_at` of the `conversations` files
+//!   whose id range overlaps, nothing else), keeps only incoming conversations that are
+//!   strictly newer (replays are idempotent and old imports never regress data), keeps
+//!   only the newest copy of a conversation that occurs twice in a run, and rewrites every
+//!   live file that holds rows of a replaced conversation without those rows. Deleted
+//!   messages and chats vanish with the old version. Nothing is ever modified in place, so
+//!   a reader never sees a half-written file. See [`merge`].
+//! * **Atomic commit** — new files are fsynced in `_ltx/tmp/`, renamed into `data/`
+//!   (unreferenced), the run record is written, and the new manifest is renamed over the
+//!   old one: that rename is the commit. `open` deletes everything unreferenced, so a crash
+//!   before the rename leaves the previous state and a crash after it a complete run. See
+//!   [`commit`]; every step has a named fault-injection point ([`CRASH_POINTS`]).
+//! * **Readers are never broken** — the catalog is rebuilt into a new file and renamed over
+//!   `warehouse.duckdb`; superseded files are kept for a grace period (1 h) so a reader
+//!   holding the previous catalog keeps working. See [`catalog`].
+//! * **One writer** — `_ltx/lock` is held with `File::try_lock` for the life of a writable
+//!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
+//! * **Bounded memory** — staging writers flush early above a memory budget, merges and
+//!   compaction stream record batches; only the run's conversation ids and versions are
+//!   kept in memory (~40 bytes per conversation).
+//!
+//! # Usage
+//! ```no_run
+//! # fn demo(batches: Vec<ltx_transform::TableBatch>) -> Result<(), ltx_load::LoadError> {
+//! use ltx_load::{LoadOptions, RunInfo, RunOutcome, Warehouse};
+//! let wh = Warehouse::open("warehouse", LoadOptions::default())?;
+//! let mut run = wh.begin_run(RunInfo::new("20260301T120000Z-1a2b", "livetex"))?;
+//! for b in batches {
+//!     run.write(b)?;
+//! }
+//! let report = run.commit(RunOutcome { cursor: None, ..Default::default() })?;
+//! println!("{} conversations, generation {}", report.conversations, report.generation);
+//! # Ok(()) }
+//! ```
+
+pub mod catalog;
+pub mod commit;
+pub mod compact;
+pub mod crash;
+pub mod error;
+pub mod layout;
+pub mod lock;
+pub mod manifest;
+pub mod merge;
+pub mod raw;
+pub mod runs;
+pub mod staging;
+mod warehouse;
+
+pub use compact::CompactReport;
+pub use crash::{CrashHook, CrashMode, CRASH_POINTS};
+pub use error::{LoadError, Result};
+pub use manifest::{FileEntry, Manifest, PipelineState, RetiredFile};
+pub use raw::{read_raw_page, RawArchive};
+pub use runs::{RunRecord, RunStatus};
+pub use warehouse::{
+    CommitReport, LoadOptions, RunInfo, RunOutcome, RunWriter, TableChange, TableStatus, Warehouse,
+    WarehouseStatus,
+};

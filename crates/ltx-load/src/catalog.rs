@@ -1,0 +1,251 @@
+//! The DuckDB catalog `warehouse.duckdb`: views only, rebuilt from the manifest.
+//!
+//! The catalog holds no data, so it is disposable: it is built into
+//! `warehouse.duckdb.tmp-<generation>` and renamed over `warehouse.duckdb`. A reader that
+//! has the old file open keeps its snapshot (and the files it references survive the
+//! retire grace period); new connections see the new generation. Views use absolute paths
+//! so they work from any working directory; after moving the warehouse, `register()` (or
+//! the next `open`) rebuilds them. The table `_ltx_catalog` stores the manifest generation
+//! and directory the catalog was built for, so `open` can tell when it is stale (crash
+//! between the manifest commit and the rebuild, or a moved directory).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::SchemaRef;
+use ltx_transform::{Table, TableKind};
+use parquet::arrow::ArrowWriter;
+
+use crate::crash::CrashHook;
+use crate::error::{io_err, pq_err, LoadError, Result};
+use crate::layout::{self, Layout};
+use crate::manifest::Manifest;
+
+/// Columns of the `_ltx_runs` view and their DuckDB types (the fields of `RunRecord`).
+const RUN_COLUMNS: &[(&str, &str)] = &[
+    ("run_id", "VARCHAR"),
+    ("pipeline", "VARCHAR"),
+    ("window_from", "TIMESTAMPTZ"),
+    ("window_to", "TIMESTAMPTZ"),
+    ("started_at", "TIMESTAMPTZ"),
+    ("finished_at", "TIMESTAMPTZ"),
+    ("status", "VARCHAR"),
+    ("generation", "BIGINT"),
+    ("rows", "JSON"),
+    ("conversations", "BIGINT"),
+    ("conversations_new", "BIGINT"),
+    ("conversations_replaced", "BIGINT"),
+    ("conversations_unchanged", "BIGINT"),
+    ("retries", "BIGINT"),
+    ("http_requests", "BIGINT"),
+    ("quality_issues", "BIGINT"),
+    ("rejected", "BIGINT"),
+    ("files_written", "BIGINT"),
+    ("files_retired", "BIGINT"),
+    ("raw_files", "VARCHAR[]"),
+    ("error", "VARCHAR"),
+];
+
+/// SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Quoted SQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// FNV-1a, to name the empty file after its schema.
+fn fnv64(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Path of (and, if missing, writes) a zero-row Parquet file with the table's schema, so a
+/// table without data still has a view with the right columns and types.
+fn empty_file(layout: &Layout, table: Table) -> Result<PathBuf> {
+    let schema: SchemaRef = table.schema();
+    let hash = fnv64(&format!("{:?}", schema.fields()));
+    let path = layout
+        .empty_dir()
+        .join(format!("{}-{hash:016x}.parquet", table.name()));
+    if path.exists() {
+        return Ok(path);
+    }
+    let dir = layout.empty_dir();
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let tmp = path.with_extension("parquet.tmp");
+    let file = File::create(&tmp).map_err(io_err(&tmp))?;
+    let mut w = ArrowWriter::try_new(file, schema, None).map_err(pq_err(&tmp))?;
+    w.finish().map_err(pq_err(&tmp))?;
+    w.inner().sync_all().map_err(io_err(&tmp))?;
+    drop(w);
+    layout::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// The `read_parquet(...)` expression over a table's live files (or its empty file).
+fn parquet_source(layout: &Layout, manifest: &Manifest, table: Table) -> Result<String> {
+    let files = manifest.files(table.name());
+    let paths: Vec<String> = if files.is_empty() {
+        vec![lit(&empty_file(layout, table)?.to_string_lossy())]
+    } else {
+        files
+            .iter()
+            .map(|f| lit(&layout.abs(&f.path).to_string_lossy()))
+            .collect()
+    };
+    Ok(format!(
+        "SELECT * FROM read_parquet([{}], hive_partitioning = false)",
+        paths.join(", ")
+    ))
+}
+
+/// Every `CREATE VIEW` statement of the catalog except the BI models, in order.
+pub(crate) fn view_statements(layout: &Layout, manifest: &Manifest) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for table in Table::ALL {
+        let name = table.name();
+        let source = parquet_source(layout, manifest, table)?;
+        if table.kind() == TableKind::Dimension {
+            let history = format!("{name}_history");
+            out.push((
+                history.clone(),
+                format!("CREATE VIEW {} AS {source}", ident(&history)),
+            ));
+            let keys: Vec<String> = table.key_columns().iter().map(|k| ident(k)).collect();
+            out.push((
+                name.to_string(),
+                format!(
+                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY _source_updated_at DESC, _seen_in_conversation_id DESC) = 1",
+                    ident(name),
+                    ident(&history),
+                    keys.join(", ")
+                ),
+            ));
+        } else {
+            out.push((name.to_string(), format!("CREATE VIEW {} AS {source}", ident(name))));
+        }
+    }
+    let runs_sql = if manifest.runs.is_empty() {
+        let cols: Vec<String> = RUN_COLUMNS
+            .iter()
+            .map(|(c, t)| format!("NULL::{t} AS {}", ident(c)))
+            .collect();
+        format!("SELECT {} WHERE false", cols.join(", "))
+    } else {
+        // A glob rather than a list: a sync every 15 minutes makes ~35k records a year.
+        let glob = layout.runs_dir().join("*.json");
+        let cols: Vec<String> = RUN_COLUMNS
+            .iter()
+            .map(|(c, t)| format!("{}: {}", ident(c), lit(t)))
+            .collect();
+        let names: Vec<String> = RUN_COLUMNS.iter().map(|(c, _)| ident(c)).collect();
+        format!(
+            "SELECT {} FROM read_json({}, format = 'auto', columns = {{{}}})",
+            names.join(", "),
+            lit(&glob.to_string_lossy()),
+            cols.join(", ")
+        )
+    };
+    out.push((
+        "_ltx_runs".to_string(),
+        format!("CREATE VIEW _ltx_runs AS {runs_sql}"),
+    ));
+    Ok(out)
+}
+
+/// Validates a model name (it becomes a view name).
+pub(crate) fn validate_model_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(LoadError::Model {
+            name: name.to_string(),
+            message: "a model name must be a SQL identifier (letters, digits, '_')".to_string(),
+        })
+    }
+}
+
+/// Rebuilds `warehouse.duckdb` for `manifest` with the BI `models` (`(name, SELECT …)`).
+pub(crate) fn build(layout: &Layout, manifest: &Manifest, models: &[(String, String)], crash: &CrashHook) -> Result<()> {
+    crash.check("catalog.before_build")?;
+    let tmp = layout.catalog_tmp(manifest.generation);
+    remove_db_files(&tmp)?;
+    let cat_err = |message: String| LoadError::Catalog {
+        path: tmp.clone(),
+        message,
+    };
+    let statements = view_statements(layout, manifest)?;
+    {
+        let conn = duckdb::Connection::open(&tmp).map_err(|e| cat_err(e.to_string()))?;
+        for (name, sql) in &statements {
+            conn.execute_batch(sql)
+                .map_err(|e| cat_err(format!("view {name}: {e}")))?;
+        }
+        for (name, sql) in models {
+            validate_model_name(name)?;
+            let body = sql.trim().trim_end_matches(';').trim();
+            conn.execute_batch(&format!("CREATE VIEW {} AS {body}", ident(name)))
+                .map_err(|e| LoadError::Model {
+                    name: name.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        conn.execute_batch(&format!(
+            "CREATE TABLE _ltx_catalog AS SELECT {}::UBIGINT AS generation, {} AS warehouse_dir, now() AS built_at; CHECKPOINT;",
+            manifest.generation,
+            lit(&layout.root().to_string_lossy())
+        ))
+        .map_err(|e| cat_err(e.to_string()))?;
+        conn.close().map_err(|(_, e)| cat_err(e.to_string()))?;
+    }
+    layout::remove_file_if_exists(&wal_of(&tmp))?;
+    layout::fsync_file(&tmp)?;
+    crash.check("catalog.after_build_tmp")?;
+    layout::rename(&tmp, &layout.catalog())?;
+    layout::fsync_dir(layout.root())?;
+    crash.check("catalog.after_rename")?;
+    Ok(())
+}
+
+/// `<db>.wal`.
+fn wal_of(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".wal");
+    PathBuf::from(s)
+}
+
+/// Removes a DuckDB file and its WAL.
+pub(crate) fn remove_db_files(db: &Path) -> Result<()> {
+    layout::remove_file_if_exists(db)?;
+    layout::remove_file_if_exists(&wal_of(db))
+}
+
+/// `(generation, warehouse_dir)` the current catalog was built for; `None` if it is
+/// missing or unreadable (then it is rebuilt).
+pub(crate) fn built_for(layout: &Layout) -> Option<(u64, String)> {
+    let path = layout.catalog();
+    if !path.exists() {
+        return None;
+    }
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .ok()?;
+    let conn = duckdb::Connection::open_with_flags(&path, config).ok()?;
+    conn.query_row(
+        "SELECT generation::BIGINT, warehouse_dir FROM _ltx_catalog",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )
+    .ok()
+    .map(|(g, d)| (g as u64, d))
+}

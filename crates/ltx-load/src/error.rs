@@ -1,0 +1,162 @@
+//! The crate's error type: every variant names the file, table, run or model involved.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading into or reading the warehouse.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Another process (or another handle in this process) holds the writer lock.
+    #[error("another sync ({holder}) holds the warehouse {path}")]
+    Locked {
+        /// The warehouse directory.
+        path: PathBuf,
+        /// Who holds it, as written in the lock file ("pid N, started …").
+        holder: String,
+    },
+    /// A file system operation failed.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading or writing a Parquet file failed.
+    #[error("Parquet error on {path}: {source}")]
+    Parquet {
+        /// The Parquet file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// An Arrow compute kernel failed on a batch of a table.
+    #[error("Arrow error in table {table}: {source}")]
+    Arrow {
+        /// The table whose batch was processed.
+        table: String,
+        /// The underlying error.
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    /// A JSON file of the warehouse (manifest, run record) could not be read or written.
+    #[error("JSON error on {path}: {source}")]
+    Json {
+        /// The JSON file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The manifest was written by a newer ltx.
+    #[error("manifest {path} has format_version {found}; this ltx understands up to {supported}")]
+    UnsupportedManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u32,
+        /// The newest version this build understands.
+        supported: u32,
+    },
+    /// `data/` holds Parquet files but the manifest is missing: refuse to start over
+    /// (orphan cleanup would otherwise delete all data).
+    #[error(
+        "the warehouse {dir} has data files but no manifest {manifest}; refusing to treat it as empty (restore the manifest or move data/ away)"
+    )]
+    ManifestMissing {
+        /// The warehouse directory.
+        dir: PathBuf,
+        /// The expected manifest path.
+        manifest: PathBuf,
+    },
+    /// Building the DuckDB catalog failed.
+    #[error("DuckDB catalog {path}: {message}")]
+    Catalog {
+        /// The catalog file being built.
+        path: PathBuf,
+        /// What DuckDB said, with the statement that failed.
+        message: String,
+    },
+    /// A BI model (sql/<name>.sql) failed to create as a view.
+    #[error("BI model {name}: {message}")]
+    Model {
+        /// The model name (its file stem).
+        name: String,
+        /// Why: invalid name or DuckDB's error for `CREATE VIEW`.
+        message: String,
+    },
+    /// A batch does not have the schema of its table.
+    #[error("batch for table {table} (partition {partition}) does not match the table schema: {message}")]
+    SchemaMismatch {
+        /// The table name.
+        table: String,
+        /// The partition of the batch.
+        partition: String,
+        /// The first difference found.
+        message: String,
+    },
+    /// A run id, partition, pipeline or model name would not make a safe file name.
+    #[error("invalid {what} {value:?}: only ASCII letters, digits, '-', '_' and '.' are allowed")]
+    InvalidName {
+        /// What kind of name ("run id", "partition", "pipeline", "model").
+        what: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// The run id was already committed.
+    #[error("run {run_id} is already recorded in the warehouse {dir}")]
+    DuplicateRun {
+        /// The run id.
+        run_id: String,
+        /// The warehouse directory.
+        dir: PathBuf,
+    },
+    /// `begin_run` while another `RunWriter` of this handle is alive.
+    #[error("a run is already in progress on this warehouse handle ({dir})")]
+    RunInProgress {
+        /// The warehouse directory.
+        dir: PathBuf,
+    },
+    /// A mutating call on a handle from `open_readonly`.
+    #[error("the warehouse {dir} was opened read-only")]
+    ReadOnly {
+        /// The warehouse directory.
+        dir: PathBuf,
+    },
+    /// A fault injected by the crash hook in error mode (tests only).
+    #[error("injected crash at {point}")]
+    InjectedCrash {
+        /// The crash point name (one of `CRASH_POINTS`).
+        point: String,
+    },
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = LoadError> = std::result::Result<T, E>;
+
+/// Builds a closure mapping an `io::Error` to [`LoadError::Io`] for `path`.
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
+    move |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Builds a closure mapping a `ParquetError` to [`LoadError::Parquet`] for `path`.
+pub(crate) fn pq_err(
+    path: &std::path::Path,
+) -> impl FnOnce(parquet::errors::ParquetError) -> LoadError + '_ {
+    move |source| LoadError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Builds a closure mapping an `ArrowError` to [`LoadError::Arrow`] for `table`.
+pub(crate) fn arrow_err(table: &str) -> impl FnOnce(arrow::error::ArrowError) -> LoadError + '_ {
+    move |source| LoadError::Arrow {
+        table: table.to_string(),
+        source,
+    }
+}

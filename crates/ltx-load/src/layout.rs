@@ -1,0 +1,219 @@
+//! Where every file of a warehouse lives, and the small file-system primitives
+//! (atomic replace, directory fsync) the commit protocol is built from.
+//!
+//! ```text
+//! <wh>/warehouse.duckdb                       DuckDB catalog: views only, rebuilt from the manifest
+//! <wh>/data/<table>/<partition>/<id>-<n>.parquet   immutable data files
+//! <wh>/_ltx/manifest.json                     the single source of truth
+//! <wh>/_ltx/runs/<run_id>.json                one record per run
+//! <wh>/_ltx/lock                              writer lock (pid + start time inside)
+//! <wh>/_ltx/raw/<run_id>/page-<n>.jsonl.zst   raw conversations (--keep-raw)
+//! <wh>/_ltx/empty/<table>-<hash>.parquet      empty file per schema, for tables without data
+//! <wh>/_ltx/tmp/<run_id>/                     staging; never referenced, wiped on open
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{io_err, LoadError, Result};
+
+/// Paths of one warehouse directory.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    /// Layout rooted at `root` (made absolute so views work from any cwd).
+    pub fn new(root: &Path) -> Result<Self> {
+        let root = if root.is_absolute() {
+            root.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(io_err(root))?
+                .join(root)
+        };
+        Ok(Self { root })
+    }
+
+    /// The warehouse directory (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// `<wh>/data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+    /// `<wh>/_ltx`.
+    pub fn ltx_dir(&self) -> PathBuf {
+        self.root.join("_ltx")
+    }
+    /// `<wh>/_ltx/manifest.json`.
+    pub fn manifest(&self) -> PathBuf {
+        self.ltx_dir().join("manifest.json")
+    }
+    /// `<wh>/_ltx/manifest.json.tmp`.
+    pub fn manifest_tmp(&self) -> PathBuf {
+        self.ltx_dir().join("manifest.json.tmp")
+    }
+    /// `<wh>/_ltx/runs`.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.ltx_dir().join("runs")
+    }
+    /// `<wh>/_ltx/runs/<run_id>.json`.
+    pub fn run_file(&self, run_id: &str) -> PathBuf {
+        self.runs_dir().join(format!("{run_id}.json"))
+    }
+    /// `<wh>/_ltx/lock`.
+    pub fn lock(&self) -> PathBuf {
+        self.ltx_dir().join("lock")
+    }
+    /// `<wh>/_ltx/raw`.
+    pub fn raw_dir(&self) -> PathBuf {
+        self.ltx_dir().join("raw")
+    }
+    /// `<wh>/_ltx/empty`.
+    pub fn empty_dir(&self) -> PathBuf {
+        self.ltx_dir().join("empty")
+    }
+    /// `<wh>/_ltx/tmp`.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.ltx_dir().join("tmp")
+    }
+    /// `<wh>/_ltx/tmp/<txn_id>`.
+    pub fn tmp_txn_dir(&self, txn_id: &str) -> PathBuf {
+        self.tmp_dir().join(txn_id)
+    }
+    /// `<wh>/warehouse.duckdb`.
+    pub fn catalog(&self) -> PathBuf {
+        self.root.join("warehouse.duckdb")
+    }
+    /// `<wh>/warehouse.duckdb.tmp-<generation>`.
+    pub fn catalog_tmp(&self, generation: u64) -> PathBuf {
+        self.root.join(format!("warehouse.duckdb.tmp-{generation}"))
+    }
+    /// Relative path (with `/`) of a data file.
+    pub fn data_rel(table: &str, partition: &str, file_name: &str) -> String {
+        format!("data/{table}/{partition}/{file_name}")
+    }
+    /// Absolute path of a warehouse-relative path.
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Creates the directory skeleton.
+    pub fn create_dirs(&self) -> Result<()> {
+        for d in [
+            self.root.clone(),
+            self.data_dir(),
+            self.ltx_dir(),
+            self.runs_dir(),
+            self.raw_dir(),
+            self.tmp_dir(),
+            self.empty_dir(),
+        ] {
+            fs::create_dir_all(&d).map_err(io_err(&d))?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `value` is a safe single path component.
+pub fn validate_name(what: &'static str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 200
+        && value != "."
+        && value != ".."
+        && !value.starts_with('.')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(LoadError::InvalidName {
+            what,
+            value: value.to_string(),
+        })
+    }
+}
+
+/// fsyncs a directory so that renames/creates inside it are durable.
+pub fn fsync_dir(dir: &Path) -> Result<()> {
+    let f = File::open(dir).map_err(io_err(dir))?;
+    f.sync_all().map_err(io_err(dir))
+}
+
+/// fsyncs a file's data and metadata.
+pub fn fsync_file(path: &Path) -> Result<()> {
+    let f = File::open(path).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// Renames `from` to `to` (same file system).
+pub fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|source| LoadError::Io {
+        path: from.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes `bytes` to `tmp`, fsyncs it and renames it over `path`, then fsyncs the directory.
+/// `after_tmp` runs between the tmp write and the rename (crash point hook).
+pub fn write_atomic(
+    path: &Path,
+    tmp: &Path,
+    bytes: &[u8],
+    after_tmp: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)
+            .map_err(io_err(tmp))?;
+        f.write_all(bytes).map_err(io_err(tmp))?;
+        f.sync_all().map_err(io_err(tmp))?;
+    }
+    after_tmp()?;
+    rename(tmp, path)?;
+    if let Some(dir) = path.parent() {
+        fsync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Removes a file if it exists.
+pub fn remove_file_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Removes a directory tree if it exists.
+pub fn remove_dir_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Total size in bytes of all files under `dir` (0 if missing).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,170 @@
+//! The manifest: the single source of truth of what the warehouse contains.
+//!
+//! A data file exists for readers only once the manifest lists it, and the manifest changes
+//! only by writing `manifest.json.tmp`, fsyncing it and renaming it over `manifest.json` —
+//! the rename is the commit point of every run. `generation` increases by one per commit, so
+//! the DuckDB catalog can tell whether it is behind.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::crash::CrashHook;
+use crate::error::{io_err, LoadError, Result};
+use crate::layout::{self, Layout};
+
+/// The manifest format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Contents of `_ltx/manifest.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Format of this file; bumped on incompatible changes.
+    pub format_version: u32,
+    /// Increases by one with every commit.
+    pub generation: u64,
+    /// When the warehouse was created.
+    pub created_at: DateTime<Utc>,
+    /// When this generation was committed.
+    pub committed_at: DateTime<Utc>,
+    /// Live files per table name.
+    pub tables: BTreeMap<String, TableFiles>,
+    /// Sync state per pipeline name.
+    pub pipelines: BTreeMap<String, PipelineState>,
+    /// Ids of all recorded runs, oldest first (their records are `_ltx/runs/<id>.json`).
+    pub runs: Vec<String>,
+    /// Superseded files kept for readers of older catalogs until the grace period ends.
+    pub retired: Vec<RetiredFile>,
+}
+
+/// The live files of one table.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableFiles {
+    /// Live files, in commit order.
+    pub files: Vec<FileEntry>,
+}
+
+/// One live Parquet file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    /// Path relative to the warehouse root, with `/` (`data/<table>/<partition>/<name>`).
+    pub path: String,
+    /// Partition (`YYYY-MM`).
+    pub partition: String,
+    /// Number of rows.
+    pub rows: u64,
+    /// File size in bytes.
+    pub bytes: u64,
+    /// Smallest conversation id in the file (None for `_rejected` or no ids).
+    pub min_conversation_id: Option<i64>,
+    /// Largest conversation id in the file.
+    pub max_conversation_id: Option<i64>,
+    /// The run or compaction that wrote it.
+    pub written_by: String,
+}
+
+impl FileEntry {
+    /// True when the file's id range may contain one of the sorted `ids`.
+    pub fn may_contain_any(&self, sorted_ids: &[i64]) -> bool {
+        let (Some(min), Some(max)) = (self.min_conversation_id, self.max_conversation_id) else {
+            return false;
+        };
+        let i = sorted_ids.partition_point(|x| *x < min);
+        sorted_ids.get(i).is_some_and(|x| *x <= max)
+    }
+}
+
+/// A superseded file awaiting deletion.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RetiredFile {
+    /// Path relative to the warehouse root.
+    pub path: String,
+    /// When it stopped being live.
+    pub retired_at: DateTime<Utc>,
+}
+
+/// Incremental state of one pipeline.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PipelineState {
+    /// High-water mark passed by the caller with the last successful commit.
+    pub cursor: Option<DateTime<Utc>>,
+    /// Last successful run.
+    pub last_success_run: Option<String>,
+    /// When the last successful run finished.
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+impl Manifest {
+    /// A new, empty manifest (generation 0).
+    pub fn empty(now: DateTime<Utc>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            generation: 0,
+            created_at: now,
+            committed_at: now,
+            tables: BTreeMap::new(),
+            pipelines: BTreeMap::new(),
+            runs: Vec::new(),
+            retired: Vec::new(),
+        }
+    }
+
+    /// Live files of `table` (empty slice if none).
+    pub fn files(&self, table: &str) -> &[FileEntry] {
+        self.tables.get(table).map_or(&[], |t| t.files.as_slice())
+    }
+
+    /// Every live file of every table.
+    pub fn all_live(&self) -> impl Iterator<Item = &FileEntry> {
+        self.tables.values().flat_map(|t| t.files.iter())
+    }
+
+    /// Reads the manifest; `Ok(None)` when the file does not exist.
+    pub fn load(layout: &Layout) -> Result<Option<Self>> {
+        let path = layout.manifest();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u32,
+        }
+        let v: Version = serde_json::from_slice(&bytes).map_err(|source| LoadError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        if v.format_version > FORMAT_VERSION {
+            return Err(LoadError::UnsupportedManifest {
+                path,
+                found: v.format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| LoadError::Json { path, source })
+    }
+
+    /// Commits this manifest: tmp write + fsync, rename over `manifest.json`, fsync the dir.
+    /// `pre`/`post` name the crash points around the tmp write; `after_rename` the one after
+    /// the rename (the commit point).
+    pub(crate) fn store(
+        &self,
+        layout: &Layout,
+        crash: &CrashHook,
+        points: [Option<&'static str>; 3],
+    ) -> Result<()> {
+        let check = |p: Option<&'static str>| p.map_or(Ok(()), |p| crash.check(p));
+        let path = layout.manifest();
+        let bytes = serde_json::to_vec_pretty(self).map_err(|source| LoadError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        check(points[0])?;
+        layout::write_atomic(&path, &layout.manifest_tmp(), &bytes, || check(points[1]))?;
+        check(points[2])
+    }
+}

@@ -1,0 +1,298 @@
+//! The merge: which incoming conversations win, and the copy-on-write of files that hold
+//! rows of replaced conversations.
+//!
+//! A conversation is the unit of replacement: its new version's rows replace *all* its old
+//! rows in every conversation-scoped table, which is also how deleted messages and chats
+//! disappear. Versions are compared by `_source_updated_at`; an incoming version that is not
+//! strictly newer than the stored one is dropped, so replays are idempotent and an old
+//! import can never regress data. Everything here streams record batches: files are read
+//! with a column projection to decide, and rewritten batch by batch through a filter.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchReader};
+use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, SortField};
+use ltx_transform::Table;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
+use crate::manifest::FileEntry;
+use crate::staging::{conversation_column, i64_column, min_max, ts_column, widen, Seen, VERSION_COLUMN};
+
+/// Rows read per batch when streaming files.
+const READ_BATCH_ROWS: usize = 8192;
+
+/// Opens `path` for streaming, optionally projecting `columns`.
+pub(crate) fn open_reader(path: &Path, columns: Option<&[&str]>) -> Result<ParquetRecordBatchReader> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
+    if let Some(cols) = columns {
+        let mut idx = Vec::with_capacity(cols.len());
+        for c in cols {
+            let i = builder
+                .schema()
+                .index_of(c)
+                .map_err(|e| LoadError::Arrow {
+                    table: path.display().to_string(),
+                    source: e,
+                })?;
+            idx.push(i);
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), idx);
+        builder = builder.with_projection(mask);
+    }
+    builder
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()
+        .map_err(pq_err(path))
+}
+
+/// Size, row count and conversation id range of a written file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FileStats {
+    pub rows: u64,
+    pub bytes: u64,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// A row filter applied while streaming a file.
+pub(crate) type Keep<'a> = dyn FnMut(&RecordBatch) -> Result<BooleanArray> + 'a;
+
+/// Streams every batch of `srcs` (same schema) through `keep` into a new file `dst`,
+/// fsynced. Returns `None` (and leaves no `dst`) when no row survives.
+pub(crate) fn rewrite(
+    srcs: &[PathBuf],
+    dst: &Path,
+    props: &WriterProperties,
+    table: Table,
+    mut keep: Option<&mut Keep<'_>>,
+) -> Result<Option<FileStats>> {
+    let conv_col = conversation_column(table);
+    let mut writer: Option<ArrowWriter<File>> = None;
+    let mut schema: Option<SchemaRef> = None;
+    let mut rows = 0u64;
+    let mut range = (None, None);
+    for src in srcs {
+        let reader = open_reader(src, None)?;
+        let file_schema = reader.schema();
+        if writer.is_none() {
+            let file = File::create(dst).map_err(io_err(dst))?;
+            writer = Some(
+                ArrowWriter::try_new(file, file_schema.clone(), Some(props.clone()))
+                    .map_err(pq_err(dst))?,
+            );
+            schema = Some(file_schema.clone());
+        } else if schema.as_ref().is_some_and(|s| s.fields() != file_schema.fields()) {
+            return Err(LoadError::SchemaMismatch {
+                table: table.name().to_string(),
+                partition: src.display().to_string(),
+                message: "files to merge have different schemas".to_string(),
+            });
+        }
+        for batch in reader {
+            let batch = batch.map_err(arrow_err(table.name()))?;
+            let batch = match keep.as_mut() {
+                Some(k) => {
+                    let mask = k(&batch)?;
+                    arrow::compute::filter_record_batch(&batch, &mask)
+                        .map_err(arrow_err(table.name()))?
+                }
+                None => batch,
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            if let Some(col) = conv_col {
+                range = widen(range, min_max(i64_column(&batch, col, table.name())?));
+            }
+            rows += batch.num_rows() as u64;
+            if let Some(w) = writer.as_mut() {
+                w.write(&batch).map_err(pq_err(dst))?;
+            }
+        }
+    }
+    let Some(mut w) = writer else {
+        return Ok(None);
+    };
+    w.finish().map_err(pq_err(dst))?;
+    w.inner().sync_all().map_err(io_err(dst))?;
+    drop(w);
+    if rows == 0 {
+        crate::layout::remove_file_if_exists(dst)?;
+        return Ok(None);
+    }
+    let bytes = std::fs::metadata(dst).map_err(io_err(dst))?.len();
+    Ok(Some(FileStats {
+        rows,
+        bytes,
+        min: range.0,
+        max: range.1,
+    }))
+}
+
+/// Versions (`_source_updated_at` µs) and partitions already stored for the incoming ids.
+/// Only `conversations` files whose id range may contain an incoming id are read, and only
+/// their two key columns.
+pub(crate) fn lookup_existing(
+    root: &Path,
+    conversation_files: &[FileEntry],
+    incoming: &HashMap<i64, Seen>,
+    sorted_ids: &[i64],
+) -> Result<HashMap<i64, (i64, String)>> {
+    let mut out: HashMap<i64, (i64, String)> = HashMap::new();
+    for f in conversation_files {
+        if !f.may_contain_any(sorted_ids) {
+            continue;
+        }
+        let path = root.join(&f.path);
+        for batch in open_reader(&path, Some(&["conversation_id", VERSION_COLUMN]))? {
+            let batch = batch.map_err(arrow_err("conversations"))?;
+            let ids = i64_column(&batch, "conversation_id", "conversations")?;
+            let ts = ts_column(&batch, VERSION_COLUMN, "conversations")?;
+            for i in 0..ids.len() {
+                if ids.is_null(i) {
+                    continue;
+                }
+                let id = ids.value(i);
+                if !incoming.contains_key(&id) {
+                    continue;
+                }
+                let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
+                match out.get_mut(&id) {
+                    Some(e) if e.0 >= t => {}
+                    Some(e) => e.0 = t,
+                    None => {
+                        out.insert(id, (t, f.partition.clone()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// True when any row of the file at `path` has a conversation id in `ids`.
+pub(crate) fn file_has_any(path: &Path, col: &str, table: Table, ids: &HashSet<i64>) -> Result<bool> {
+    for batch in open_reader(path, Some(&[col]))? {
+        let batch = batch.map_err(arrow_err(table.name()))?;
+        let c = i64_column(&batch, col, table.name())?;
+        if c.iter().flatten().any(|id| ids.contains(&id)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Mask keeping rows whose conversation is not in `ids`.
+pub(crate) fn mask_without(batch: &RecordBatch, col: &str, table: Table, ids: &HashSet<i64>) -> Result<BooleanArray> {
+    let c = i64_column(batch, col, table.name())?;
+    Ok(c.iter()
+        .map(|id| Some(id.is_none_or(|id| !ids.contains(&id))))
+        .collect())
+}
+
+/// Decides which staged rows survive: the newest version of each conversation in the run,
+/// once (duplicates of the same version are removed by key), unless the warehouse already
+/// holds that version or a newer one.
+pub(crate) struct StagedFilter<'a> {
+    pub convs: &'a HashMap<i64, Seen>,
+    pub dropped: &'a HashSet<i64>,
+    pub duplicates: &'a HashSet<i64>,
+}
+
+impl StagedFilter<'_> {
+    /// Cheap check on the id/version columns: does this staged file need rewriting?
+    pub(crate) fn needs_rewrite(&self, path: &Path, table: Table) -> Result<bool> {
+        let Some(col) = conversation_column(table) else {
+            return Ok(false);
+        };
+        for batch in open_reader(path, Some(&[col, VERSION_COLUMN]))? {
+            let batch = batch.map_err(arrow_err(table.name()))?;
+            let ids = i64_column(&batch, col, table.name())?;
+            let ts = ts_column(&batch, VERSION_COLUMN, table.name())?;
+            for i in 0..ids.len() {
+                if ids.is_null(i) {
+                    continue;
+                }
+                let id = ids.value(i);
+                let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
+                if self.dropped.contains(&id)
+                    || self.duplicates.contains(&id)
+                    || self.convs.get(&id).is_some_and(|s| s.ts != t)
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Row mask for one batch; `seen` holds the keys already kept of duplicated conversations.
+    pub(crate) fn mask(&self, batch: &RecordBatch, table: Table, seen: &mut HashSet<Vec<u8>>) -> Result<BooleanArray> {
+        let Some(col) = conversation_column(table) else {
+            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+        };
+        let ids = i64_column(batch, col, table.name())?;
+        let ts = ts_column(batch, VERSION_COLUMN, table.name())?;
+        let has_dup = ids.iter().flatten().any(|id| self.duplicates.contains(&id));
+        let keys = if has_dup { Some(dedupe_keys(batch, table, col)?) } else { None };
+        let mut out = Vec::with_capacity(batch.num_rows());
+        for i in 0..ids.len() {
+            if ids.is_null(i) {
+                out.push(true);
+                continue;
+            }
+            let id = ids.value(i);
+            let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
+            let keep = if self.dropped.contains(&id) {
+                false
+            } else if self.convs.get(&id).is_some_and(|s| s.ts != t) {
+                false
+            } else if self.duplicates.contains(&id) {
+                match &keys {
+                    Some(k) => seen.insert(k.row(i).as_ref().to_vec()),
+                    None => true,
+                }
+            } else {
+                true
+            };
+            out.push(keep);
+        }
+        Ok(BooleanArray::from(out))
+    }
+}
+
+/// Row-format keys identifying a row within its conversation: the conversation column plus
+/// the table's key columns (all columns when the table declares none we can find).
+fn dedupe_keys(batch: &RecordBatch, table: Table, conv_col: &str) -> Result<arrow::row::Rows> {
+    let schema = batch.schema();
+    let mut names: Vec<&str> = vec![conv_col];
+    for k in table.key_columns() {
+        if !names.contains(k) {
+            names.push(k);
+        }
+    }
+    let all_found = names.iter().all(|n| schema.index_of(n).is_ok());
+    let cols: Vec<arrow::array::ArrayRef> = if table.key_columns().is_empty() || !all_found {
+        batch.columns().to_vec()
+    } else {
+        names
+            .iter()
+            .filter_map(|n| batch.column_by_name(n).cloned())
+            .collect()
+    };
+    let fields = cols
+        .iter()
+        .map(|c| SortField::new(c.data_type().clone()))
+        .collect();
+    let converter = RowConverter::new(fields).map_err(arrow_err(table.name()))?;
+    converter
+        .convert_columns(&cols)
+        .map_err(arrow_err(table.name()))
+}

@@ -1,0 +1,90 @@
+//! The run log: one JSON record per sync, `_ltx/runs/<run_id>.json`, exposed in DuckDB as the
+//! `_ltx_runs` view. Records hold counters and the error text only — never secrets (the
+//! caller passes error messages that already omit tokens; URLs are stored without query).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{io_err, LoadError, Result};
+use crate::layout::{self, Layout};
+
+/// Outcome of a run.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Committed.
+    Success,
+    /// Failed; nothing but this record was committed and the cursor did not move.
+    Failed,
+}
+
+/// One entry of the run log.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    /// Unique id of the run (also `_run_id` in every row it wrote).
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Start of the extraction window.
+    pub window_from: Option<DateTime<Utc>>,
+    /// End of the extraction window.
+    pub window_to: Option<DateTime<Utc>>,
+    /// When the run started.
+    pub started_at: DateTime<Utc>,
+    /// When the run was committed (or failed).
+    pub finished_at: DateTime<Utc>,
+    /// Success or failure.
+    pub status: RunStatus,
+    /// Manifest generation this run committed (the previous one for failed runs).
+    pub generation: u64,
+    /// Rows added per table (after dropping unchanged and duplicate conversations).
+    pub rows: BTreeMap<String, u64>,
+    /// Conversations received by the loader.
+    pub conversations: u64,
+    /// New conversations.
+    pub conversations_new: u64,
+    /// Conversations that replaced an older version.
+    pub conversations_replaced: u64,
+    /// Conversations skipped because the warehouse already had this or a newer version.
+    pub conversations_unchanged: u64,
+    /// HTTP retries reported by the extractor.
+    pub retries: u64,
+    /// HTTP requests reported by the extractor.
+    pub http_requests: u64,
+    /// Rows added to `_quality_issues`.
+    pub quality_issues: u64,
+    /// Rows added to `_rejected`.
+    pub rejected: u64,
+    /// Data files written.
+    pub files_written: u64,
+    /// Data files retired (superseded).
+    pub files_retired: u64,
+    /// Raw archive files (relative paths) when `--keep-raw` was on.
+    pub raw_files: Vec<String>,
+    /// Error message of a failed run.
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    /// Writes the record atomically to `_ltx/runs/<run_id>.json`.
+    pub(crate) fn store(&self, layout: &Layout) -> Result<()> {
+        let path = layout.run_file(&self.run_id);
+        let bytes = serde_json::to_vec_pretty(self).map_err(|source| LoadError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        let tmp = layout
+            .runs_dir()
+            .join(format!("{}.json.tmp", self.run_id));
+        layout::write_atomic(&path, &tmp, &bytes, || Ok(()))
+    }
+
+    /// Reads `_ltx/runs/<run_id>.json`.
+    pub fn load(layout: &Layout, run_id: &str) -> Result<Self> {
+        let path = layout.run_file(run_id);
+        let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+        serde_json::from_slice(&bytes).map_err(|source| LoadError::Json { path, source })
+    }
+}

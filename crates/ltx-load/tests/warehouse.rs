@@ -1,0 +1,471 @@
+//! Behaviour of the warehouse: replacement semantics, crash safety, locking, readers,
+//! relocation, file format, compaction.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{batches, content, expected, opts, orphans, view_keys, Conv};
+use ltx_load::{
+    CrashHook, LoadError, LoadOptions, RunInfo, RunOutcome, RunStatus, Warehouse, CRASH_POINTS,
+};
+
+fn load(wh: &Warehouse, run_id: &str, convs: &[Conv]) -> ltx_load::CommitReport {
+    let mut run = wh.begin_run(RunInfo::new(run_id, "livetex")).unwrap();
+    run.write_all(batches(convs)).unwrap();
+    run.commit(RunOutcome::default()).unwrap()
+}
+
+fn v1() -> Vec<Conv> {
+    (1..=6).map(|id| Conv::new(id, 10)).collect()
+}
+
+/// v2: conversation 2 loses a message and a chat and changes attributes, 3 gets a new
+/// message, 7 is new; the others are unchanged (same version).
+fn v2() -> Vec<Conv> {
+    let mut c2 = Conv::new(2, 20);
+    c2.messages.retain(|m| *m != 201);
+    c2.chats.pop();
+    c2.quality_issue = false;
+    let mut c3 = Conv::new(3, 25);
+    c3.messages.push(399);
+    vec![c2, c3, Conv::new(7, 20)]
+}
+
+fn final_versions() -> Vec<Conv> {
+    let mut all: Vec<Conv> = v1().into_iter().filter(|c| c.id != 2 && c.id != 3).collect();
+    all.extend(v2());
+    all
+}
+
+#[test]
+fn v2_replaces_v1_and_removes_deleted_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let r1 = load(&wh, "run1", &v1());
+    assert_eq!(r1.conversations_new, 6);
+    let r2 = load(&wh, "run2", &v2());
+    assert_eq!(r2.conversations_new, 1);
+    assert_eq!(r2.conversations_replaced, 2);
+    assert_eq!(r2.tables["chat_messages"].rows_removed, 8);
+    assert_eq!(r2.tables["chat_messages"].rows_added, 3 + 5 + 4);
+
+    assert_eq!(content(dir.path()), expected(&final_versions()));
+    let db = wh.catalog_path();
+    let msgs = view_keys(&db, "SELECT message_id::VARCHAR FROM chat_messages ORDER BY message_id");
+    let mut want: Vec<i64> = final_versions().iter().flat_map(|c| c.messages.clone()).collect();
+    want.sort();
+    assert_eq!(msgs, want.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+    assert!(!msgs.contains(&"201".to_string()), "deleted message is gone");
+    let chats = view_keys(&db, "SELECT count(*)::VARCHAR FROM chats WHERE conversation_id = 2");
+    assert_eq!(chats, ["1"]);
+    let attr = view_keys(&db, "SELECT result FROM conversations WHERE conversation_id = 2");
+    assert_eq!(attr, ["result-v20-2"]);
+    let checksum = view_keys(
+        &db,
+        "SELECT sum(hash(conversation_id, _source_updated_at))::VARCHAR FROM conversations",
+    );
+    let again = view_keys(
+        &db,
+        "SELECT sum(hash(conversation_id, _source_updated_at))::VARCHAR FROM (SELECT DISTINCT conversation_id, _source_updated_at FROM chat_messages)",
+    );
+    assert_eq!(checksum, again);
+    assert!(orphans(dir.path()).is_empty());
+}
+
+#[test]
+fn older_or_equal_version_replay_does_not_regress() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    load(&wh, "run1", &v1());
+    load(&wh, "run2", &v2());
+    let before = content(dir.path());
+    // Replay v1 (older for 2 and 3, equal for the rest) and v2 (equal).
+    let r = load(&wh, "run3", &v1());
+    assert_eq!(r.conversations_unchanged, 6);
+    assert_eq!(r.files_written, 0);
+    let r = load(&wh, "run4", &v2());
+    assert_eq!(r.conversations_unchanged, 3);
+    assert_eq!(content(dir.path()), before);
+    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM conversations");
+    assert_eq!(n, ["7"]);
+}
+
+#[test]
+fn duplicates_within_one_run_keep_the_newest_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let mut convs = v1();
+    // 2 arrives twice (old then new), 4 arrives twice with the same version.
+    convs.push(v2()[0].clone());
+    convs.push(Conv::new(4, 10));
+    let r = load(&wh, "run1", &convs);
+    assert_eq!(r.duplicates_in_run, 2);
+    let mut want: Vec<Conv> = v1().into_iter().filter(|c| c.id != 2).collect();
+    want.push(v2()[0].clone());
+    assert_eq!(content(dir.path()), expected(&want));
+    // Split across batches in the other order too: new version first.
+    let dir2 = tempfile::tempdir().unwrap();
+    let wh2 = Warehouse::open(dir2.path(), opts()).unwrap();
+    let mut run = wh2.begin_run(RunInfo::new("r", "p")).unwrap();
+    run.write_all(batches(&[v2()[0].clone()])).unwrap();
+    run.write_all(batches(&v1())).unwrap();
+    run.commit(RunOutcome::default()).unwrap();
+    assert_eq!(content(dir2.path()), expected(&want));
+}
+
+#[test]
+fn cursor_moves_only_with_a_successful_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let t1 = "2026-03-01T10:00:00Z".parse().unwrap();
+    let mut run = wh.begin_run(RunInfo::new("run1", "livetex")).unwrap();
+    run.write_all(batches(&v1())).unwrap();
+    run.commit(RunOutcome { cursor: Some(t1), ..Default::default() }).unwrap();
+    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+
+    let info = RunInfo::new("run2", "livetex");
+    let run = wh.begin_run(info.clone()).unwrap();
+    drop(run);
+    let rec = wh
+        .record_failed_run(&info, &RunOutcome { http_requests: 3, ..Default::default() }, "HTTP 500 from /v2/dialogs")
+        .unwrap();
+    assert_eq!(rec.status, RunStatus::Failed);
+    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+    let st = wh.status(10).unwrap();
+    assert_eq!(st.runs.len(), 2);
+    assert_eq!(st.runs[0].status, RunStatus::Failed);
+    assert_eq!(st.runs[1].rows["conversations"], 6);
+    assert_eq!(st.tables.iter().find(|t| t.name == "conversations").unwrap().rows, 6);
+    assert_eq!(st.quality_issues_total, 3);
+    let runs = view_keys(&wh.catalog_path(), "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY started_at, run_id");
+    assert_eq!(runs, ["run1:success", "run2:failed"]);
+    assert!(matches!(wh.begin_run(RunInfo::new("run1", "livetex")), Err(LoadError::DuplicateRun { .. })));
+}
+
+#[test]
+fn second_writer_is_locked_out_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    match Warehouse::open(dir.path(), opts()) {
+        Err(LoadError::Locked { path, holder }) => {
+            assert_eq!(path, dir.path());
+            assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+            let msg = LoadError::Locked { path, holder }.to_string();
+            assert!(msg.starts_with("another sync (pid "), "{msg}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // Read-only access does not need the lock.
+    let ro = Warehouse::open_readonly(dir.path()).unwrap();
+    assert!(matches!(ro.begin_run(RunInfo::new("x", "p")), Err(LoadError::ReadOnly { .. })));
+    drop(wh);
+    Warehouse::open(dir.path(), opts()).unwrap();
+}
+
+#[test]
+fn readers_keep_working_during_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    load(&wh, "run1", &v1());
+    let db = wh.catalog_path();
+    let ro = duckdb::Connection::open_with_flags(
+        &db,
+        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
+    )
+    .unwrap();
+    let count = |c: &duckdb::Connection| -> i64 {
+        c.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(count(&ro), 24);
+    let db2 = db.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (tx_done, rx_done) = std::sync::mpsc::channel::<i64>();
+    let reader = std::thread::spawn(move || {
+        let rw = duckdb::Connection::open(&db2).unwrap();
+        let before: i64 = rw.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap();
+        tx_done.send(before).unwrap();
+        rx.recv().unwrap();
+        // After the commit: the old snapshot still answers.
+        let after: i64 = rw.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap();
+        tx_done.send(after).unwrap();
+    });
+    assert_eq!(rx_done.recv().unwrap(), 24);
+    load(&wh, "run2", &v2());
+    tx.send(()).unwrap();
+    assert_eq!(rx_done.recv().unwrap(), 24, "read-write reader keeps its snapshot");
+    reader.join().unwrap();
+    assert_eq!(count(&ro), 24, "read-only reader keeps its snapshot");
+    let fresh = duckdb::Connection::open(&db).unwrap();
+    let want: usize = final_versions().iter().map(|c| c.messages.len()).sum();
+    assert_eq!(count(&fresh), want as i64, "a new connection sees the new data");
+}
+
+#[test]
+fn views_work_from_another_cwd_and_after_moving_with_register() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wh");
+    {
+        let wh = Warehouse::open(&dir, opts()).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    let other = tempfile::tempdir().unwrap();
+    let old_cwd = std::env::current_dir().unwrap();
+    std::env::set_current_dir(other.path()).unwrap();
+    let n = view_keys(&dir.join("warehouse.duckdb"), "SELECT count(*)::VARCHAR FROM conversations");
+    std::env::set_current_dir(old_cwd).unwrap();
+    assert_eq!(n, ["6"]);
+
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    let conn = duckdb::Connection::open(moved.join("warehouse.duckdb")).unwrap();
+    assert!(conn.query_row("SELECT count(*) FROM conversations", [], |r| r.get::<_, i64>(0)).is_err());
+    drop(conn);
+    // The read-only handle leaves the catalog alone; `register` rebuilds it.
+    let wh = Warehouse::open(&moved, opts()).unwrap();
+    let models = vec![(
+        "daily".to_string(),
+        "SELECT date_trunc('day', created_at) AS day, count(*) AS n FROM conversations GROUP BY 1;".to_string(),
+    )];
+    wh.register(&models).unwrap();
+    let n = view_keys(&moved.join("warehouse.duckdb"), "SELECT sum(n)::VARCHAR FROM daily");
+    assert_eq!(n, ["6"]);
+    let bad = vec![("broken".to_string(), "SELECT nope FROM conversations".to_string())];
+    match wh.register(&bad) {
+        Err(LoadError::Model { name, .. }) => assert_eq!(name, "broken"),
+        other => panic!("expected Model error, got {other:?}"),
+    }
+    // The previous catalog (with `daily`) is still in place.
+    let n = view_keys(&moved.join("warehouse.duckdb"), "SELECT sum(n)::VARCHAR FROM daily");
+    assert_eq!(n, ["6"]);
+}
+
+#[test]
+fn dimension_views_keep_the_latest_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    load(&wh, "run1", &v1());
+    load(&wh, "run2", &v2());
+    let db = wh.catalog_path();
+    let emp = view_keys(&db, "SELECT employee_id::VARCHAR || ':' || _seen_in_conversation_id::VARCHAR FROM employees ORDER BY employee_id");
+    // employee 902 (ids 2 and 5): conversation 2 at v20 is the latest snapshot.
+    assert_eq!(emp.len(), 3);
+    assert!(emp.contains(&"902:2".to_string()), "{emp:?}");
+    let hist = view_keys(&db, "SELECT count(*)::VARCHAR FROM employees_history");
+    assert_eq!(hist, ["7"]);
+    let empty = view_keys(&db, "SELECT count(*)::VARCHAR FROM _rejected");
+    assert_eq!(empty, ["0"]);
+}
+
+#[test]
+fn parquet_files_have_utc_timestamps_and_utf8_strings() {
+    use arrow::datatypes::{DataType, TimeUnit};
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    load(&wh, "run1", &v1());
+    let m = wh.state().unwrap();
+    let f = &m.files("conversations")[0];
+    assert!(f.path.starts_with("data/conversations/2026-03/run1-"), "{}", f.path);
+    let file = std::fs::File::open(dir.path().join(&f.path)).unwrap();
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let schema = builder.schema().clone();
+    assert_eq!(
+        schema.field_with_name("created_at").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(
+        schema.field_with_name("created_at_msk").unwrap().data_type(),
+        &DataType::Timestamp(TimeUnit::Microsecond, None)
+    );
+    assert_eq!(schema.field_with_name("result").unwrap().data_type(), &DataType::Utf8);
+    let md = builder.metadata();
+    let col = md.row_group(0).column(0);
+    assert_eq!(col.compression(), parquet::basic::Compression::ZSTD(Default::default()));
+    assert!(col.statistics().is_some());
+    let rows: i64 = md.row_groups().iter().map(|g| g.num_rows()).sum();
+    assert_eq!(rows, 6);
+}
+
+#[test]
+fn compaction_reduces_files_and_keeps_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    for i in 0..4 {
+        let convs: Vec<Conv> = (1..=3).map(|k| Conv::new(i * 10 + k, 10)).collect();
+        load(&wh, &format!("run{i}"), &convs);
+    }
+    let before = content(dir.path());
+    let files_before = wh.state().unwrap().files("chat_messages").len();
+    assert_eq!(files_before, 4);
+    let report = wh.compact().unwrap();
+    assert!(report.files_merged >= 4 * 12, "{report:?}");
+    assert_eq!(wh.state().unwrap().files("chat_messages").len(), 1);
+    assert_eq!(content(dir.path()), before);
+    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM conversations");
+    assert_eq!(n, ["12"]);
+    // Nothing left to do.
+    assert_eq!(wh.compact().unwrap().files_merged, 0);
+}
+
+#[test]
+fn automatic_compaction_bounds_files_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), LoadOptions { compact_max_files: 3, ..opts() }).unwrap();
+    let mut all = Vec::new();
+    for i in 0..6 {
+        let convs: Vec<Conv> = (1..=2).map(|k| Conv::new(i * 10 + k, 10)).collect();
+        all.extend(convs.clone());
+        load(&wh, &format!("run{i}"), &convs);
+        assert!(wh.state().unwrap().files("conversations").len() <= 3);
+    }
+    assert_eq!(content(dir.path()), expected(&all));
+}
+
+#[test]
+fn retired_files_are_deleted_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = LoadOptions { retire_grace: std::time::Duration::ZERO, ..opts() };
+    let wh = Warehouse::open(dir.path(), o.clone()).unwrap();
+    load(&wh, "run1", &v1());
+    load(&wh, "run2", &v2());
+    let m = wh.state().unwrap();
+    assert!(!m.retired.is_empty());
+    drop(wh);
+    let wh = Warehouse::open(dir.path(), o).unwrap();
+    let m = wh.state().unwrap();
+    assert!(m.retired.is_empty());
+    for r in &wh.state().unwrap().retired {
+        assert!(!dir.path().join(&r.path).exists());
+    }
+    assert_eq!(content(dir.path()), expected(&final_versions()));
+    assert!(orphans(dir.path()).is_empty());
+}
+
+#[test]
+fn raw_archive_is_committed_with_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), LoadOptions { raw_lines_per_page: 2, ..opts() }).unwrap();
+    let mut info = RunInfo::new("run1", "p");
+    info.keep_raw = true;
+    let mut run = wh.begin_run(info).unwrap();
+    for i in 0..5 {
+        run.write_raw(&format!("{{\"id\": {i},\n \"x\": 1}}")).unwrap();
+    }
+    run.write_all(batches(&v1())).unwrap();
+    run.commit(RunOutcome::default()).unwrap();
+    let st = wh.status(1).unwrap();
+    let files = &st.runs[0].raw_files;
+    assert_eq!(files.len(), 3);
+    let lines: Vec<String> = files
+        .iter()
+        .flat_map(|f| ltx_load::read_raw_page(&dir.path().join(f)).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[4], "{\"id\": 4,  \"x\": 1}");
+}
+
+#[test]
+fn missing_manifest_with_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wh = Warehouse::open(dir.path(), opts()).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    std::fs::remove_file(dir.path().join("_ltx/manifest.json")).unwrap();
+    assert!(matches!(Warehouse::open(dir.path(), opts()), Err(LoadError::ManifestMissing { .. })));
+}
+
+/// The scenario every crash test runs: v1 committed, then a run with v2 + a duplicate +
+/// an old replay + raw archive (reaching every run crash point), auto-compaction on.
+fn crash_options(hook: CrashHook) -> LoadOptions {
+    LoadOptions {
+        crash: hook,
+        compact_max_files: 1,
+        raw_lines_per_page: 1,
+        ..LoadOptions::default()
+    }
+}
+
+fn second_run(wh: &Warehouse, run_id: &str) -> Result<(), LoadError> {
+    let mut info = RunInfo::new(run_id, "livetex");
+    info.keep_raw = true;
+    let mut run = wh.begin_run(info)?;
+    let mut convs = v2();
+    convs.push(Conv::new(4, 5)); // older than stored: dropped
+    convs.push(v2()[2].clone()); // duplicate of 7
+    for c in &convs {
+        run.write_raw(&format!("{{\"id\": {}}}", c.id))?;
+    }
+    run.write_all(batches(&convs))?;
+    run.commit(RunOutcome { cursor: Some("2026-03-02T00:00:00Z".parse().unwrap()), ..Default::default() })?;
+    Ok(())
+}
+
+#[test]
+fn crash_at_every_point_then_rerun_equals_uninterrupted_run() {
+    let reference = tempfile::tempdir().unwrap();
+    {
+        let wh = Warehouse::open(reference.path(), crash_options(CrashHook::disabled())).unwrap();
+        load(&wh, "run1", &v1());
+        second_run(&wh, "run2").unwrap();
+    }
+    let want = content(reference.path());
+    assert_eq!(want, expected(&final_versions()));
+
+    let points: Vec<&str> = CRASH_POINTS.to_vec();
+    std::thread::scope(|s| {
+        let chunks: Vec<Vec<&str>> = points.chunks(points.len().div_ceil(2)).map(|c| c.to_vec()).collect();
+        for chunk in chunks {
+            let want = &want;
+            s.spawn(move || {
+                for point in chunk {
+                    crash_scenario(point, want);
+                }
+            });
+        }
+    });
+}
+
+fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<String>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    {
+        let wh = Warehouse::open(path, crash_options(CrashHook::disabled())).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    let hook = CrashHook::error_at(point);
+    let mut rerun_needed = true;
+    if point.starts_with("cleanup.") {
+        // Leave orphans behind first, then crash while cleaning them up.
+        let pre = CrashHook::error_at("commit.after_renames");
+        let wh = Warehouse::open(path, crash_options(pre.clone())).unwrap();
+        assert!(second_run(&wh, "run2").is_err());
+        drop(wh);
+        let r = Warehouse::open(path, crash_options(hook.clone()));
+        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+    } else if point.starts_with("failed_run.") {
+        let wh = Warehouse::open(path, crash_options(hook.clone())).unwrap();
+        let r = wh.record_failed_run(&RunInfo::new("failed1", "livetex"), &RunOutcome::default(), "boom");
+        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+    } else {
+        let wh = Warehouse::open(path, crash_options(hook.clone())).unwrap();
+        let r = second_run(&wh, "run2");
+        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+        // A crash after the manifest rename means run2 is committed; re-running is a no-op.
+        rerun_needed = true;
+    }
+    assert!(hook.fired(), "crash point {point} was never reached");
+    // Restart: open cleans up, the sync is re-run with a new run id.
+    let wh = Warehouse::open(path, crash_options(CrashHook::disabled())).unwrap();
+    if rerun_needed {
+        second_run(&wh, "run2-retry").unwrap();
+    }
+    assert_eq!(&content(path), want, "content after crash at {point}");
+    assert_eq!(orphans(path), Vec::<String>::new(), "orphans after crash at {point}");
+    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM chat_messages");
+    assert_eq!(n, [want["chat_messages"].len().to_string()], "catalog after crash at {point}");
+    assert_eq!(
+        wh.cursor("livetex").unwrap(),
+        Some("2026-03-02T00:00:00Z".parse().unwrap()),
+        "cursor after crash at {point}"
+    );
+}
