@@ -6,6 +6,82 @@
 //! that name the conversation and field path. Does not own: HTTP (ltx-extract),
 //! table layout (ltx-transform), storage (ltx-load).
 
+pub mod de;
 pub mod time;
+mod types;
 
 pub use time::{format_api_datetime, parse_api_datetime, utc_to_moscow, DateTimeError};
+pub use types::{
+    Call, Chat, Complaint, Conversation, ConversationEvent, Department, Employee, Lead, Message,
+    Role, Site, Visitor,
+};
+
+use serde::Deserialize;
+
+/// A conversation that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("conversation {}: {path}: {message}", display_id(.conversation_id))]
+pub struct ModelError {
+    /// The conversation's id, if it could be recovered from the record.
+    pub conversation_id: Option<i64>,
+    /// Where in the record: `chats[0].messages[3].created_at` (`.` for the record itself).
+    pub path: String,
+    /// What was wrong, without serde_json's line/column (the path says where).
+    pub message: String,
+}
+
+fn display_id(id: &Option<i64>) -> String {
+    id.map_or_else(|| "<unknown id>".to_owned(), |id| id.to_string())
+}
+
+impl Conversation {
+    /// Parses one conversation object (as the API sends it) with every tolerance of [`de`].
+    pub fn from_json(raw: &str) -> Result<Conversation, ModelError> {
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let conversation: Conversation =
+            serde_path_to_error::deserialize(&mut de).map_err(|err| {
+                let path = err.path().to_string();
+                ModelError {
+                    conversation_id: recover_id(raw),
+                    path,
+                    message: strip_position(err.inner()),
+                }
+            })?;
+        // Trailing garbage after the object is an error too (path: the record).
+        de.end().map_err(|err| ModelError {
+            conversation_id: Some(conversation.id),
+            path: ".".to_owned(),
+            message: strip_position(&err),
+        })?;
+        Ok(conversation)
+    }
+}
+
+/// The id of a record that failed to parse, by a second, minimal parse (only on errors).
+pub fn recover_id(raw: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        #[serde(default, deserialize_with = "de::opt_i64")]
+        id: Option<i64>,
+    }
+    // Only objects have ids (serde would read a struct from an array positionally).
+    if !raw.trim_start().starts_with('{') {
+        return None;
+    }
+    // A stream deserializer tolerates trailing garbage after the object.
+    let mut stream = serde_json::Deserializer::from_str(raw).into_iter::<IdOnly>();
+    stream.next().and_then(Result::ok).and_then(|r| r.id)
+}
+
+/// serde_json appends " at line L column C"; the field path is more useful, so drop it.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    if err.line() == 0 {
+        return text;
+    }
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    match text.strip_suffix(&suffix) {
+        Some(s) => s.to_owned(),
+        None => text,
+    }
+}

@@ -40,7 +40,11 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
         return Ok(dt.with_timezone(&Utc));
     }
     // Offsets without a colon (`+0400`) and a space instead of `T`.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S%:z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S%:z",
+    ] {
         if let Ok(dt) = DateTime::<FixedOffset>::parse_from_str(s, fmt) {
             return Ok(dt.with_timezone(&Utc));
         }
@@ -92,6 +96,7 @@ pub fn format_api_datetime(utc: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

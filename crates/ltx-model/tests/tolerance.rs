@@ -1,0 +1,226 @@
+//! What the model accepts: the example conversation and every tolerance of `de.rs`.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{DateTime, Utc};
+use ltx_model::{Conversation, ModelError};
+use serde_json::json;
+
+const EXAMPLE: &str = include_str!("fixtures/conversation.json");
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// A minimal valid conversation with `patch` merged into its top level.
+fn conv(patch: serde_json::Value) -> Result<Conversation, ModelError> {
+    let mut base =
+        json!({"id": 1, "created_at": "2026-03-14T18:02:11", "updated_at": "2026-03-14T18:31:40"});
+    for (k, v) in patch.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    Conversation::from_json(&base.to_string())
+}
+
+#[test]
+fn example_conversation_parses() {
+    let c = Conversation::from_json(EXAMPLE).unwrap();
+    assert_eq!(c.id, 48211093);
+    assert_eq!(c.created_at, utc("2026-03-14T15:02:11Z"));
+    assert_eq!(
+        c.visitor.as_ref().unwrap().id,
+        "f3c2a9e0-4b1d-4c55-9b0e-0d5d2f6b7a11"
+    );
+    assert_eq!(c.site.as_ref().unwrap().id, 7781);
+    assert_eq!(
+        c.department.as_ref().unwrap().title.as_deref(),
+        Some("Продажи")
+    );
+    assert_eq!(c.chats.len(), 1);
+    let chat = &c.chats[0];
+    assert_eq!(chat.messages.len(), 3);
+    assert!(chat.messages[0].employee.is_none());
+    assert_eq!(chat.messages[1].employee.as_ref().unwrap().id, 90117);
+    assert_eq!(chat.first_message.as_ref().unwrap().id, 5501);
+    assert_eq!(
+        chat.prechats_chat.as_ref().unwrap().get(),
+        r#"[{"title": "Имя", "value": "Ольга"}]"#
+    );
+    assert_eq!(c.calls[0].lead.as_ref().unwrap().id, 3300712);
+    assert_eq!(c.leads[0].lead_type.as_deref(), Some("callback"));
+    assert_eq!(c.leads[0].assigned_to.as_ref().unwrap().id, 90117);
+    assert!(c.leads[0].created_by.is_none());
+    assert!(c.complaints.is_empty());
+    assert_eq!(c.events.len(), 4);
+    assert_eq!(c.events[0].event_type.as_deref(), Some("vistor-navigate"));
+    assert_eq!(
+        c.employees[0].role.as_ref().unwrap().code.as_deref(),
+        Some("operator")
+    );
+    assert!(
+        c.extra.is_empty(),
+        "example has no unknown fields: {:?}",
+        c.extra.keys()
+    );
+}
+
+#[test]
+fn numbers_as_strings_and_floats() {
+    let c = conv(
+        json!({"id": "77", "duration": "120", "page_count": 12.0, "visit_count": " 3 ",
+                        "chat_count": "2.0", "call_count": 1.6, "lead_count": ""}),
+    )
+    .unwrap();
+    assert_eq!(c.id, 77);
+    assert_eq!(c.duration, Some(120));
+    assert_eq!(c.page_count, Some(12));
+    assert_eq!(c.visit_count, Some(3));
+    assert_eq!(c.chat_count, Some(2));
+    assert_eq!(
+        c.call_count,
+        Some(2),
+        "fractions round to the nearest second"
+    );
+    assert_eq!(c.lead_count, None);
+}
+
+#[test]
+fn non_numeric_string_for_a_number_is_an_error_with_path() {
+    let err = conv(json!({"duration": "long"})).unwrap_err();
+    assert_eq!(err.conversation_id, Some(1));
+    assert_eq!(err.path, "duration");
+    assert!(err.message.contains("\"long\""), "{err}");
+}
+
+#[test]
+fn booleans_as_numbers_and_strings() {
+    let c = conv(json!({"chats": [{"id": 1, "is_closed": 1, "rem_auto": 0, "rem_empty": "true",
+                                   "rem_transfer": "0", "is_managed": null, "rem_long_answer": ""}]}))
+    .unwrap();
+    let ch = &c.chats[0];
+    assert_eq!(ch.is_closed, Some(true));
+    assert_eq!(ch.rem_auto, Some(false));
+    assert_eq!(ch.rem_empty, Some(true));
+    assert_eq!(ch.rem_transfer, Some(false));
+    assert_eq!(ch.is_managed, None);
+    assert_eq!(ch.rem_long_answer, None);
+    assert!(conv(json!({"chats": [{"id": 1, "is_closed": 2}]})).is_err());
+}
+
+#[test]
+fn null_and_empty_object_arrays_are_empty() {
+    let c = conv(json!({"chats": null, "calls": {}, "leads": [], "events": null})).unwrap();
+    assert!(c.chats.is_empty() && c.calls.is_empty() && c.leads.is_empty() && c.events.is_empty());
+    let c = conv(json!({"chats": [{"id": 5, "messages": null}]})).unwrap();
+    assert!(c.chats[0].messages.is_empty());
+    assert!(conv(json!({"chats": {"a": 1}})).is_err());
+}
+
+#[test]
+fn null_empty_array_and_empty_object_where_an_object_is_expected_are_none() {
+    let c = conv(json!({"visitor": null, "site": [], "department": {}})).unwrap();
+    assert!(c.visitor.is_none() && c.site.is_none() && c.department.is_none());
+    let c = conv(json!({"chats": [{"id": 5, "employee": [], "first_message": {}}]})).unwrap();
+    assert!(c.chats[0].employee.is_none() && c.chats[0].first_message.is_none());
+    assert!(conv(json!({"site": [1]})).is_err());
+}
+
+#[test]
+fn missing_optional_fields_are_none_and_arrays_empty() {
+    let c = conv(json!({})).unwrap();
+    assert!(c.visitor.is_none() && c.result.is_none() && c.duration.is_none());
+    assert!(c.chats.is_empty() && c.employees.is_empty());
+    assert!(c.visitor_variables.is_none());
+}
+
+#[test]
+fn string_ids_accept_numbers() {
+    let c =
+        conv(json!({"visitor": {"id": 12345}, "complaints": [{"id": 9, "text": "x"}]})).unwrap();
+    assert_eq!(c.visitor.unwrap().id, "12345");
+    assert_eq!(c.complaints[0].id, "9");
+    assert_eq!(
+        conv(json!({"widget_id": 5513}))
+            .unwrap()
+            .widget_id
+            .as_deref(),
+        Some("5513")
+    );
+}
+
+#[test]
+fn datetimes_moscow_offsets_and_empties() {
+    let c = conv(
+        json!({"created_at": "2014-10-25T12:00:00", "updated_at": "2014-10-26T12:00:00+03:00",
+                        "chats": [{"id": 1, "created_at": "", "updated_at": null}],
+                        "leads": [{"id": 2, "completed_at": "0000-00-00 00:00:00"}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        c.created_at,
+        utc("2014-10-25T08:00:00Z"),
+        "UTC+4 before 2014-10-26"
+    );
+    assert_eq!(c.updated_at, utc("2014-10-26T09:00:00Z"));
+    assert!(c.chats[0].created_at.is_none() && c.chats[0].updated_at.is_none());
+    assert!(c.leads[0].completed_at.is_none());
+}
+
+#[test]
+fn unknown_fields_are_captured_at_every_level() {
+    let c = conv(json!({"new_top": {"a": 1}, "visitor": {"id": "v", "loyalty": 3},
+                        "chats": [{"id": 1, "tags": ["x"], "messages": [{"id": 2, "attachments": [1, 2]}]}],
+                        "employees": [{"id": 3, "role": {"code": "op", "level": 2}}]}))
+    .unwrap();
+    assert_eq!(c.extra["new_top"], json!({"a": 1}));
+    assert_eq!(c.visitor.as_ref().unwrap().extra["loyalty"], json!(3));
+    assert_eq!(c.chats[0].extra["tags"], json!(["x"]));
+    assert_eq!(c.chats[0].messages[0].extra["attachments"], json!([1, 2]));
+    assert_eq!(
+        c.employees[0].role.as_ref().unwrap().extra["level"],
+        json!(2)
+    );
+    // And they survive a serialize → parse round trip.
+    let again = Conversation::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(again.extra, c.extra);
+    assert_eq!(
+        again.chats[0].messages[0].extra,
+        c.chats[0].messages[0].extra
+    );
+    assert_eq!(again.created_at, c.created_at);
+}
+
+#[test]
+fn error_names_conversation_and_field_path() {
+    let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    v["chats"][0]["messages"][2]["created_at"] = json!("yesterday");
+    let err = Conversation::from_json(&v.to_string()).unwrap_err();
+    assert_eq!(err.conversation_id, Some(48211093));
+    assert_eq!(err.path, "chats[0].messages[2].created_at");
+    assert!(
+        err.message
+            .starts_with("invalid LiveTex datetime \"yesterday\""),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.to_string()
+            .starts_with("conversation 48211093: chats[0].messages[2].created_at: invalid LiveTex datetime \"yesterday\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn hostile_inputs_are_errors_not_panics() {
+    for raw in ["", "[]", "null", "42", "{", "{\"id\": 1}", "{\"id\": null, \"created_at\": \"2026-01-01T00:00:00\"}",
+                "{\"id\": 1, \"created_at\": \"2026-01-01T00:00:00\", \"updated_at\": \"2026-01-01T00:00:00\"} trailing"] {
+        let err = Conversation::from_json(raw).unwrap_err();
+        assert!(!err.message.is_empty(), "{raw}");
+    }
+    let err = Conversation::from_json("{\"id\": 5, \"created_at\": 17}").unwrap_err();
+    assert_eq!(err.conversation_id, Some(5));
+    assert_eq!(err.path, "created_at");
+    assert_eq!(
+        Conversation::from_json("[1]").unwrap_err().conversation_id,
+        None
+    );
+}
