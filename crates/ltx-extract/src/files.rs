@@ -1,0 +1,247 @@
+//! File source: conversations from files, for `ltx import` and raw-archive replay.
+//!
+//! Accepted content (detected from the JSON itself, so the name only decides the
+//! compression): API page envelopes `{"total": N, "results": [...]}`, JSON arrays of
+//! conversations, JSONL / concatenated JSON values (each a conversation or an
+//! envelope) — plain, `.gz` or `.zst`. The file is streamed: each element is handed to
+//! the callback as it is parsed, so memory stays bounded by one conversation, not the
+//! file. Output is the same [`Item`]s as the API source; a record without a readable
+//! `id`/`updated_at` becomes [`Item::Unreadable`] with origin `FILE record N`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use crate::error::ExtractError;
+use crate::item::{classify, Item};
+
+/// Counts of one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Records read (conversations + unreadable).
+    pub records: u64,
+    /// Readable conversations.
+    pub conversations: u64,
+    /// Records sent as `Item::Unreadable`.
+    pub unreadable: u64,
+}
+
+/// Compression, from the file name.
+fn open_decoded(path: &Path) -> Result<Box<dyn Read>, ExtractError> {
+    let io = |source| ExtractError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok(if name.ends_with(".gz") {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(
+            BufReader::new(file),
+        )))
+    } else if name.ends_with(".zst") || name.ends_with(".zstd") {
+        Box::new(BufReader::new(
+            zstd::stream::read::Decoder::new(file).map_err(io)?,
+        ))
+    } else {
+        Box::new(BufReader::new(file))
+    })
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    on_item: RefCell<&'a mut dyn FnMut(Item) -> Result<(), ExtractError>>,
+    summary: RefCell<FileSummary>,
+    /// Set when the callback failed (the serde error only says "stopped").
+    failed: RefCell<Option<ExtractError>>,
+    /// True once any envelope `results` array was seen.
+    envelope: Cell<bool>,
+}
+
+const STOPPED: &str = "stopped by the consumer";
+
+impl Ctx<'_> {
+    fn emit<E: serde::de::Error>(&self, raw: Box<RawValue>) -> Result<(), E> {
+        let record = self.summary.borrow().records + 1;
+        let item = classify(raw, || format!("{} record {record}", self.path.display()));
+        {
+            let mut s = self.summary.borrow_mut();
+            s.records += 1;
+            match &item {
+                Item::Conversation(_) => s.conversations += 1,
+                Item::Unreadable(_) => s.unreadable += 1,
+            }
+        }
+        let mut f = self.on_item.borrow_mut();
+        if let Err(e) = (*f)(item) {
+            *self.failed.borrow_mut() = Some(e);
+            return Err(E::custom(STOPPED));
+        }
+        Ok(())
+    }
+}
+
+/// One top-level JSON value.
+struct TopLevel<'c, 'a>(&'c Ctx<'a>);
+
+impl<'de> DeserializeSeed<'de> for TopLevel<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a conversation object, an array of conversations or a {\"total\", \"results\"} envelope")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.0.emit(raw)?;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Either an envelope (its `results` array is streamed) or one conversation
+        // (its fields are kept raw and re-assembled: bounded by one conversation).
+        let mut fields: Vec<(String, Box<RawValue>)> = Vec::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "results" && !streamed {
+                map.next_value_seed(Results(self.0))?;
+                streamed = true;
+                self.0.envelope.set(true);
+            } else {
+                fields.push((key, map.next_value::<Box<RawValue>>()?));
+            }
+        }
+        if streamed {
+            return Ok(());
+        }
+        let mut json = String::with_capacity(
+            fields
+                .iter()
+                .map(|(k, v)| k.len() + v.get().len() + 4)
+                .sum::<usize>()
+                + 2,
+        );
+        json.push('{');
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&serde_json::to_string(k).map_err(serde::de::Error::custom)?);
+            json.push(':');
+            json.push_str(v.get());
+        }
+        json.push('}');
+        let raw = RawValue::from_string(json).map_err(serde::de::Error::custom)?;
+        self.0.emit(raw)
+    }
+}
+
+/// The `results` array of an envelope, streamed element by element.
+struct Results<'c, 'a>(&'c Ctx<'a>);
+
+impl<'de> DeserializeSeed<'de> for Results<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Results<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of conversations in `results`")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+            self.0.emit(raw)?;
+        }
+        Ok(())
+    }
+}
+
+/// Streams every conversation of one file to `on_item`.
+///
+/// Errors name the file and the 1-based record being read (e.g. a truncated file).
+/// An error returned by `on_item` stops reading and is returned as is.
+pub fn read_file(
+    path: &Path,
+    on_item: &mut dyn FnMut(Item) -> Result<(), ExtractError>,
+) -> Result<FileSummary, ExtractError> {
+    let reader = open_decoded(path)?;
+    let ctx = Ctx {
+        path,
+        on_item: RefCell::new(on_item),
+        summary: RefCell::new(FileSummary::default()),
+        failed: RefCell::new(None),
+        envelope: Cell::new(false),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let result = loop {
+        match de.end() {
+            Ok(()) => break Ok(()),
+            // Trailing characters = another top-level value follows (JSONL).
+            Err(e) if e.classify() == serde_json::error::Category::Syntax => {}
+            Err(e) => break Err(e),
+        }
+        if let Err(e) = TopLevel(&ctx).deserialize(&mut de) {
+            break Err(e);
+        }
+    };
+    if let Some(e) = ctx.failed.borrow_mut().take() {
+        return Err(e);
+    }
+    let summary = ctx.summary.into_inner();
+    result.map_err(|e| {
+        let io = e.io_error_kind().is_some();
+        ExtractError::File {
+            path: path.to_owned(),
+            record: summary.records + 1,
+            message: if io {
+                format!("read error (corrupt or truncated compressed data?): {e}")
+            } else if e.is_eof() {
+                format!("unexpected end of file (truncated?): {e}")
+            } else {
+                e.to_string()
+            },
+        }
+    })?;
+    tracing::debug!(path = %path.display(), records = summary.records, envelope = ctx.envelope.get(), "file read");
+    Ok(summary)
+}
+
+/// Reads `paths` one after another on a blocking thread, sending each item to `tx`
+/// (backpressure: the reader waits when the channel is full).
+pub fn spawn_files(
+    paths: Vec<PathBuf>,
+    tx: mpsc::Sender<Item>,
+) -> tokio::task::JoinHandle<Result<FileSummary, ExtractError>> {
+    tokio::task::spawn_blocking(move || {
+        let mut total = FileSummary::default();
+        for path in &paths {
+            let s = read_file(path, &mut |item| {
+                tx.blocking_send(item)
+                    .map_err(|_| ExtractError::ChannelClosed)
+            })?;
+            total.records += s.records;
+            total.conversations += s.conversations;
+            total.unreadable += s.unreadable;
+        }
+        Ok(total)
+    })
+}
