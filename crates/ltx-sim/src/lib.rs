@@ -1,1 +1,115 @@
-//! ltx-sim
+//! ltx-sim: a simulated LiveTex API server with a deterministic, evolving account.
+//!
+//! It owns the data source of every test, demo and benchmark of ltx-warehouse: a generated
+//! account (conversations with chats, messages, calls, leads, complaints, events,
+//! employees, visitors) that keeps changing as its manual clock advances, served through
+//! both API profiles (`v2` with a static Bearer token, `web-api` with OAuth2 password
+//! tokens), with fault knobs (latency, 429, 5xx, stalls, malformed bodies, mid-paging
+//! updates) and ground truth to compare a warehouse against.
+//!
+//! It does not depend on any other ltx crate on purpose: it speaks JSON on the wire only,
+//! so it cannot share a bug with the code it tests.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ltx_sim::{SimConfig, SimServer};
+//!
+//! let sim = SimServer::start(SimConfig { conversations: 20, ..SimConfig::default() }).await?;
+//! let page: serde_json::Value = reqwest::Client::new()
+//!     .get(format!("{}/v2/conversations?limit=2&sort=updated_at:a", sim.base_url()))
+//!     .bearer_auth(sim.token())
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(page["total"], 20);
+//! assert_eq!(page["results"].as_array().map(Vec::len), Some(2));
+//! assert_eq!(sim.ground_truth(sim.now()).len(), 20);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![recursion_limit = "256"]
+
+mod account;
+mod config;
+mod query;
+mod server;
+mod stats;
+mod time;
+mod vocab;
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+pub use account::{Account, FIRST_CONVERSATION_ID};
+pub use config::{default_start_clock, Faults, SimConfig};
+pub use server::{SimHandle, SimServer};
+pub use stats::SimStats;
+
+/// What can go wrong when starting the simulator or writing generated data.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The listening socket could not be bound.
+    #[error("cannot bind the simulator to {addr}: {source}")]
+    Bind {
+        /// Address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A configuration value is out of range.
+    #[error("invalid simulator config {key}: {reason}")]
+    InvalidConfig {
+        /// The config key (e.g. `faults.error_rate`).
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Writing generated JSON Lines failed.
+    #[error("cannot write generated conversation {id}: {source}")]
+    Write {
+        /// Conversation being written.
+        id: i64,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An internal task failed (a bug).
+    #[error("simulator internal error: {0}")]
+    Internal(String),
+}
+
+/// Streams `n` conversations (ids from [`FIRST_CONVERSATION_ID`], each at its latest version
+/// as of `cfg.start_clock`) as JSON Lines into `writer`, holding one at a time in memory.
+/// `cfg.conversations` is ignored: the account is generated with `n` conversations.
+/// Returns the number of bytes written.
+pub fn write_jsonl<W: Write>(cfg: &SimConfig, mut writer: W, n: u64) -> Result<u64, SimError> {
+    let account = Account::new(&SimConfig {
+        conversations: n,
+        ..cfg.clone()
+    });
+    let at = cfg.start_clock;
+    let mut bytes = 0u64;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    for (id, _) in account.visible(at) {
+        let Some(v) = account.conversation_json(id, at) else {
+            continue;
+        };
+        buf.clear();
+        serde_json::to_writer(&mut buf, &v).map_err(|e| SimError::Write {
+            id,
+            source: e.into(),
+        })?;
+        buf.push(b'\n');
+        writer
+            .write_all(&buf)
+            .map_err(|source| SimError::Write { id, source })?;
+        bytes += buf.len() as u64;
+    }
+    writer
+        .flush()
+        .map_err(|source| SimError::Write { id: 0, source })?;
+    Ok(bytes)
+}
