@@ -11,7 +11,22 @@
 //! Parquet files, commits and DuckDB views (ltx-load). Plain synchronous code: the
 //! caller feeds it from a bounded channel and drains full batches as it goes.
 
+mod calls;
+mod chat_messages;
+mod chats;
+mod common;
+mod complaints;
+mod conversation_employees;
+mod conversation_events;
+mod conversations;
+mod dimensions;
+mod leads;
+mod quality;
+mod rejected;
 mod schema;
+mod transformer;
+
+pub use transformer::Transformer;
 
 use std::collections::BTreeMap;
 
@@ -281,46 +296,5 @@ impl TransformStats {
     }
 }
 
-/// Turns conversations into [`TableBatch`]es, partitioned by month and batched by size.
-#[derive(Debug)]
-pub struct Transformer {
-    config: TransformConfig,
-    stats: TransformStats,
-}
-
-impl Transformer {
-    /// A transformer for one run (a `batch_rows` of 0 is treated as 1).
-    pub fn new(config: TransformConfig) -> Self {
-        Transformer {
-            config,
-            stats: TransformStats::default(),
-        }
-    }
-
-    /// Transforms one conversation given as JSON; a record that does not parse becomes a
-    /// `_rejected` row. Never panics.
-    pub fn push_json(&mut self, raw: &str) {
-        let _ = raw;
-        let _ = &self.config;
-    }
-
-    /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
-    pub fn push_unreadable(&mut self, raw: &str, error: &str) {
-        let _ = (raw, error);
-    }
-
-    /// Batches whose builders reached `batch_rows` (call after every few pushes).
-    pub fn drain_full(&mut self) -> Vec<TableBatch> {
-        Vec::new()
-    }
-
-    /// Statistics so far.
-    pub fn stats(&self) -> &TransformStats {
-        &self.stats
-    }
-
-    /// Every remaining row as batches, and the run's statistics.
-    pub fn finish(self) -> (Vec<TableBatch>, TransformStats) {
-        (Vec::new(), self.stats)
-    }
-}
+#[cfg(test)]
+mod tests;

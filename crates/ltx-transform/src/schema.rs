@@ -350,6 +350,7 @@ pub(crate) fn schema(table: Table) -> SchemaRef {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::fmt::Write;

@@ -1,0 +1,488 @@
+//! Unit tests of the transformer: per-table semantics, tolerance end to end, PII,
+//! reconciliation, rejected records, partitioning and batch splitting.
+#![allow(clippy::unwrap_used)]
+
+use arrow::array::{Array, BooleanArray, Int64Array, StringArray, TimestampMicrosecondArray};
+use arrow::compute::concat_batches;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    PiiAction, PiiPolicy, Table, TableBatch, TransformConfig, TransformStats, Transformer,
+};
+
+const EXAMPLE: &str = include_str!("../tests/fixtures/conversation.json");
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn config() -> TransformConfig {
+    TransformConfig::new("run-1", utc("2026-04-02T10:00:00Z"))
+}
+
+fn run(config: TransformConfig, raws: &[String]) -> (Vec<TableBatch>, TransformStats) {
+    let mut t = Transformer::new(config);
+    let mut out = Vec::new();
+    for raw in raws {
+        t.push_json(raw);
+        out.extend(t.drain_full());
+    }
+    let (rest, stats) = t.finish();
+    out.extend(rest);
+    (out, stats)
+}
+
+/// All rows of `table` over every partition, as one batch.
+fn table(batches: &[TableBatch], table: Table) -> RecordBatch {
+    let parts: Vec<&RecordBatch> = batches
+        .iter()
+        .filter(|b| b.table == table)
+        .map(|b| &b.batch)
+        .collect();
+    concat_batches(&table.schema(), parts).unwrap()
+}
+
+fn strs(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
+    let a = b
+        .column_by_name(col)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i).to_owned()))
+        .collect()
+}
+
+fn ints(b: &RecordBatch, col: &str) -> Vec<Option<i64>> {
+    let a = b
+        .column_by_name(col)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect()
+}
+
+fn tss(b: &RecordBatch, col: &str) -> Vec<Option<i64>> {
+    let a = b
+        .column_by_name(col)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect()
+}
+
+fn bools(b: &RecordBatch, col: &str) -> Vec<Option<bool>> {
+    let a = b
+        .column_by_name(col)
+        .unwrap()
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .unwrap();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect()
+}
+
+fn example() -> Value {
+    serde_json::from_str(EXAMPLE).unwrap()
+}
+
+#[test]
+fn builders_match_schemas() {
+    use crate::{calls::*, chat_messages::*, chats::*, complaints::*, conversation_employees::*};
+    use crate::{
+        conversation_events::*, conversations::*, dimensions::*, leads::*, quality::*, rejected::*,
+    };
+    let pairs: [(Table, &[&str]); 14] = [
+        (Table::Conversations, ConversationsBuilder::COLUMNS),
+        (Table::Chats, ChatsBuilder::COLUMNS),
+        (Table::ChatMessages, ChatMessagesBuilder::COLUMNS),
+        (Table::Calls, CallsBuilder::COLUMNS),
+        (Table::Leads, LeadsBuilder::COLUMNS),
+        (Table::Complaints, ComplaintsBuilder::COLUMNS),
+        (
+            Table::ConversationEmployees,
+            ConversationEmployeesBuilder::COLUMNS,
+        ),
+        (
+            Table::ConversationEvents,
+            ConversationEventsBuilder::COLUMNS,
+        ),
+        (Table::Employees, EmployeesBuilder::COLUMNS),
+        (Table::Visitors, VisitorsBuilder::COLUMNS),
+        (Table::Sites, SitesBuilder::COLUMNS),
+        (Table::Departments, DepartmentsBuilder::COLUMNS),
+        (Table::QualityIssues, QualityIssuesBuilder::COLUMNS),
+        (Table::Rejected, RejectedBuilder::COLUMNS),
+    ];
+    for (t, cols) in pairs {
+        let schema = t.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, cols, "{}", t.name());
+    }
+}
+
+#[test]
+fn example_conversation_fills_every_table() {
+    let (batches, stats) = run(config(), &[EXAMPLE.to_owned()]);
+    let expected = [
+        (Table::Conversations, 1),
+        (Table::Chats, 1),
+        (Table::ChatMessages, 3),
+        (Table::Calls, 1),
+        (Table::Leads, 1),
+        (Table::Complaints, 0),
+        (Table::ConversationEmployees, 1),
+        (Table::ConversationEvents, 4),
+        (Table::Employees, 1),
+        (Table::Visitors, 1),
+        (Table::Sites, 1),
+        (Table::Departments, 1),
+        (Table::QualityIssues, 0),
+        (Table::Rejected, 0),
+    ];
+    for (t, n) in expected {
+        assert_eq!(table(&batches, t).num_rows(), n, "{}", t.name());
+        assert_eq!(stats.rows_of(t), n as u64, "{}", t.name());
+    }
+    assert!(batches.iter().all(|b| b.partition == "2026-03"));
+    assert_eq!(stats.conversations, 1);
+
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(ints(&conv, "conversation_id"), [Some(48211093)]);
+    assert_eq!(
+        tss(&conv, "created_at"),
+        [Some(utc("2026-03-14T15:02:11Z").timestamp_micros())]
+    );
+    // Naive Moscow wall clock, as written by the API.
+    assert_eq!(
+        tss(&conv, "created_at_msk"),
+        [Some(utc("2026-03-14T18:02:11Z").timestamp_micros())]
+    );
+    assert_eq!(
+        strs(&conv, "visitor_id"),
+        [Some("f3c2a9e0-4b1d-4c55-9b0e-0d5d2f6b7a11".to_owned())]
+    );
+    assert_eq!(ints(&conv, "site_id"), [Some(7781)]);
+    assert_eq!(ints(&conv, "department_id"), [Some(302)]);
+    assert_eq!(ints(&conv, "complaint_count"), [Some(0)]);
+    assert_eq!(strs(&conv, "_extra"), [Some("{}".to_owned())]);
+    assert_eq!(strs(&conv, "_run_id"), [Some("run-1".to_owned())]);
+    let vv: Value =
+        serde_json::from_str(strs(&conv, "visitor_variables")[0].as_deref().unwrap()).unwrap();
+    assert_eq!(vv["client_id"], "A-99812");
+    assert_eq!(
+        tss(&conv, "_source_updated_at"),
+        [Some(utc("2026-03-14T15:31:40Z").timestamp_micros())]
+    );
+
+    let msgs = table(&batches, Table::ChatMessages);
+    assert_eq!(
+        strs(&msgs, "sender_type")
+            .iter()
+            .map(|s| s.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["visitor", "employee", "visitor"]
+    );
+    assert_eq!(ints(&msgs, "message_order"), [Some(0), Some(1), Some(2)]);
+    assert_eq!(ints(&msgs, "employee_id"), [None, Some(90117), None]);
+    assert_eq!(ints(&msgs, "chat_id"), [Some(771200345); 3]);
+    assert_eq!(
+        ints(&msgs, "text_length")[2],
+        Some("Отлично 👍 \"Орион\", серый".chars().count() as i64)
+    );
+
+    let chats = table(&batches, Table::Chats);
+    assert_eq!(ints(&chats, "first_message_id"), [Some(5501)]);
+    assert_eq!(ints(&chats, "employee_id"), [Some(90117)]);
+    assert_eq!(bools(&chats, "is_closed"), [Some(true)]);
+    let events: Value =
+        serde_json::from_str(strs(&chats, "events")[0].as_deref().unwrap()).unwrap();
+    assert_eq!(events[0]["event_type"], "visitor-chat-open");
+
+    let calls = table(&batches, Table::Calls);
+    assert_eq!(ints(&calls, "lead_id"), [Some(3300712)]);
+    assert_eq!(
+        strs(&calls, "recording_url"),
+        [Some("https://records.example.ru/66120091.mp3".to_owned())]
+    );
+    let leads = table(&batches, Table::Leads);
+    assert_eq!(ints(&leads, "assigned_to_id"), [Some(90117)]);
+    assert_eq!(ints(&leads, "created_by_id"), [None]);
+    let ev = table(&batches, Table::ConversationEvents);
+    assert_eq!(
+        strs(&ev, "event_type")[0].as_deref(),
+        Some("vistor-navigate")
+    );
+    let emp = table(&batches, Table::Employees);
+    assert_eq!(strs(&emp, "role_code"), [Some("operator".to_owned())]);
+    assert_eq!(ints(&emp, "_seen_in_conversation_id"), [Some(48211093)]);
+}
+
+#[test]
+fn unknown_fields_land_in_extra_with_sorted_keys() {
+    let mut v = example();
+    v["zeta"] = json!(1);
+    v["alpha"] = json!({"b": [1, 2]});
+    v["chats"][0]["messages"][1]["attachments"] = json!(["a.png"]);
+    v["employees"][0]["role"]["level"] = json!(3);
+    let (batches, _) = run(config(), &[v.to_string()]);
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(
+        strs(&conv, "_extra")[0].as_deref(),
+        Some(r#"{"alpha":{"b":[1,2]},"zeta":1}"#)
+    );
+    let msgs = table(&batches, Table::ChatMessages);
+    assert_eq!(
+        strs(&msgs, "_extra"),
+        [
+            Some("{}".to_owned()),
+            Some(r#"{"attachments":["a.png"]}"#.to_owned()),
+            Some("{}".to_owned())
+        ]
+    );
+    let emp = table(&batches, Table::Employees);
+    assert_eq!(
+        strs(&emp, "_extra")[0].as_deref(),
+        Some(r#"{"role":{"level":3}}"#)
+    );
+}
+
+#[test]
+fn tolerance_end_to_end_strings_nulls_missing_arrays() {
+    let raw = json!({"id": "501", "created_at": "2026-01-05 10:00:00", "updated_at": "2026-01-05T11:00:00",
+        "duration": "120", "chat_count": "1", "chats": [{"id": "9", "is_closed": 1, "messages": null, "message_count": 0}],
+        "calls": null, "visitor": [], "site": {}, "employees": {}});
+    let (batches, stats) = run(config(), &[raw.to_string()]);
+    assert_eq!(stats.rejected, 0);
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(ints(&conv, "conversation_id"), [Some(501)]);
+    assert_eq!(ints(&conv, "duration_s"), [Some(120)]);
+    assert_eq!(strs(&conv, "visitor_id"), [None]);
+    assert_eq!(ints(&conv, "site_id"), [None]);
+    assert_eq!(table(&batches, Table::Chats).num_rows(), 1);
+    assert_eq!(
+        bools(&table(&batches, Table::Chats), "is_closed"),
+        [Some(true)]
+    );
+    assert_eq!(table(&batches, Table::Visitors).num_rows(), 0);
+    assert_eq!(table(&batches, Table::QualityIssues).num_rows(), 0);
+}
+
+#[test]
+fn moscow_wall_clock_across_2014_10_26() {
+    let mk = |id: i64, created: &str| {
+        json!({"id": id, "created_at": created, "updated_at": created}).to_string()
+    };
+    let (batches, _) = run(
+        config(),
+        &[mk(1, "2014-10-25T12:00:00"), mk(2, "2014-10-27T12:00:00")],
+    );
+    let conv = table(&batches, Table::Conversations);
+    let by_id: Vec<(i64, i64, i64)> = ints(&conv, "conversation_id")
+        .into_iter()
+        .zip(
+            tss(&conv, "created_at")
+                .into_iter()
+                .zip(tss(&conv, "created_at_msk")),
+        )
+        .map(|(id, (c, m))| (id.unwrap(), c.unwrap(), m.unwrap()))
+        .collect();
+    for (id, created, msk) in by_id {
+        let (want_utc, want_msk) = if id == 1 {
+            ("2014-10-25T08:00:00Z", "2014-10-25T12:00:00Z") // UTC+4
+        } else {
+            ("2014-10-27T09:00:00Z", "2014-10-27T12:00:00Z") // UTC+3
+        };
+        assert_eq!(created, utc(want_utc).timestamp_micros(), "{id}");
+        assert_eq!(msk, utc(want_msk).timestamp_micros(), "{id}");
+    }
+    let parts: std::collections::BTreeSet<&str> =
+        batches.iter().map(|b| b.partition.as_str()).collect();
+    assert_eq!(parts.into_iter().collect::<Vec<_>>(), ["2014-10"]);
+}
+
+fn sha(salt: &str, v: &str) -> String {
+    hex::encode(Sha256::digest(format!("{salt}{v}").as_bytes()))
+}
+
+#[test]
+fn pii_hash_and_drop() {
+    let mut cfg = config();
+    cfg.pii = PiiPolicy {
+        names: PiiAction::Hash,
+        emails: PiiAction::Drop,
+        phones: PiiAction::Hash,
+        ips: PiiAction::Drop,
+        message_texts: PiiAction::Drop,
+        salt: "pepper".to_owned(),
+    };
+    let mut v = example();
+    v["employees"][0]["email"] = json!("op@example.ru");
+    let (batches, _) = run(cfg, &[v.to_string()]);
+    let vis = table(&batches, Table::Visitors);
+    assert_eq!(strs(&vis, "name"), [Some(sha("pepper", "Ольга"))]);
+    assert_eq!(strs(&vis, "nickname"), [None], "null stays null");
+    assert_eq!(strs(&vis, "phone"), [Some(sha("pepper", "+79120001122"))]);
+    assert_eq!(strs(&vis, "last_ip"), [None]);
+    let leads = table(&batches, Table::Leads);
+    assert_eq!(strs(&leads, "name"), [Some(sha("pepper", "Ольга"))]);
+    assert_eq!(strs(&table(&batches, Table::Employees), "email"), [None]);
+    let msgs = table(&batches, Table::ChatMessages);
+    assert_eq!(strs(&msgs, "text"), [None, None, None]);
+    assert!(
+        ints(&msgs, "text_length").iter().all(|l| l.unwrap() > 0),
+        "text_length kept"
+    );
+    assert_eq!(sha("pepper", "x").len(), 64);
+}
+
+#[test]
+fn pii_policy_deserializes_lowercase() {
+    let p: PiiPolicy =
+        serde_json::from_value(json!({"names": "hash", "message_texts": "drop", "salt": "s"}))
+            .unwrap();
+    assert_eq!(p.names, PiiAction::Hash);
+    assert_eq!(p.message_texts, PiiAction::Drop);
+    assert_eq!(p.emails, PiiAction::Keep);
+    assert!(serde_json::from_value::<PiiPolicy>(json!({"names": "Hash"})).is_err());
+}
+
+#[test]
+fn counter_mismatches_become_quality_issues() {
+    let mut v = example();
+    v["chat_count"] = json!(2);
+    v["message_count"] = json!(5);
+    v["chats"][0]["message_count"] = json!(4);
+    v["lead_count"] = json!(1);
+    v["call_count"] = json!(null);
+    let (batches, stats) = run(config(), &[v.to_string()]);
+    let q = table(&batches, Table::QualityIssues);
+    let rows: Vec<(String, i64, i64)> = strs(&q, "check")
+        .into_iter()
+        .zip(ints(&q, "expected").into_iter().zip(ints(&q, "actual")))
+        .map(|(c, (e, a))| (c.unwrap(), e.unwrap(), a.unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("chat_count".to_owned(), 2, 1),
+            ("message_count".to_owned(), 5, 3),
+            ("chat_message_count".to_owned(), 4, 3)
+        ]
+    );
+    assert_eq!(ints(&q, "conversation_id"), [Some(48211093); 3]);
+    assert_eq!(stats.quality_issues["chat_count"], 1);
+    assert_eq!(stats.quality_issues["lead_count"], 0);
+    assert_eq!(stats.quality_issues["chat_message_count"], 1);
+    // The data itself is still loaded.
+    assert_eq!(table(&batches, Table::ChatMessages).num_rows(), 3);
+}
+
+#[test]
+fn bad_records_become_rejected_rows_and_the_run_continues() {
+    let mut bad_time = example();
+    bad_time["chats"][0]["messages"][1]["created_at"] = json!("yesterday");
+    let raws = [
+        bad_time.to_string(),
+        "[1,2]".to_owned(),
+        "{\"id\": 7, \"created_at\": {}}".to_owned(),
+        EXAMPLE.to_owned(),
+    ];
+    let mut t = Transformer::new(config());
+    for r in &raws {
+        t.push_json(r);
+    }
+    t.push_unreadable("<html>502</html>", "page 3: not JSON");
+    let (batches, stats) = t.finish();
+    assert_eq!(stats.rejected, 4);
+    assert_eq!(stats.conversations, 1);
+    let rej = table(&batches, Table::Rejected);
+    assert_eq!(
+        ints(&rej, "conversation_id"),
+        [Some(48211093), None, Some(7), None]
+    );
+    assert_eq!(
+        strs(&rej, "field_path")[0].as_deref(),
+        Some("chats[0].messages[1].created_at")
+    );
+    assert!(strs(&rej, "error")[0]
+        .as_deref()
+        .unwrap()
+        .contains("invalid LiveTex datetime \"yesterday\""));
+    assert_eq!(strs(&rej, "field_path")[3], None);
+    assert_eq!(strs(&rej, "error")[3].as_deref(), Some("page 3: not JSON"));
+    assert_eq!(strs(&rej, "raw_json")[1].as_deref(), Some("[1,2]"));
+    // `_rejected` is partitioned by the month of `_synced_at`.
+    assert!(batches
+        .iter()
+        .filter(|b| b.table == Table::Rejected)
+        .all(|b| b.partition == "2026-04"));
+    assert_eq!(table(&batches, Table::Conversations).num_rows(), 1);
+}
+
+#[test]
+fn batches_are_split_at_batch_rows_and_partitioned_by_month() {
+    let mut cfg = config();
+    cfg.batch_rows = 2;
+    let mut t = Transformer::new(cfg);
+    let mut drained = Vec::new();
+    for i in 0..5 {
+        let month = if i % 2 == 0 {
+            "2026-01-10T12:00:00"
+        } else {
+            "2026-02-10T12:00:00"
+        };
+        let mut v = example();
+        v["id"] = json!(1000 + i);
+        v["created_at"] = json!(month);
+        t.push_json(&v.to_string());
+        drained.extend(t.drain_full());
+    }
+    // Three January conversations with three messages each: full batches were drained early.
+    assert!(drained.iter().any(|b| b.table == Table::ChatMessages));
+    let (rest, stats) = t.finish();
+    let all: Vec<TableBatch> = drained.into_iter().chain(rest).collect();
+    assert!(all
+        .iter()
+        .all(|b| b.batch.num_rows() <= 2 && b.batch.num_rows() > 0));
+    let conv_jan: usize = all
+        .iter()
+        .filter(|b| b.table == Table::Conversations && b.partition == "2026-01")
+        .map(|b| b.batch.num_rows())
+        .sum();
+    let conv_feb: usize = all
+        .iter()
+        .filter(|b| b.table == Table::Conversations && b.partition == "2026-02")
+        .map(|b| b.batch.num_rows())
+        .sum();
+    assert_eq!((conv_jan, conv_feb), (3, 2));
+    assert_eq!(table(&all, Table::ChatMessages).num_rows(), 15);
+    assert_eq!(stats.rows_of(Table::ChatMessages), 15);
+    for b in &all {
+        assert_eq!(b.batch.schema(), b.table.schema());
+    }
+}
+
+#[test]
+fn drain_full_emits_nothing_below_batch_rows() {
+    let mut t = Transformer::new(config());
+    t.push_json(EXAMPLE);
+    assert!(t.drain_full().is_empty());
+    let (rest, _) = t.finish();
+    assert_eq!(
+        rest.len(),
+        11,
+        "one batch per non-empty table (no complaints, issues, rejects)"
+    );
+}

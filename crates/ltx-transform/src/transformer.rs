@@ -1,0 +1,318 @@
+//! The [`Transformer`]: routes each conversation's rows to per-(table, partition)
+//! builders and emits [`TableBatch`]es of at most `batch_rows` rows.
+
+use std::collections::HashMap;
+
+use arrow::array::ArrayRef;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Datelike, Utc};
+use ltx_model::Conversation;
+
+use crate::calls::CallsBuilder;
+use crate::chat_messages::ChatMessagesBuilder;
+use crate::chats::ChatsBuilder;
+use crate::common::{Ctx, MskClock, Scratch};
+use crate::complaints::ComplaintsBuilder;
+use crate::conversation_employees::ConversationEmployeesBuilder;
+use crate::conversation_events::ConversationEventsBuilder;
+use crate::conversations::ConversationsBuilder;
+use crate::dimensions::{DepartmentsBuilder, EmployeesBuilder, SitesBuilder, VisitorsBuilder};
+use crate::leads::LeadsBuilder;
+use crate::quality::{issues, QualityIssuesBuilder, CHECKS};
+use crate::rejected::RejectedBuilder;
+use crate::{Table, TableBatch, TransformConfig, TransformStats};
+
+/// The builders of every table (but `_rejected`) for one partition.
+struct PartitionBuilders {
+    name: String,
+    conversations: ConversationsBuilder,
+    chats: ChatsBuilder,
+    chat_messages: ChatMessagesBuilder,
+    calls: CallsBuilder,
+    leads: LeadsBuilder,
+    complaints: ComplaintsBuilder,
+    conversation_employees: ConversationEmployeesBuilder,
+    conversation_events: ConversationEventsBuilder,
+    employees: EmployeesBuilder,
+    visitors: VisitorsBuilder,
+    sites: SitesBuilder,
+    departments: DepartmentsBuilder,
+    quality: QualityIssuesBuilder,
+}
+
+impl PartitionBuilders {
+    fn new(name: String) -> Self {
+        PartitionBuilders {
+            name,
+            conversations: ConversationsBuilder::new(),
+            chats: ChatsBuilder::new(),
+            chat_messages: ChatMessagesBuilder::new(),
+            calls: CallsBuilder::new(),
+            leads: LeadsBuilder::new(),
+            complaints: ComplaintsBuilder::new(),
+            conversation_employees: ConversationEmployeesBuilder::new(),
+            conversation_events: ConversationEventsBuilder::new(),
+            employees: EmployeesBuilder::new(),
+            visitors: VisitorsBuilder::new(),
+            sites: SitesBuilder::new(),
+            departments: DepartmentsBuilder::new(),
+            quality: QualityIssuesBuilder::new(),
+        }
+    }
+
+    /// (rows buffered, finish) of a table; `None` for `_rejected` (kept elsewhere).
+    fn len(&self, table: Table) -> usize {
+        match table {
+            Table::Conversations => self.conversations.len(),
+            Table::Chats => self.chats.len(),
+            Table::ChatMessages => self.chat_messages.len(),
+            Table::Calls => self.calls.len(),
+            Table::Leads => self.leads.len(),
+            Table::Complaints => self.complaints.len(),
+            Table::ConversationEmployees => self.conversation_employees.len(),
+            Table::ConversationEvents => self.conversation_events.len(),
+            Table::Employees => self.employees.len(),
+            Table::Visitors => self.visitors.len(),
+            Table::Sites => self.sites.len(),
+            Table::Departments => self.departments.len(),
+            Table::QualityIssues => self.quality.len(),
+            Table::Rejected => 0,
+        }
+    }
+
+    fn finish(&mut self, table: Table) -> Vec<ArrayRef> {
+        match table {
+            Table::Conversations => self.conversations.finish(),
+            Table::Chats => self.chats.finish(),
+            Table::ChatMessages => self.chat_messages.finish(),
+            Table::Calls => self.calls.finish(),
+            Table::Leads => self.leads.finish(),
+            Table::Complaints => self.complaints.finish(),
+            Table::ConversationEmployees => self.conversation_employees.finish(),
+            Table::ConversationEvents => self.conversation_events.finish(),
+            Table::Employees => self.employees.finish(),
+            Table::Visitors => self.visitors.finish(),
+            Table::Sites => self.sites.finish(),
+            Table::Departments => self.departments.finish(),
+            Table::QualityIssues => self.quality.finish(),
+            Table::Rejected => Vec::new(),
+        }
+    }
+}
+
+/// Turns conversations into [`TableBatch`]es, partitioned by month and batched by size.
+///
+/// Memory is bounded by `batch_rows` per (table, partition) as long as the caller calls
+/// [`Transformer::drain_full`] between pushes.
+pub struct Transformer {
+    config: TransformConfig,
+    synced_at_micros: i64,
+    rejected_partition: String,
+    partitions: HashMap<(i32, u32), PartitionBuilders>,
+    rejected: RejectedBuilder,
+    scratch: Scratch,
+    msk: MskClock,
+    rows: [u64; 14],
+    stats: TransformStats,
+}
+
+impl std::fmt::Debug for Transformer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transformer")
+            .field("run_id", &self.config.run_id)
+            .field("partitions", &self.partitions.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `YYYY-MM` of an instant (UTC).
+pub(crate) fn month_of(t: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}", t.year(), t.month())
+}
+
+impl Transformer {
+    /// A transformer for one run (a `batch_rows` of 0 is treated as 1).
+    pub fn new(mut config: TransformConfig) -> Self {
+        config.batch_rows = config.batch_rows.max(1);
+        let mut stats = TransformStats::default();
+        for t in Table::ALL {
+            stats.rows.insert(t.name(), 0);
+        }
+        for check in CHECKS {
+            stats.quality_issues.insert(check, 0);
+        }
+        Transformer {
+            synced_at_micros: config.synced_at.timestamp_micros(),
+            rejected_partition: month_of(config.synced_at),
+            scratch: Scratch::new(config.pii.clone()),
+            config,
+            partitions: HashMap::new(),
+            rejected: RejectedBuilder::new(),
+            msk: MskClock::default(),
+            rows: [0; 14],
+            stats,
+        }
+    }
+
+    /// Transforms one conversation given as JSON; a record that does not parse becomes a
+    /// `_rejected` row (with the conversation id if it can be recovered). Never panics.
+    pub fn push_json(&mut self, raw: &str) {
+        match Conversation::from_json(raw) {
+            Ok(c) => self.push_conversation(&c),
+            Err(err) => {
+                tracing::warn!(conversation_id = ?err.conversation_id, path = %err.path, error = %err.message, "conversation rejected");
+                self.rejected.append(
+                    err.conversation_id,
+                    &err.to_string(),
+                    Some(&err.path),
+                    raw,
+                    self.synced_at_micros,
+                    &self.config.run_id,
+                );
+                self.count_rejected();
+            }
+        }
+    }
+
+    /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
+    pub fn push_unreadable(&mut self, raw: &str, error: &str) {
+        let id = ltx_model::recover_id(raw);
+        self.rejected.append(
+            id,
+            error,
+            None,
+            raw,
+            self.synced_at_micros,
+            &self.config.run_id,
+        );
+        self.count_rejected();
+    }
+
+    fn count_rejected(&mut self) {
+        self.stats.rejected += 1;
+        self.rows[Table::Rejected.index()] += 1;
+    }
+
+    /// Transforms one parsed conversation.
+    pub fn push_conversation(&mut self, c: &Conversation) {
+        let key = (c.created_at.year(), c.created_at.month());
+        let p = self
+            .partitions
+            .entry(key)
+            .or_insert_with(|| PartitionBuilders::new(month_of(c.created_at)));
+        let ctx = Ctx {
+            conversation_id: c.id,
+            source_updated_at: c.updated_at.timestamp_micros(),
+            synced_at: self.synced_at_micros,
+            run_id: &self.config.run_id,
+        };
+        let s = &mut self.scratch;
+        let r = &mut self.rows;
+        r[Table::Conversations.index()] += p.conversations.append(&ctx, s, &mut self.msk, c) as u64;
+        r[Table::Chats.index()] += p.chats.append(&ctx, s, c) as u64;
+        r[Table::ChatMessages.index()] += p.chat_messages.append(&ctx, s, c) as u64;
+        r[Table::Calls.index()] += p.calls.append(&ctx, s, c) as u64;
+        r[Table::Leads.index()] += p.leads.append(&ctx, s, c) as u64;
+        r[Table::Complaints.index()] += p.complaints.append(&ctx, s, c) as u64;
+        r[Table::ConversationEmployees.index()] += p.conversation_employees.append(&ctx, c) as u64;
+        r[Table::ConversationEvents.index()] += p.conversation_events.append(&ctx, s, c) as u64;
+        r[Table::Employees.index()] += p.employees.append(&ctx, s, c) as u64;
+        r[Table::Visitors.index()] += p.visitors.append(&ctx, s, c) as u64;
+        r[Table::Sites.index()] += p.sites.append(&ctx, s, c) as u64;
+        r[Table::Departments.index()] += p.departments.append(&ctx, s, c) as u64;
+        let mut found = [("", 0, 0); 5];
+        let mut n = 0;
+        for issue in issues(c) {
+            found[n] = issue;
+            n += 1;
+        }
+        if n > 0 {
+            p.quality.append(&ctx, &found[..n]);
+            r[Table::QualityIssues.index()] += n as u64;
+            for (check, expected, actual) in &found[..n] {
+                tracing::debug!(
+                    conversation_id = c.id,
+                    check,
+                    expected,
+                    actual,
+                    "quality issue"
+                );
+                *self.stats.quality_issues.entry(check).or_insert(0) += 1;
+            }
+        }
+        self.stats.conversations += 1;
+    }
+
+    /// Batches of tables whose builders reached `batch_rows` (call between pushes).
+    pub fn drain_full(&mut self) -> Vec<TableBatch> {
+        self.drain(self.config.batch_rows)
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> TransformStats {
+        let mut stats = self.stats.clone();
+        for t in Table::ALL {
+            stats.rows.insert(t.name(), self.rows[t.index()]);
+        }
+        stats
+    }
+
+    /// Every remaining row as batches, and the run's statistics.
+    pub fn finish(mut self) -> (Vec<TableBatch>, TransformStats) {
+        let batches = self.drain(1);
+        let stats = self.stats();
+        (batches, stats)
+    }
+
+    /// Emits every builder holding at least `min_rows` rows, split into `batch_rows` slices.
+    fn drain(&mut self, min_rows: usize) -> Vec<TableBatch> {
+        let mut out = Vec::new();
+        let batch_rows = self.config.batch_rows;
+        for p in self.partitions.values_mut() {
+            for table in Table::ALL {
+                if table != Table::Rejected && p.len(table) >= min_rows {
+                    let columns = p.finish(table);
+                    push_sliced(&mut out, table, &p.name, columns, batch_rows);
+                }
+            }
+        }
+        if self.rejected.len() >= min_rows {
+            let columns = self.rejected.finish();
+            push_sliced(
+                &mut out,
+                Table::Rejected,
+                &self.rejected_partition,
+                columns,
+                batch_rows,
+            );
+        }
+        // Stable order for callers and tests: by table, then partition.
+        out.sort_by(|a, b| (a.table, &a.partition).cmp(&(b.table, &b.partition)));
+        out
+    }
+}
+
+fn push_sliced(
+    out: &mut Vec<TableBatch>,
+    table: Table,
+    partition: &str,
+    columns: Vec<ArrayRef>,
+    batch_rows: usize,
+) {
+    // The builders are declared column by column in the schema's order (checked by the
+    // `builders_match_schemas` test), so a mismatch here is a bug, never bad input.
+    #[allow(clippy::expect_used)]
+    let batch = RecordBatch::try_new(table.schema(), columns)
+        .expect("table builders follow schema.rs (checked by builders_match_schemas)");
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let len = batch_rows.min(batch.num_rows() - offset);
+        out.push(TableBatch {
+            table,
+            partition: partition.to_owned(),
+            batch: batch.slice(offset, len),
+        });
+        offset += len;
+    }
+}
