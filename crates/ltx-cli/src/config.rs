@@ -1,0 +1,698 @@
+//! The one typed configuration of `ltx`: `config/default.toml` (embedded, it *is* the
+//! defaults) overlaid by a pipeline file, then by environment / command-line overrides.
+//!
+//! Validated on load; every error names the file, the key and what is allowed. Secrets
+//! never live here: they come from the environment when a command needs them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ltx_transform::{PiiAction, PiiPolicy, Table, TableKind};
+use serde::{Deserialize, Serialize};
+
+/// The documented defaults, embedded so that `ltx` works from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {file}: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{file} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A key is unknown or has a value of the wrong type / not among the allowed ones.
+    #[error("{file}: key `{key}`: {message}")]
+    Key {
+        /// The file (or `--flag / LTX_ENV` for overrides).
+        file: String,
+        /// Dotted key path, e.g. `source.mode`.
+        key: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+/// API profile of the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Profile {
+    /// `https://api.livetex.ru/v2`, Bearer token.
+    #[serde(rename = "v2")]
+    #[value(name = "v2")]
+    V2,
+    /// `https://web-api.livetex.ru`, OAuth password grant.
+    #[serde(rename = "web-api")]
+    #[value(name = "web-api")]
+    WebApi,
+}
+
+impl Profile {
+    /// The profile's name as written in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::V2 => "v2",
+            Profile::WebApi => "web-api",
+        }
+    }
+
+    /// The public URL used when `source.base_url` is empty.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Profile::V2 => "https://api.livetex.ru",
+            Profile::WebApi => "https://web-api.livetex.ru",
+        }
+    }
+
+    /// Largest page the profile serves.
+    pub fn max_page_size(self) -> u32 {
+        match self {
+            Profile::V2 => 100,
+            Profile::WebApi => 50,
+        }
+    }
+}
+
+/// How conversations are found on the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Page the conversations list sorted by `updated_at`.
+    List,
+    /// Page chats/calls/leads/complaints, then fetch each conversation by id.
+    Discover,
+}
+
+impl Mode {
+    /// The mode's name as written in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::List => "list",
+            Mode::Discover => "discover",
+        }
+    }
+}
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for schedulers).
+    Json,
+}
+
+/// The whole configuration (sections as in `config/default.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the job, recorded with every run.
+    pub name: String,
+    /// Where the data comes from.
+    pub source: SourceConfig,
+    /// Windows and batching of a sync.
+    pub sync: SyncConfig,
+    /// Personal-data policy.
+    pub personal_data: PersonalData,
+    /// Where the data goes.
+    pub destination: Destination,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// API profile.
+    pub profile: Profile,
+    /// Root URL; empty = the profile's public URL.
+    pub base_url: String,
+    /// list or discover.
+    pub mode: Mode,
+    /// Records per page.
+    pub page_size: u32,
+    /// Requests in flight.
+    pub concurrency: u32,
+    /// Requests per second (0 = unlimited).
+    pub rate_limit_per_s: f64,
+    /// Request timeout in seconds.
+    pub timeout_s: u64,
+    /// Retries per request.
+    pub max_retries: u32,
+}
+
+impl SourceConfig {
+    /// `base_url`, or the profile's public URL when empty.
+    pub fn effective_base_url(&self) -> &str {
+        if self.base_url.trim().is_empty() {
+            self.profile.default_base_url()
+        } else {
+            self.base_url.trim()
+        }
+    }
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// First date a full sync reads from (LiveTex datetime syntax; naive = Moscow).
+    pub start_date: String,
+    /// Overlap re-read before the cursor (`1h`, `90s`, `1h30m`).
+    pub lookback: String,
+    /// Conversations buffered between extract and transform.
+    pub channel_capacity: usize,
+    /// Rows per Arrow batch.
+    pub batch_rows: usize,
+    /// Size of the windows a sync range is split into (paged concurrently).
+    pub window: String,
+    /// The newest `settle` of source time is left to the next sync (records still changing).
+    pub settle: String,
+    /// Tables to load (empty = all).
+    pub tables: Vec<String>,
+}
+
+impl SyncConfig {
+    /// `start_date` as UTC (validated on load).
+    pub fn start(&self) -> Result<DateTime<Utc>, ConfigError> {
+        ltx_model::parse_api_datetime(&self.start_date).map_err(|e| ConfigError::Key {
+            file: "config".into(),
+            key: "sync.start_date".into(),
+            message: format!("{e}; expected a date like 2024-01-01 or a datetime"),
+        })
+    }
+
+    /// `lookback` as a duration (validated on load).
+    pub fn lookback_duration(&self) -> Result<Duration, ConfigError> {
+        parse_duration(&self.lookback).map_err(|message| ConfigError::Key {
+            file: "config".into(),
+            key: "sync.lookback".into(),
+            message,
+        })
+    }
+
+    /// Whether batches of `table` are written (quality and rejected rows always are).
+    pub fn loads(&self, table: Table) -> bool {
+        matches!(table.kind(), TableKind::Quality | TableKind::Rejected)
+            || self.tables.is_empty()
+            || self.tables.iter().any(|t| t == table.name())
+    }
+}
+
+/// `[personal_data]`: one action per class of personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalData {
+    /// Names (visitors.name/nickname, leads.name).
+    pub names: PiiAction,
+    /// Every email column.
+    pub emails: PiiAction,
+    /// Every phone column.
+    pub phones: PiiAction,
+    /// visitors.last_ip.
+    pub ips: PiiAction,
+    /// chat_messages.text.
+    pub message_texts: PiiAction,
+}
+
+impl PersonalData {
+    /// The transform's policy, with the salt (a secret from `LTX_PII_SALT`).
+    pub fn policy(&self, salt: String) -> PiiPolicy {
+        PiiPolicy {
+            names: self.names,
+            emails: self.emails,
+            phones: self.phones,
+            ips: self.ips,
+            message_texts: self.message_texts,
+            salt,
+        }
+    }
+
+    /// Whether any class is hashed (then a salt is needed).
+    pub fn hashes_anything(&self) -> bool {
+        [
+            self.names,
+            self.emails,
+            self.phones,
+            self.ips,
+            self.message_texts,
+        ]
+        .contains(&PiiAction::Hash)
+    }
+}
+
+/// `[destination]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// Warehouse directory.
+    pub warehouse: PathBuf,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// text or json.
+    pub format: LogFormat,
+    /// tracing filter directives.
+    pub level: String,
+}
+
+/// Values from flags and `LTX_…` variables (clap reads both; flags win), applied over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--profile` / `LTX_PROFILE`.
+    pub profile: Option<Profile>,
+    /// `--mode` / `LTX_MODE`.
+    pub mode: Option<Mode>,
+    /// `--base-url` / `LTX_BASE_URL`.
+    pub base_url: Option<String>,
+    /// `--concurrency` / `LTX_CONCURRENCY`.
+    pub concurrency: Option<u32>,
+    /// `--page-size` / `LTX_PAGE_SIZE`.
+    pub page_size: Option<u32>,
+    /// `--warehouse` / `LTX_WAREHOUSE`.
+    pub warehouse: Option<PathBuf>,
+    /// `--log-format` / `LTX_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+}
+
+/// Where the configuration came from (for messages).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The merged, validated configuration.
+    pub config: Config,
+    /// The pipeline file, if one was read.
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The embedded defaults (`config/default.toml`).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        let value = parse_toml("config/default.toml (built in)", DEFAULT_TOML)?;
+        from_value("config/default.toml (built in)", value)
+    }
+
+    /// Defaults overlaid by `file` (when given), then by `overrides`; validated.
+    ///
+    /// A missing file is an error only when `required` (the user named it); the
+    /// default pipeline path may be absent.
+    pub fn load(
+        file: Option<&Path>,
+        required: bool,
+        overrides: &Overrides,
+    ) -> Result<Loaded, ConfigError> {
+        let mut merged = parse_toml("config/default.toml (built in)", DEFAULT_TOML)?;
+        let mut used = None;
+        let mut label = "config/default.toml (built in)".to_owned();
+        if let Some(path) = file {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    label = path.display().to_string();
+                    let overlay = parse_toml(&label, &text)?;
+                    merge(&mut merged, overlay);
+                    used = Some(path.to_path_buf());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+                Err(source) => {
+                    return Err(ConfigError::Read {
+                        file: path.to_path_buf(),
+                        source,
+                    })
+                }
+            }
+        }
+        let mut config = from_value(&label, merged)?;
+        config.apply(overrides);
+        config.validate(&label)?;
+        Ok(Loaded { config, file: used })
+    }
+
+    fn apply(&mut self, o: &Overrides) {
+        if let Some(p) = o.profile {
+            self.source.profile = p;
+        }
+        if let Some(m) = o.mode {
+            self.source.mode = m;
+        }
+        if let Some(u) = &o.base_url {
+            self.source.base_url = u.clone();
+        }
+        if let Some(c) = o.concurrency {
+            self.source.concurrency = c;
+        }
+        if let Some(p) = o.page_size {
+            self.source.page_size = p;
+        }
+        if let Some(w) = &o.warehouse {
+            self.destination.warehouse = w.clone();
+        }
+        if let Some(f) = o.log_format {
+            self.log.format = f;
+        }
+    }
+
+    /// Checks ranges and syntax of every value; `file` names where values came from.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError::Key {
+            file: file.to_owned(),
+            key: key.to_owned(),
+            message,
+        };
+        let name_ok = !self.name.is_empty()
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(err(
+                "name",
+                format!(
+                    "{:?} is not allowed; use ASCII letters, digits, '-', '_' and '.'",
+                    self.name
+                ),
+            ));
+        }
+        let s = &self.source;
+        let base = s.effective_base_url();
+        match url_scheme(base) {
+            Some("http") | Some("https") => {}
+            _ => {
+                return Err(err(
+                    "source.base_url",
+                    format!("{base:?} is not an http:// or https:// URL"),
+                ))
+            }
+        }
+        let max = s.profile.max_page_size();
+        if s.page_size == 0 || s.page_size > max {
+            return Err(err(
+                "source.page_size",
+                format!(
+                    "{} is out of range; allowed 1..={max} for profile {}",
+                    s.page_size,
+                    s.profile.as_str()
+                ),
+            ));
+        }
+        if !(1..=64).contains(&s.concurrency) {
+            return Err(err(
+                "source.concurrency",
+                format!("{} is out of range; allowed 1..=64", s.concurrency),
+            ));
+        }
+        if !(s.rate_limit_per_s.is_finite() && s.rate_limit_per_s >= 0.0) {
+            return Err(err(
+                "source.rate_limit_per_s",
+                format!(
+                    "{} is not allowed; use a number >= 0 (0 = no limit)",
+                    s.rate_limit_per_s
+                ),
+            ));
+        }
+        if !(1..=600).contains(&s.timeout_s) {
+            return Err(err(
+                "source.timeout_s",
+                format!("{} is out of range; allowed 1..=600", s.timeout_s),
+            ));
+        }
+        if s.max_retries > 20 {
+            return Err(err(
+                "source.max_retries",
+                format!("{} is out of range; allowed 0..=20", s.max_retries),
+            ));
+        }
+        ltx_model::parse_api_datetime(&self.sync.start_date).map_err(|e| {
+            err(
+                "sync.start_date",
+                format!("{e}; expected a date like 2024-01-01 or a datetime like 2024-01-01T00:00:00"),
+            )
+        })?;
+        parse_duration(&self.sync.lookback).map_err(|m| err("sync.lookback", m))?;
+        if parse_duration(&self.sync.window).map_err(|m| err("sync.window", m))?
+            < Duration::from_secs(60)
+        {
+            return Err(err(
+                "sync.window",
+                format!("{:?} is too small; allowed: at least 1m", self.sync.window),
+            ));
+        }
+        parse_duration(&self.sync.settle).map_err(|m| err("sync.settle", m))?;
+        if self.sync.channel_capacity == 0 || self.sync.channel_capacity > 1_000_000 {
+            return Err(err(
+                "sync.channel_capacity",
+                format!(
+                    "{} is out of range; allowed 1..=1000000",
+                    self.sync.channel_capacity
+                ),
+            ));
+        }
+        if self.sync.batch_rows == 0 || self.sync.batch_rows > 10_000_000 {
+            return Err(err(
+                "sync.batch_rows",
+                format!(
+                    "{} is out of range; allowed 1..=10000000",
+                    self.sync.batch_rows
+                ),
+            ));
+        }
+        for t in &self.sync.tables {
+            let ok = Table::from_name(t)
+                .is_some_and(|t| matches!(t.kind(), TableKind::Fact | TableKind::Dimension));
+            if !ok {
+                let allowed: Vec<&str> = Table::ALL
+                    .iter()
+                    .filter(|t| matches!(t.kind(), TableKind::Fact | TableKind::Dimension))
+                    .map(|t| t.name())
+                    .collect();
+                return Err(err(
+                    "sync.tables",
+                    format!("unknown table {t:?}; allowed: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        if self.destination.warehouse.as_os_str().is_empty() {
+            return Err(err(
+                "destination.warehouse",
+                "must not be empty".to_owned(),
+            ));
+        }
+        if self.log.level.trim().is_empty() {
+            return Err(err(
+                "log.level",
+                "must not be empty; e.g. info, debug, ltx_extract=debug".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn url_scheme(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    (!rest.is_empty()).then_some(scheme)
+}
+
+fn parse_toml(file: &str, text: &str) -> Result<toml::Value, ConfigError> {
+    text.parse::<toml::Table>()
+        .map(toml::Value::Table)
+        .map_err(|e| ConfigError::Syntax {
+            file: file.to_owned(),
+            message: e.to_string().trim().to_owned(),
+        })
+}
+
+fn from_value(file: &str, value: toml::Value) -> Result<Config, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names an unknown field but not the section it was found in; the path does.
+        ConfigError::Key {
+            file: file.to_owned(),
+            key: if key == "." { "(top level)".to_owned() } else { key },
+            message: inner,
+        }
+    })
+}
+
+/// Overlays `overlay` on `base`, table by table (arrays and scalars are replaced).
+fn merge(base: &mut toml::Value, overlay: toml::Value) {
+    match (base, overlay) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) if existing.is_table() && v.is_table() => merge(existing, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Parses `90s`, `15m`, `1h`, `2d`, `1h30m` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("empty duration; expected e.g. 90s, 15m, 1h, 1h30m, 2d".to_owned());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_digit() {
+            number.push(ch);
+            continue;
+        }
+        let unit = match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a duration; units allowed: s, m, h, d (e.g. 1h30m)"
+                ))
+            }
+        };
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration; expected e.g. 90s, 1h30m"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() {
+        return Err(format!(
+            "{text:?} is not a duration: the number {number} has no unit (s, m, h, d)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let p = dir.path().join("p.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn defaults_parse_and_validate() {
+        let c = Config::defaults().unwrap();
+        c.validate("default").unwrap();
+        assert_eq!(c.source.profile, Profile::V2);
+        assert_eq!(c.source.mode, Mode::List);
+        assert_eq!(c.sync.lookback_duration().unwrap(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn shipped_pipelines_are_valid() {
+        for f in ["livetex.toml", "livetex-webapi.toml"] {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(f);
+            let l = Config::load(Some(&p), true, &Overrides::default()).unwrap();
+            assert!(l.file.is_some());
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_section_and_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(&d, "[source]\npagesize = 10\n");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.toml"), "{e}");
+        assert!(e.contains("source"), "{e}");
+        assert!(e.contains("pagesize"), "{e}");
+        assert!(e.contains("page_size"), "{e}"); // the allowed keys are listed
+    }
+
+    #[test]
+    fn bad_enum_lists_allowed_values() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(&d, "[source]\nmode = \"lst\"\n");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("source.mode"), "{e}");
+        assert!(e.contains("list") && e.contains("discover"), "{e}");
+    }
+
+    #[test]
+    fn range_errors_name_key() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(&d, "[source]\nprofile = \"web-api\"\npage_size = 100\n");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("source.page_size") && e.contains("1..=50"), "{e}");
+        let p = write(&d, "[sync]\ntables = [\"chatz\"]\n");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sync.tables") && e.contains("chat_messages"), "{e}");
+    }
+
+    #[test]
+    fn overrides_beat_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(&d, "[source]\nmode = \"discover\"\nconcurrency = 2\n");
+        let o = Overrides {
+            mode: Some(Mode::List),
+            warehouse: Some("/tmp/w".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load(Some(&p), true, &o).unwrap().config;
+        assert_eq!(c.source.mode, Mode::List);
+        assert_eq!(c.source.concurrency, 2);
+        assert_eq!(c.destination.warehouse, PathBuf::from("/tmp/w"));
+    }
+
+    #[test]
+    fn missing_default_file_is_fine_named_file_is_not() {
+        let p = Path::new("/nonexistent/ltx.toml");
+        assert!(Config::load(Some(p), false, &Overrides::default()).is_ok());
+        assert!(Config::load(Some(p), true, &Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("1h30").is_err());
+    }
+
+    #[test]
+    fn tables_filter_keeps_quality() {
+        let mut c = Config::defaults().unwrap();
+        c.sync.tables = vec!["conversations".into()];
+        assert!(c.sync.loads(Table::Conversations));
+        assert!(!c.sync.loads(Table::Chats));
+        assert!(c.sync.loads(Table::QualityIssues));
+        assert!(c.sync.loads(Table::Rejected));
+    }
+}

@@ -1,0 +1,132 @@
+//! `ltx query`: SQL against the warehouse's DuckDB catalog, opened read-only, printed as an
+//! aligned table, CSV or JSON (Arrow writers over the record batches DuckDB returns).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use duckdb::{AccessMode, Config, Connection};
+
+use crate::cli::OutputFormat;
+use crate::exit::UsageError;
+
+/// Name of the DuckDB catalog file inside a warehouse directory.
+pub const CATALOG_FILE: &str = "warehouse.duckdb";
+
+/// Opens `<warehouse>/warehouse.duckdb` read-only (other readers and the writer can go on).
+pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
+    let path = warehouse.join(CATALOG_FILE);
+    if !path.exists() {
+        return Err(UsageError(format!(
+            "no warehouse catalog at {} (run `ltx sync` or `ltx demo` first, or pass --warehouse)",
+            path.display()
+        ))
+        .into());
+    }
+    let config = Config::default()
+        .access_mode(AccessMode::ReadOnly)
+        .context("configuring DuckDB")?;
+    Connection::open_with_flags(&path, config)
+        .with_context(|| format!("opening {} read-only", path.display()))
+}
+
+/// Runs `sql` and returns its schema and batches.
+pub fn run(conn: &Connection, sql: &str) -> anyhow::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let mut stmt = conn.prepare(sql).context("preparing the query")?;
+    let batches: Vec<RecordBatch> = stmt.query_arrow([]).context("running the query")?.collect();
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .unwrap_or_else(|| stmt.schema());
+    Ok((schema, batches))
+}
+
+/// Writes batches to `out` in `format`.
+pub fn write(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Table => {
+            let table = arrow::util::pretty::pretty_format_batches_with_schema(
+                schema.clone(),
+                batches,
+            )?;
+            writeln!(out, "{table}")?;
+        }
+        OutputFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+            if batches.is_empty() {
+                // The CSV writer writes a header only with a batch: give it an empty one.
+                w.write(&RecordBatch::new_empty(schema.clone()))?;
+            }
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        OutputFormat::Json => {
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::JsonArray>(&mut *out);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+            drop(w);
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `ltx query`: reads the SQL (argument or file), runs it, prints to stdout.
+pub fn command(warehouse: &Path, sql: &str, format: OutputFormat) -> anyhow::Result<()> {
+    let conn = open_catalog(warehouse)?;
+    let (schema, batches) = run(&conn, sql)?;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    write(&mut lock, format, &schema, &batches)?;
+    lock.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (SchemaRef, Vec<RecordBatch>) {
+        let conn = Connection::open_in_memory().unwrap();
+        run(&conn, "SELECT 1::BIGINT AS n, 'a,b' AS s, NULL::VARCHAR AS z UNION ALL SELECT 2, 'c', 'x' ORDER BY n").unwrap()
+    }
+
+    fn render(format: OutputFormat) -> String {
+        let (schema, batches) = sample();
+        let mut out = Vec::new();
+        write(&mut out, format, &schema, &batches).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats() {
+        insta::assert_snapshot!(render(OutputFormat::Table));
+        assert_eq!(render(OutputFormat::Csv), "n,s,z\n1,\"a,b\",\n2,c,x\n");
+        let v: serde_json::Value = serde_json::from_str(&render(OutputFormat::Json)).unwrap();
+        assert_eq!(v[0]["s"], "a,b");
+        assert!(v[0]["z"].is_null());
+        assert_eq!(v[1]["n"], 2);
+    }
+
+    #[test]
+    fn empty_results_keep_the_header() {
+        let conn = Connection::open_in_memory().unwrap();
+        let (schema, batches) = run(&conn, "SELECT 1 AS n WHERE false").unwrap();
+        let mut out = Vec::new();
+        write(&mut out, OutputFormat::Csv, &schema, &batches).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "n\n");
+    }
+}

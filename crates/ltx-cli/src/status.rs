@@ -1,0 +1,181 @@
+//! `ltx status`, `ltx compact`, `ltx register`: thin calls into the loader, printed.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use ltx_load::{Warehouse, WarehouseStatus};
+
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::exit::UsageError;
+use crate::models::MODELS;
+use crate::sync::load_options;
+use crate::Context;
+
+/// `ltx status`: last runs, cursor, rows per table, quality issues, size.
+pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
+    let dir = &ctx.config.destination.warehouse;
+    if !dir.join("_ltx").join("manifest.json").exists() {
+        return Err(UsageError(format!(
+            "no warehouse at {} (run `ltx sync` or `ltx demo` first, or pass --warehouse)",
+            dir.display()
+        ))
+        .into());
+    }
+    // Read-only: status never waits for (or blocks) a running sync.
+    let wh = Warehouse::open_readonly(dir)?;
+    let status = wh.status(args.runs)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &status)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table | OutputFormat::Csv => {
+            let checks = quality_by_check(dir);
+            out.write_all(render(&status, &checks).as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Quality issues per check, from the catalog (empty when it cannot be read).
+fn quality_by_check(dir: &std::path::Path) -> Vec<(String, i64)> {
+    let Ok(conn) = crate::query::open_catalog(dir) else {
+        return Vec::new();
+    };
+    let Ok(mut stmt) =
+        conn.prepare("SELECT \"check\", count(*) FROM _quality_issues GROUP BY 1 ORDER BY 2 DESC")
+    else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// The human-readable status report.
+pub fn render(s: &WarehouseStatus, checks: &[(String, i64)]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "warehouse  {}", s.dir.display());
+    let _ = writeln!(
+        o,
+        "generation {} committed {}, {} on disk, {} retired files awaiting deletion",
+        s.generation,
+        s.committed_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        human_bytes(s.size_on_disk_bytes),
+        s.retired_files
+    );
+    let _ = writeln!(o, "\npipelines");
+    if s.pipelines.is_empty() {
+        let _ = writeln!(o, "  (none yet)");
+    }
+    for (name, p) in &s.pipelines {
+        let _ = writeln!(
+            o,
+            "  {name:<16} cursor {}  last success {} ({})",
+            ts(p.cursor),
+            ts(p.last_success_at),
+            p.last_success_run.as_deref().unwrap_or("-")
+        );
+    }
+    let _ = writeln!(o, "\ntables");
+    let _ = writeln!(
+        o,
+        "  {:<24} {:>10} {:>6} {:>10} {:>10}",
+        "table", "rows", "files", "partitions", "size"
+    );
+    for t in &s.tables {
+        let _ = writeln!(
+            o,
+            "  {:<24} {:>10} {:>6} {:>10} {:>10}",
+            t.name,
+            t.rows,
+            t.files,
+            t.partitions,
+            human_bytes(t.bytes)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nquality    {} issues, {} rejected records",
+        s.quality_issues_total, s.rejected_total
+    );
+    for (check, n) in checks {
+        let _ = writeln!(o, "  {check:<24} {n:>10}");
+    }
+    let _ = writeln!(o, "\nlast runs (newest first)");
+    if s.runs.is_empty() {
+        let _ = writeln!(o, "  (none yet)");
+    }
+    for r in &s.runs {
+        let rows: u64 = r.rows.values().sum();
+        let status = format!("{:?}", r.status).to_lowercase();
+        let _ = writeln!(
+            o,
+            "  {}  {:<7} {:<10} window [{}, {})  {} conversations ({} new, {} replaced), {} rows, {} requests, {:.1}s",
+            r.run_id,
+            status,
+            r.pipeline,
+            ts(r.window_from),
+            ts(r.window_to),
+            r.conversations,
+            r.conversations_new,
+            r.conversations_replaced,
+            rows,
+            r.http_requests,
+            (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0
+        );
+        if let Some(e) = &r.error {
+            let _ = writeln!(o, "      error: {e}");
+        }
+    }
+    o
+}
+
+/// `ltx compact`.
+pub fn compact(ctx: &Context) -> anyhow::Result<()> {
+    let wh = Warehouse::open(&ctx.config.destination.warehouse, load_options())?;
+    let r = wh.compact()?;
+    println!(
+        "compacted {} partitions: {} files merged into {}, {} rows rewritten (generation {})",
+        r.partitions, r.files_merged, r.files_written, r.rows, r.generation
+    );
+    Ok(())
+}
+
+/// `ltx register`.
+pub fn register(ctx: &Context) -> anyhow::Result<()> {
+    let wh = Warehouse::open(&ctx.config.destination.warehouse, load_options())?;
+    let models: Vec<(String, String)> = MODELS
+        .iter()
+        .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
+        .collect();
+    wh.register(&models)?;
+    println!(
+        "registered the table views and {} models in {}",
+        MODELS.len(),
+        wh.catalog_path().display()
+    );
+    Ok(())
+}

@@ -1,0 +1,465 @@
+//! The sync run loop: wiring of extract → transform → load with backpressure end to end.
+//!
+//! The extractor runs on the async runtime and sends [`Item`]s through a bounded channel;
+//! the transform and the loader run on one blocking thread that drains it. When the
+//! loader is slow the channel fills, the extractor's `send` waits, and no more pages are
+//! requested. One commit at the end publishes the data, the cursor and the run record
+//! together; on failure a failed run is recorded and the cursor does not move.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use tracing::Instrument as _;
+use chrono::{DateTime, Utc};
+use ltx_extract::{AuthConfig, ExtractConfig, Item, Secret};
+use ltx_load::{LoadOptions, RunInfo, RunOutcome, RunWriter, Warehouse};
+use ltx_transform::{TransformConfig, TransformStats, Transformer};
+use tokio::sync::mpsc;
+
+use crate::cli::SyncArgs;
+use crate::config::{parse_duration, Config, Mode, Profile};
+use crate::exit::UsageError;
+use crate::models::MODELS;
+use crate::progress::{Counters, Progress};
+use crate::Context;
+
+/// What a finished sync or import reports.
+#[derive(Debug, Clone)]
+pub struct SyncReport {
+    /// The run's id.
+    pub run_id: String,
+    /// Covered `updated_at` range (`None` for imports).
+    pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Conversations transformed.
+    pub conversations: u64,
+    /// Rows per table written by this run.
+    pub stats: TransformStats,
+    /// HTTP requests (0 for imports).
+    pub requests: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl SyncReport {
+    /// One summary line for logs and the terminal.
+    pub fn summary(&self) -> String {
+        let rows: u64 = self.stats.rows.values().sum();
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        format!(
+            "run {}: {} conversations, {} rows in {:.2}s ({:.0} conversations/s){}",
+            self.run_id,
+            self.conversations,
+            rows,
+            self.elapsed.as_secs_f64(),
+            self.conversations as f64 / secs,
+            match self.window {
+                Some((f, t)) => format!(
+                    ", window [{}, {})",
+                    f.format("%Y-%m-%dT%H:%M:%SZ"),
+                    t.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+                None => String::new(),
+            }
+        )
+    }
+}
+
+/// Credentials from the environment (the only place secrets come from).
+pub fn auth_from_env(profile: Profile) -> Result<AuthConfig, UsageError> {
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match profile {
+        Profile::V2 => get("LIVETEX_API_TOKEN")
+            .map(|t| AuthConfig::Token {
+                token: Secret::new(t),
+            })
+            .ok_or_else(|| {
+                UsageError("the v2 profile needs LIVETEX_API_TOKEN in the environment".into())
+            }),
+        Profile::WebApi => match (get("LIVETEX_LOGIN"), get("LIVETEX_PASSWORD")) {
+            (Some(login), Some(password)) => Ok(AuthConfig::Password {
+                login,
+                password: Secret::new(password),
+            }),
+            _ => Err(UsageError(
+                "the web-api profile needs LIVETEX_LOGIN and LIVETEX_PASSWORD in the environment"
+                    .into(),
+            )),
+        },
+    }
+}
+
+/// The extractor's configuration from ours (one mapping, so the two stay in step).
+pub fn extract_config(config: &Config, auth: AuthConfig) -> anyhow::Result<ExtractConfig> {
+    let s = &config.source;
+    let profile = match s.profile {
+        Profile::V2 => ltx_extract::Profile::V2,
+        Profile::WebApi => ltx_extract::Profile::WebApi,
+    };
+    let mut e = ExtractConfig::new(profile, auth);
+    e.base_url = Some(s.effective_base_url().to_owned());
+    e.mode = match s.mode {
+        Mode::List => ltx_extract::Mode::List,
+        Mode::Discover => ltx_extract::Mode::Discover,
+    };
+    e.page_size = Some(s.page_size);
+    e.concurrency = s.concurrency as usize;
+    e.rate_limit_per_s = (s.rate_limit_per_s > 0.0).then_some(s.rate_limit_per_s);
+    e.max_attempts = s.max_retries + 1;
+    e.request_timeout = Duration::from_secs(s.timeout_s);
+    e.window = parse_duration(&config.sync.window).map_err(UsageError)?;
+    e.settle = parse_duration(&config.sync.settle).map_err(UsageError)?;
+    e.lookback = config.sync.lookback_duration()?;
+    e.start_date = Some(config.sync.start()?);
+    e.channel_capacity = config.sync.channel_capacity;
+    e.validate()?;
+    Ok(e)
+}
+
+fn new_run_id(now: DateTime<Utc>) -> String {
+    // Sortable by time, unique across processes.
+    format!(
+        "{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        &uuid_like()[..8]
+    )
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:016x}", (nanos as u64) ^ (u64::from(std::process::id()) << 32))
+        .chars()
+        .rev()
+        .collect()
+}
+
+fn parse_date_flag(flag: &str, value: &str) -> Result<DateTime<Utc>, UsageError> {
+    ltx_model::parse_api_datetime(value).map_err(|e| {
+        UsageError(format!(
+            "{flag}: {e}; expected e.g. 2026-01-01 or 2026-01-01T10:00:00 (Moscow) or an offset"
+        ))
+    })
+}
+
+/// The blocking half of a run: drains the channel into the transformer and the loader.
+fn consume(
+    mut rx: mpsc::Receiver<Item>,
+    mut writer: RunWriter,
+    tcfg: TransformConfig,
+    config: Config,
+    keep_raw: bool,
+    counters: Arc<Counters>,
+) -> anyhow::Result<(RunWriter, TransformStats)> {
+    let mut transformer = Transformer::new(tcfg);
+    let mut since_drain = 0usize;
+    let write = |writer: &mut RunWriter, batches: Vec<ltx_transform::TableBatch>| {
+        for b in batches {
+            if config.sync.loads(b.table) {
+                counters
+                    .rows
+                    .fetch_add(b.batch.num_rows() as u64, Ordering::Relaxed);
+                writer.write(b)?;
+            }
+        }
+        anyhow::Ok(())
+    };
+    while let Some(item) = rx.blocking_recv() {
+        match item {
+            Item::Conversation(c) => {
+                if keep_raw {
+                    writer.write_raw(c.raw.get())?;
+                }
+                transformer.push_json(c.raw.get());
+                counters.conversations.fetch_add(1, Ordering::Relaxed);
+            }
+            Item::Unreadable(u) => {
+                transformer.push_unreadable(u.raw.get(), &format!("{} ({})", u.error, u.origin))
+            }
+        }
+        since_drain += 1;
+        // Draining is cheap but not free: every 64 conversations keeps batches bounded.
+        if since_drain >= 64 {
+            since_drain = 0;
+            write(&mut writer, transformer.drain_full())?;
+        }
+    }
+    let (rest, stats) = transformer.finish();
+    write(&mut writer, rest)?;
+    Ok((writer, stats))
+}
+
+/// The loader's options: defaults (which arm `LTX_CRASH_AT`) plus the embedded BI models.
+pub fn load_options() -> LoadOptions {
+    LoadOptions {
+        models: MODELS
+            .iter()
+            .map(|(n, sql)| ((*n).to_owned(), (*sql).to_owned()))
+            .collect(),
+        ..LoadOptions::default()
+    }
+}
+
+/// Opens the warehouse on a blocking thread (it takes the lock and may clean up orphans).
+pub async fn open_warehouse(dir: &Path) -> anyhow::Result<Warehouse> {
+    let dir = dir.to_path_buf();
+    let wh = tokio::task::spawn_blocking(move || Warehouse::open(&dir, load_options())).await??;
+    Ok(wh)
+}
+
+/// `ltx sync`.
+pub async fn command(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
+    let from = args
+        .from
+        .as_deref()
+        .map(|v| parse_date_flag("--from", v))
+        .transpose()?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|v| parse_date_flag("--to", v))
+        .transpose()?;
+    if ctx.config.personal_data.hashes_anything() && pii_salt().is_empty() {
+        return Err(UsageError(
+            "[personal_data] hashes some columns: set LTX_PII_SALT in the environment \
+             (a secret, stable salt; without it hashes of phones and e-mails are reversible)"
+                .into(),
+        )
+        .into());
+    }
+    let auth = auth_from_env(ctx.config.source.profile)?;
+    let ecfg = extract_config(&ctx.config, auth)?;
+    let report = run_sync(
+        &ctx.config,
+        ecfg,
+        SyncOptions {
+            full_refresh: args.full_refresh,
+            from,
+            to,
+            keep_raw: args.keep_raw,
+            quiet: ctx.quiet,
+        },
+    )
+    .await?;
+    println!("{}", report.summary());
+    Ok(())
+}
+
+/// Flags of one sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Ignore the cursor.
+    pub full_refresh: bool,
+    /// Explicit window start.
+    pub from: Option<DateTime<Utc>>,
+    /// Explicit window end.
+    pub to: Option<DateTime<Utc>>,
+    /// Archive raw JSON.
+    pub keep_raw: bool,
+    /// No progress display.
+    pub quiet: bool,
+}
+
+/// One sync: source clock (and credentials) → open (lock) → cursor → window → extract ∥
+/// transform+load → one commit. A failure after the warehouse was opened is recorded as a
+/// failed run; the cursor only moves with a successful commit.
+pub async fn run_sync(
+    config: &Config,
+    ecfg: ExtractConfig,
+    opts: SyncOptions,
+) -> anyhow::Result<SyncReport> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let run_id = new_run_id(started_at);
+    let span = tracing::info_span!("sync", run_id = %run_id, pipeline = %config.name);
+    let metrics = Arc::new(ltx_extract::Metrics::default());
+    let client = ltx_extract::Client::new(&ecfg, metrics.clone())?;
+    // "Now" is the source's clock (its Date header). Asking for it first also checks the
+    // credentials before the warehouse is touched: a bad password leaves no trace there.
+    let now = tracing::Instrument::instrument(client.server_now(), span.clone()).await?;
+    let wh = open_warehouse(&config.destination.warehouse).await?;
+    let mut info = RunInfo {
+        run_id: run_id.clone(),
+        pipeline: config.name.clone(),
+        window_from: None,
+        window_to: None,
+        started_at,
+        keep_raw: opts.keep_raw,
+    };
+    let mut outcome = RunOutcome::default();
+    let result = async {
+        let cursor = wh.cursor(&config.name)?;
+        let range = ltx_extract::plan(&ltx_extract::PlanParams {
+            cursor,
+            lookback: ecfg.lookback,
+            start_date: ecfg.start_date,
+            now,
+            settle: ecfg.settle,
+            full_refresh: opts.full_refresh,
+            from: opts.from,
+            to: opts.to,
+            window_size: ecfg.window,
+        })?;
+        info.window_from = Some(range.from);
+        info.window_to = Some(range.to);
+        outcome.window_to = Some(range.to);
+        tracing::info!(
+            source_now = %now,
+            cursor = ?cursor,
+            from = %range.from,
+            to = %range.to,
+            windows = range.windows.len(),
+            "window planned"
+        );
+        let writer = wh.begin_run(info.clone())?;
+        let (tx, rx) = mpsc::channel(ecfg.channel_capacity);
+        let counters = Arc::new(Counters::default());
+        let progress = Progress::start("sync", Some(metrics.clone()), counters.clone(), opts.quiet);
+        let consumer = spawn_consumer(rx, writer, config, &run_id, started_at, opts.keep_raw, counters);
+        let extracted = ltx_extract::extract_with(&client, &range, tx).await;
+        // The consumer ends when the extractor drops its sender (done or failed).
+        let consumed = consumer.await.context("the transform thread panicked")?;
+        progress.finish().await;
+        let summary = extracted?;
+        let (writer, stats) = consumed?;
+        outcome.http_requests = summary.requests;
+        outcome.retries = summary.retries;
+        // Only a complete extraction moves the cursor: to the end of the covered range,
+        // unless an explicit --from/--to window was asked for (a backfill).
+        let backfill = opts.from.is_some() || opts.to.is_some();
+        outcome.cursor = if backfill { cursor } else { Some(range.to) };
+        let o = outcome.clone();
+        let report = tokio::task::spawn_blocking(move || writer.commit(o)).await??;
+        anyhow::Ok((range, stats, summary, report))
+    }
+    .instrument(span.clone())
+    .await;
+    match result {
+        Ok((range, stats, summary, report)) => {
+            tracing::info!(
+                parent: &span,
+                conversations = stats.conversations,
+                new = report.conversations_new,
+                replaced = report.conversations_replaced,
+                unchanged = report.conversations_unchanged,
+                files = report.files_written,
+                requests = summary.requests,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "sync committed"
+            );
+            Ok(SyncReport {
+                run_id,
+                window: Some((range.from, range.to)),
+                conversations: stats.conversations,
+                stats,
+                requests: summary.requests,
+                elapsed: started.elapsed(),
+            })
+        }
+        Err(e) => {
+            record_failure(&wh, &info, &outcome, &e).await;
+            Err(e)
+        }
+    }
+}
+
+/// Records a failed run (the cursor does not move); a failure to record is only logged.
+async fn record_failure(wh: &Warehouse, info: &RunInfo, outcome: &RunOutcome, e: &anyhow::Error) {
+    let message = format!("{e:#}");
+    let (wh, info, outcome) = (wh.clone(), info.clone(), outcome.clone());
+    let recorded =
+        tokio::task::spawn_blocking(move || wh.record_failed_run(&info, &outcome, &message)).await;
+    match recorded {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::error!(error = %err, "could not record the failed run"),
+        Err(err) => tracing::error!(error = %err, "could not record the failed run"),
+    }
+}
+
+fn spawn_consumer(
+    rx: mpsc::Receiver<Item>,
+    writer: RunWriter,
+    config: &Config,
+    run_id: &str,
+    started_at: DateTime<Utc>,
+    keep_raw: bool,
+    counters: Arc<Counters>,
+) -> tokio::task::JoinHandle<anyhow::Result<(RunWriter, TransformStats)>> {
+    let tcfg = TransformConfig {
+        batch_rows: config.sync.batch_rows,
+        pii: config.personal_data.policy(pii_salt()),
+        run_id: run_id.to_owned(),
+        synced_at: started_at,
+    };
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || consume(rx, writer, tcfg, config, keep_raw, counters))
+}
+
+fn pii_salt() -> String {
+    std::env::var("LTX_PII_SALT").unwrap_or_default()
+}
+
+/// `ltx import`: files through the same transform + load path and commit protocol.
+pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
+    for p in paths {
+        if !p.is_file() {
+            return Err(UsageError(format!("no such file: {}", p.display())).into());
+        }
+    }
+    let config = &ctx.config;
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let run_id = new_run_id(started_at);
+    let wh = open_warehouse(&config.destination.warehouse).await?;
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        pipeline: config.name.clone(),
+        window_from: None,
+        window_to: None,
+        started_at,
+        keep_raw: false,
+    };
+    let result = async {
+        // An import does not move the cursor: files say nothing about what the API holds.
+        let cursor = wh.cursor(&config.name)?;
+        let writer = wh.begin_run(info.clone())?;
+        let (tx, rx) = mpsc::channel(config.sync.channel_capacity);
+        let counters = Arc::new(Counters::default());
+        let progress = Progress::start("import", None, counters.clone(), ctx.quiet);
+        let consumer = spawn_consumer(rx, writer, config, &run_id, started_at, false, counters);
+        let read = ltx_extract::files::spawn_files(paths.to_vec(), tx).await;
+        let consumed = consumer.await.context("the transform thread panicked")?;
+        progress.finish().await;
+        read.context("the file reader panicked")??;
+        let (writer, stats) = consumed?;
+        let outcome = RunOutcome {
+            cursor,
+            ..RunOutcome::default()
+        };
+        tokio::task::spawn_blocking(move || writer.commit(outcome)).await??;
+        anyhow::Ok(stats)
+    }
+    .await;
+    match result {
+        Ok(stats) => {
+            let report = SyncReport {
+                run_id,
+                window: None,
+                conversations: stats.conversations,
+                stats,
+                requests: 0,
+                elapsed: started.elapsed(),
+            };
+            println!("{}", report.summary());
+            Ok(())
+        }
+        Err(e) => {
+            record_failure(&wh, &info, &RunOutcome::default(), &e).await;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! End-to-end tests: the real `ltx` binary against an in-process `ltx_sim` server on an
+//! ephemeral port. Small accounts keep every test to a few seconds.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use ltx_sim::{Faults, SimConfig, SimHandle, SimServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ltx");
+
+/// A simulator running on its own runtime while the test thread drives the binary.
+struct Sim {
+    handle: SimHandle,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Sim {
+    fn start(cfg: SimConfig) -> Sim {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt.block_on(SimServer::start(cfg)).unwrap();
+        Sim { handle, _rt: rt }
+    }
+
+    fn small(conversations: u64) -> Sim {
+        Sim::start(SimConfig {
+            conversations,
+            seed: 7,
+            history_days: 20,
+            ..SimConfig::default()
+        })
+    }
+
+    fn url(&self) -> String {
+        self.handle.base_url()
+    }
+
+    fn truth(&self) -> BTreeMap<i64, i64> {
+        self.handle
+            .ground_truth(self.handle.now())
+            .into_iter()
+            .map(|(id, t)| (id, t.timestamp_millis()))
+            .collect()
+    }
+
+    fn advance_hours(&self, h: i64) {
+        self.handle.advance(chrono::Duration::hours(h));
+    }
+}
+
+/// A scratch directory with a pipeline file tuned for tests (no rate limit, settle 0:
+/// the simulated clock does not move during a sync).
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("e2e.toml"),
+            "name = \"e2e\"\n[source]\nrate_limit_per_s = 0.0\nconcurrency = 4\n\
+             [sync]\nstart_date = \"2000-01-01\"\nsettle = \"0s\"\n",
+        )
+        .unwrap();
+        Scratch { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn wh(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn pipeline(&self) -> String {
+        self.dir.path().join("e2e.toml").display().to_string()
+    }
+}
+
+/// Runs `ltx` in `cwd` with a clean LTX_/LIVETEX_ environment plus `envs`.
+fn ltx(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `ltx sync` (v2 token) against `sim` into `wh`.
+fn sync(s: &Scratch, sim: &Sim, wh: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+    let (pipeline, url, w) = (s.pipeline(), sim.url(), wh.display().to_string());
+    let mut args = vec!["sync", "--pipeline", &pipeline, "--base-url", &url, "--warehouse", &w];
+    args.extend_from_slice(extra);
+    let mut all = vec![("LIVETEX_API_TOKEN", sim.handle.token())];
+    all.extend_from_slice(envs);
+    ltx(s.path(), &args, &all)
+}
+
+fn catalog(wh: &Path) -> duckdb::Connection {
+    let cfg = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .unwrap();
+    duckdb::Connection::open_with_flags(wh.join("warehouse.duckdb"), cfg).unwrap()
+}
+
+/// conversation_id → updated_at (ms) as the warehouse's view shows it; asserts no duplicates.
+fn warehouse_truth(wh: &Path) -> BTreeMap<i64, i64> {
+    let conn = catalog(wh);
+    let mut stmt = conn
+        .prepare(
+            "SELECT conversation_id, epoch_ms(CAST(updated_at AS TIMESTAMP)) \
+             FROM conversations ORDER BY 1",
+        )
+        .unwrap();
+    let rows: Vec<(i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let n = rows.len();
+    let map: BTreeMap<i64, i64> = rows.into_iter().collect();
+    assert_eq!(map.len(), n, "duplicate conversation ids in the conversations view");
+    map
+}
+
+/// Rows per table and the key set of every fact table.
+fn fingerprint(wh: &Path) -> BTreeMap<String, (i64, BTreeSet<String>)> {
+    let conn = catalog(wh);
+    let mut out = BTreeMap::new();
+    for t in ltx_transform::Table::ALL {
+        if t == ltx_transform::Table::Rejected {
+            continue;
+        }
+        let keys = t.key_columns().join(" || '/' || ");
+        let sql = format!("SELECT CAST({keys} AS VARCHAR) FROM \"{}\"", t.name());
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let set: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let n = set.len() as i64;
+        out.insert(t.name().to_owned(), (n, set.into_iter().collect()));
+    }
+    out
+}
+
+fn assert_matches_truth(sim: &Sim, wh: &Path) {
+    let want = sim.truth();
+    let got = warehouse_truth(wh);
+    assert!(!want.is_empty());
+    let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(k)).take(5).collect();
+    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(k)).take(5).collect();
+    let stale: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(k).is_some_and(|g| g != *v))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && stale.is_empty(),
+        "warehouse differs from ground truth ({} vs {}): missing {missing:?}, extra {extra:?}, stale {stale:?}",
+        got.len(),
+        want.len()
+    );
+}
+
+#[test]
+fn demo_runs_and_shows_models() {
+    let s = Scratch::new();
+    let wh = s.wh("demo-wh");
+    let o = ltx(
+        s.path(),
+        &["demo", "--warehouse", wh.to_str().unwrap(), "--conversations", "300"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    for needle in ["full sync", "incremental sync", "Rows per table", "conversations/s", "Channel mix", "Top operators"] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    assert!(wh.join("warehouse.duckdb").exists());
+}
+
+#[test]
+fn sync_twice_matches_ground_truth_and_status_and_query_work() {
+    let sim = Sim::small(400);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+
+    sim.advance_hours(2);
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+
+    // status: runs, cursor, tables
+    let w = wh.to_str().unwrap();
+    let o = ltx(s.path(), &["status", "--warehouse", w], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).contains("conversations"), "{}", text(&o));
+    let o = ltx(s.path(), &["status", "--warehouse", w, "--format", "json"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let _: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status json");
+
+    // query in every format
+    let n = sim.truth().len();
+    let sql = "SELECT count(*) AS n FROM conversations";
+    let o = ltx(s.path(), &["query", "--warehouse", w, sql], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).contains(&format!("| {n}")), "{}", text(&o));
+    let o = ltx(s.path(), &["query", "--warehouse", w, "--format", "csv", sql], &[]);
+    assert_eq!(stdout(&o), format!("n\n{n}\n"), "{}", text(&o));
+    let o = ltx(s.path(), &["query", "--warehouse", w, "--format", "json", sql], &[]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["n"], n as i64, "{}", text(&o));
+    std::fs::write(s.path().join("q.sql"), "SELECT * FROM daily_conversation_kpis").unwrap();
+    let o = ltx(s.path(), &["query", "--warehouse", w, "-f", "q.sql", "--format", "csv"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).starts_with("day_utc,site_id,department_id,conversations"), "{}", text(&o));
+    // every BI model answers
+    for (name, _) in ltx_cli::models::MODELS {
+        let o = ltx(s.path(), &["query", "--warehouse", w, &format!("SELECT * FROM {name}")], &[]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+    }
+    // bad SQL is a failure, not a crash
+    let o = ltx(s.path(), &["query", "--warehouse", w, "SELEC 1"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+#[test]
+fn both_profiles_and_both_modes_match_ground_truth() {
+    let sim = Sim::small(300);
+    let s = Scratch::new();
+    for profile in ["v2", "web-api"] {
+        for mode in ["list", "discover"] {
+            let wh = s.wh(&format!("wh-{profile}-{mode}"));
+            let o = sync(
+                &s,
+                &sim,
+                &wh,
+                &["--profile", profile, "--mode", mode, "--page-size", "50"],
+                &[("LIVETEX_LOGIN", sim.handle.login()), ("LIVETEX_PASSWORD", sim.handle.password())],
+            );
+            assert!(o.status.success(), "{profile}/{mode}: {}", text(&o));
+            assert_matches_truth(&sim, &wh);
+        }
+    }
+}
+
+#[test]
+fn bad_config_exits_2_and_names_the_key() {
+    let s = Scratch::new();
+    std::fs::write(s.path().join("bad.toml"), "[source]\nmode = \"lst\"\n").unwrap();
+    let o = ltx(s.path(), &["sync", "--pipeline", "bad.toml"], &[("LIVETEX_API_TOKEN", "x")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let e = stderr(&o);
+    assert!(e.contains("bad.toml") && e.contains("source.mode") && e.contains("discover"), "{e}");
+
+    std::fs::write(s.path().join("bad2.toml"), "[source]\npage_sise = 10\n").unwrap();
+    let o = ltx(s.path(), &["validate", "--offline", "--pipeline", "bad2.toml"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("page_sise"), "{}", text(&o));
+
+    // a named pipeline that does not exist
+    let o = ltx(s.path(), &["validate", "--offline", "--pipeline", "nope.toml"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // clap usage errors
+    let o = ltx(s.path(), &["sync", "--no-such-flag"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = ltx(s.path(), &["sync", "--mode", "sideways"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // env values are validated too (and never echoed in --help)
+    let o = ltx(s.path(), &["validate", "--offline"], &[("LTX_CONCURRENCY", "1000")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("source.concurrency"), "{}", text(&o));
+    // missing token
+    let o = ltx(s.path(), &["sync", "--pipeline", &s.pipeline()], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("LIVETEX_API_TOKEN"), "{}", text(&o));
+    // the shipped pipelines validate offline
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for p in ["pipelines/livetex.toml", "pipelines/livetex-webapi.toml"] {
+        let o = ltx(&root, &["validate", "--offline", "--pipeline", p], &[]);
+        assert!(o.status.success(), "{p}: {}", text(&o));
+    }
+}
+
+#[test]
+fn bad_token_exits_3() {
+    let sim = Sim::small(50);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = ltx(
+        s.path(),
+        &["sync", "--pipeline", &s.pipeline(), "--base-url", &sim.url(), "--warehouse", wh.to_str().unwrap()],
+        &[("LIVETEX_API_TOKEN", "not-the-token")],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(!stderr(&o).contains("not-the-token"), "{}", text(&o));
+    // an auth error is not retried: a handful of requests at most
+    assert!(sim.handle.stats().requests <= 3, "{:?}", sim.handle.stats());
+}
+
+/// sha256-free checksum of every file under `dir` (path → bytes).
+fn snapshot_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn wrong_password_exits_3_and_leaves_the_warehouse_untouched() {
+    let sim = Sim::small(100);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let login = [("LIVETEX_LOGIN", sim.handle.login())];
+    let o = sync(&s, &sim, &wh, &["--profile", "web-api"], &[login[0], ("LIVETEX_PASSWORD", sim.handle.password())]);
+    assert!(o.status.success(), "{}", text(&o));
+    let before = snapshot_files(&wh);
+    let o = sync(&s, &sim, &wh, &["--profile", "web-api"], &[login[0], ("LIVETEX_PASSWORD", "wrong-password")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(!stderr(&o).contains("wrong-password"), "{}", text(&o));
+    let after = snapshot_files(&wh);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "files appeared or disappeared"
+    );
+    assert!(before == after, "file contents changed");
+}
+
+#[test]
+fn locked_warehouse_exits_4() {
+    let sim = Sim::small(50);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    // This test process takes the writer lock, as a concurrent sync would.
+    let held = ltx_load::Warehouse::open(&wh, ltx_load::LoadOptions::default()).unwrap();
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let o = ltx(s.path(), &["compact", "--warehouse", wh.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // readers do not need the lock
+    let o = ltx(s.path(), &["query", "--warehouse", wh.to_str().unwrap(), "SELECT 1"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(held);
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn sync_succeeds_while_the_catalog_is_open() {
+    // DuckDB lets one process hold a file read-write, or many read-only, not both at once:
+    // so the two holders take turns, each across a whole sync. The loader builds the new
+    // catalog aside and renames it, so neither holder blocks (or sees a torn) catalog.
+    let sim = Sim::small(200);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let ro = catalog(&wh);
+    let before: i64 = ro.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    sim.advance_hours(2);
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "while open read-only: {}", text(&o));
+    // the reader still answers (from the catalog it opened)
+    let again: i64 = ro.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    assert!(again >= before);
+    drop(ro);
+
+    let rw = duckdb::Connection::open(wh.join("warehouse.duckdb")).unwrap();
+    let _: i64 = rw.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    sim.advance_hours(2);
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "while open read-write: {}", text(&o));
+    drop(rw);
+    assert_matches_truth(&sim, &wh);
+}
+
+/// Files under data/ that the manifest does not reference, and leftovers in _ltx/tmp.
+fn orphans(wh: &Path) -> Vec<String> {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(wh.join("_ltx/manifest.json")).unwrap()).unwrap();
+    let mut referenced = BTreeSet::new();
+    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match v {
+            serde_json::Value::String(s) if s.starts_with("data/") => {
+                out.insert(s.clone());
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(&manifest["tables"], &mut referenced);
+    let mut found = Vec::new();
+    for (p, _) in snapshot_files(&wh.join("data")) {
+        let rel = p.strip_prefix(wh).unwrap().to_string_lossy().replace('\\', "/");
+        if !referenced.contains(&rel) {
+            found.push(rel);
+        }
+    }
+    let tmp = wh.join("_ltx/tmp");
+    if tmp.exists() {
+        for (p, _) in snapshot_files(&tmp) {
+            found.push(p.display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn crash_at_every_point_then_rerun_equals_uninterrupted() {
+    let cfg = SimConfig {
+        conversations: 150,
+        seed: 11,
+        history_days: 10,
+        ..SimConfig::default()
+    };
+    // The uninterrupted reference: sync, two simulated hours, sync.
+    let s = Scratch::new();
+    let reference = {
+        let sim = Sim::start(cfg.clone());
+        let wh = s.wh("reference");
+        assert!(sync(&s, &sim, &wh, &[], &[]).status.success());
+        sim.advance_hours(2);
+        assert!(sync(&s, &sim, &wh, &[], &[]).status.success());
+        fingerprint(&wh)
+    };
+    let mut never_fired = Vec::new();
+    for point in ltx_load::CRASH_POINTS {
+        // Every point gets an identical simulator, so all runs see the same data.
+        let sim = Sim::start(cfg.clone());
+        let wh = s.wh(&format!("crash-{point}"));
+        let w = wh.to_str().unwrap();
+        let crash = [("LTX_CRASH_AT", *point)];
+        assert!(sync(&s, &sim, &wh, &["--keep-raw"], &[]).status.success());
+        sim.advance_hours(2);
+        // The crash goes to whichever step meets the point: the second sync, else a
+        // compaction, else the sync after it.
+        let mut fired = false;
+        let o = sync(&s, &sim, &wh, &["--keep-raw"], &crash);
+        if !o.status.success() {
+            fired = true;
+            assert!(o.status.code().is_none() || o.status.code() == Some(134), "{point}: {}", text(&o));
+        } else {
+            let o = ltx(s.path(), &["compact", "--warehouse", w], &crash);
+            fired = !o.status.success();
+        }
+        if !fired {
+            never_fired.push(*point);
+        }
+        // Recovery: a plain re-run (orphans are cleaned on open), then compare.
+        let o = sync(&s, &sim, &wh, &["--keep-raw"], &[]);
+        assert!(o.status.success(), "{point}: re-run failed: {}", text(&o));
+        let got = fingerprint(&wh);
+        for (table, (n, keys)) in &reference {
+            let (gn, gkeys) = &got[table];
+            assert_eq!(gn, n, "{point}: rows of {table}");
+            assert!(gkeys == keys, "{point}: keys of {table} differ");
+        }
+        assert_eq!(orphans(&wh), Vec::<String>::new(), "{point}: orphan files");
+    }
+    eprintln!("crash points not met by sync/compact: {never_fired:?}");
+    assert!(
+        never_fired.len() < ltx_load::CRASH_POINTS.len() / 2,
+        "most crash points must be exercised; not met: {never_fired:?}"
+    );
+}
+
+fn contains_issued_token(s: &str) -> Option<String> {
+    // The simulator issues web-api tokens as `wa-<n>-<16 hex>`.
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = s[i..].find("wa-") {
+        let start = i + pos + 3;
+        let digits = bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let rest = start + digits;
+        if digits > 0 && bytes.get(rest) == Some(&b'-') {
+            let hex = bytes[rest + 1..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            if hex >= 16 {
+                return Some(s[i + pos..rest + 1 + hex].to_owned());
+            }
+        }
+        i = start;
+    }
+    None
+}
+
+#[test]
+fn secrets_never_reach_logs() {
+    // Tokens expire after 1 s and every response takes 40 ms, so the sync re-logs in.
+    let sim = Sim::start(SimConfig {
+        conversations: 300,
+        seed: 3,
+        history_days: 10,
+        token_ttl: Duration::from_secs(1),
+        faults: Faults {
+            latency: Duration::from_millis(40),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    });
+    let s = Scratch::new();
+    for format in ["text", "json"] {
+        let wh = s.wh(&format!("wh-{format}"));
+        let o = sync(
+            &s,
+            &sim,
+            &wh,
+            &["--profile", "web-api", "--concurrency", "1", "--page-size", "10", "-v", "--log-format", format],
+            &[("LIVETEX_LOGIN", sim.handle.login()), ("LIVETEX_PASSWORD", sim.handle.password())],
+        );
+        assert!(o.status.success(), "{format}: {}", text(&o));
+        let err = stderr(&o);
+        assert!(!err.contains(sim.handle.password()), "{format}: password in logs");
+        assert_eq!(contains_issued_token(&err), None, "{format}: token in logs");
+        assert!(!err.contains(sim.handle.token()), "{format}: v2 token in logs");
+        // the run record holds no secret either
+        for (p, bytes) in snapshot_files(&wh.join("_ltx")) {
+            let t = String::from_utf8_lossy(&bytes);
+            assert!(!t.contains(sim.handle.password()), "password in {}", p.display());
+            assert_eq!(contains_issued_token(&t), None, "token in {}", p.display());
+        }
+    }
+    assert!(sim.handle.stats().logins >= 2, "the short TTL must force a re-login: {:?}", sim.handle.stats());
+}
+
+#[test]
+fn import_files_through_the_same_path() {
+    let sim = Sim::small(120);
+    let s = Scratch::new();
+    // A JSON array file and a gzip'd JSONL file, split between them.
+    let all: Vec<serde_json::Value> = sim.handle.ground_truth_conversations(sim.handle.now()).collect();
+    let (a, b) = all.split_at(all.len() / 2);
+    std::fs::write(s.path().join("a.json"), serde_json::to_vec(a).unwrap()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    for v in b {
+        use std::io::Write;
+        serde_json::to_writer(&mut gz, v).unwrap();
+        gz.write_all(b"\n").unwrap();
+    }
+    std::fs::write(s.path().join("b.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    let wh = s.wh("wh");
+    let o = ltx(
+        s.path(),
+        &["import", "--pipeline", &s.pipeline(), "--warehouse", wh.to_str().unwrap(), "a.json", "b.jsonl.gz"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+    let o = ltx(s.path(), &["import", "--warehouse", wh.to_str().unwrap(), "missing.json"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn register_rebuilds_views_after_a_move() {
+    let sim = Sim::small(60);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    assert!(sync(&s, &sim, &wh, &[], &[]).status.success());
+    let moved = s.wh("moved");
+    std::fs::rename(&wh, &moved).unwrap();
+    let m = moved.to_str().unwrap();
+    let o = ltx(s.path(), &["register", "--warehouse", m], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ltx(s.path(), &["query", "--warehouse", m, "--format", "csv", "SELECT count(*) AS n FROM chats"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ltx(s.path(), &["compact", "--warehouse", m], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &moved);
+}
+
+#[test]
+fn help_of_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = ltx(dir.path(), &["--help"], &[]);
+    assert!(o.status.success());
+    insta::assert_snapshot!("help", stdout(&o));
+    for cmd in ["demo", "sync", "status", "query", "import", "compact", "register", "sim", "validate"] {
+        // Set env values to prove they are not shown.
+        let o = ltx(dir.path(), &[cmd, "--help"], &[("LTX_BASE_URL", "http://secret.example"), ("LTX_WAREHOUSE", "/secret/wh")]);
+        assert!(o.status.success(), "{cmd}: {}", text(&o));
+        let out = stdout(&o);
+        assert!(!out.contains("secret"), "{cmd} --help shows an env value");
+        insta::assert_snapshot!(format!("help_{cmd}"), out);
+    }
+    let o = ltx(dir.path(), &["--version"], &[]);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("ltx "));
+}
