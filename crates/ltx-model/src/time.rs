@@ -36,6 +36,14 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
             reason: "empty string",
         });
     }
+    // Fast path for what current responses carry (naive `YYYY-MM-DDTHH:MM:SS`): a
+    // conversation has dozens of datetimes, and chrono's format parser is the hot spot.
+    if let Some(naive) = parse_naive_fast(s) {
+        return moscow_to_utc_cached(naive).ok_or_else(|| DateTimeError {
+            value: value.to_owned(),
+            reason: "not a valid Moscow local time",
+        });
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.with_timezone(&Utc));
     }
@@ -69,6 +77,60 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
         value: value.to_owned(),
         reason: "expected ISO 8601 (YYYY-MM-DDTHH:MM:SS, optionally with an offset)",
     })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (or a space for `T`) without chrono's generic format parser.
+fn parse_naive_fast(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, num(5, 7)?, num(8, 10)?)?.and_hms_opt(
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+    )
+}
+
+/// [`moscow_to_utc`] with the tz lookup cached per local hour: Moscow's offset has only
+/// changed on whole local hours since 1930, so every time in an hour shares its shift.
+/// Times before 1970 are resolved directly.
+fn moscow_to_utc_cached(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    use std::cell::Cell;
+    const SLOTS: usize = 64;
+    thread_local! {
+        /// Direct-mapped cache: (local hour since the epoch, UTC minus local in seconds).
+        static CACHE: [Cell<(i64, i64)>; SLOTS] = const { [const { Cell::new((i64::MIN, 0)) }; SLOTS] };
+    }
+    let local = naive.and_utc().timestamp();
+    if local < 0 {
+        return moscow_to_utc(naive);
+    }
+    let hour = local.div_euclid(3600);
+    let slot = (hour as usize) % SLOTS;
+    let shift = CACHE.with(|c| {
+        let (h, shift) = c[slot].get();
+        if h == hour {
+            return Some(shift);
+        }
+        let start = DateTime::from_timestamp(hour * 3600, 0)?.naive_utc();
+        let shift = moscow_to_utc(start)?.timestamp() - hour * 3600;
+        c[slot].set((hour, shift));
+        Some(shift)
+    })?;
+    DateTime::from_timestamp(local + shift, naive.and_utc().timestamp_subsec_nanos())
 }
 
 /// Resolves a Moscow wall-clock time to UTC. Ambiguous times (clocks set back,
@@ -157,6 +219,36 @@ mod tests {
         let err = parse_api_datetime("yesterday").unwrap_err();
         assert!(err.to_string().contains("yesterday"));
         assert!(parse_api_datetime("").is_err());
+        assert!(parse_api_datetime("2026-02-30T10:00:00").is_err());
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_tz_database_hour_by_hour() {
+        // Every hour around both recent Moscow transitions, and a few minutes into each.
+        for (y, m, d) in [
+            (2011, 3, 26),
+            (2011, 3, 27),
+            (2014, 10, 25),
+            (2014, 10, 26),
+            (2026, 3, 14),
+        ] {
+            let day = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            for h in 0..24 {
+                for min in [0, 59] {
+                    let naive = day.and_hms_opt(h, min, 7).unwrap();
+                    let text = naive.format("%Y-%m-%dT%H:%M:%S").to_string();
+                    assert_eq!(parse_naive_fast(&text), Some(naive));
+                    assert_eq!(moscow_to_utc_cached(naive), moscow_to_utc(naive), "{text}");
+                    assert_eq!(
+                        parse_api_datetime(&text).ok(),
+                        moscow_to_utc(naive),
+                        "{text}"
+                    );
+                }
+            }
+        }
+        assert_eq!(parse_naive_fast("2026-03-14T18:02:1x"), None);
+        assert_eq!(parse_naive_fast("2026-13-14T18:02:11"), None);
         assert!(parse_api_datetime("2026-02-30T10:00:00").is_err());
     }
 
