@@ -1371,13 +1371,19 @@ impl Conv {
             "visitor": self.visitor_ref(),
             "prechats_chat": c.prechats.iter().map(|(t, v)| json!({"title": t, "value": v})).collect::<Vec<_>>(),
             "prechats_hidden": [],
-            "first_message": msgs.first().cloned().unwrap_or(Value::Null),
-            "messages": msgs,
-            "events": c.events.iter().map(|e| self.render_event(e, pools)).collect::<Vec<_>>(),
             "employee_remark": c.remark,
             "callback_url": c.callback_url,
             "visitor_variables": self.vars(),
         });
+        // Large arrays are moved in after the macro: `json!` would deep-copy a `Value`.
+        v["first_message"] = msgs.first().cloned().unwrap_or(Value::Null);
+        v["messages"] = Value::Array(msgs);
+        v["events"] = Value::Array(
+            c.events
+                .iter()
+                .map(|e| self.render_event(e, pools))
+                .collect(),
+        );
         if self.quirks.unknown_fields {
             v["bot_session"] = json!({"bot_id": 3, "handoff": true, "intent": "delivery"});
         }
@@ -1581,13 +1587,27 @@ impl Conv {
                 None if q.department_empty_array => json!([]),
                 None => Value::Null,
             },
-            "employees": self.employees.iter().map(|&i| pools.employee_full(i, &dt)).collect::<Vec<_>>(),
-            "chats": array(std::mem::take(&mut chats)),
-            "calls": array(std::mem::take(&mut calls)),
-            "leads": array((0..self.leads.len()).map(|k| self.render_lead(k, pools)).collect()),
-            "complaints": array((0..self.complaints.len()).map(|k| self.render_complaint(k, pools)).collect()),
-            "events": array(events),
         });
+        if let Some(map) = o.as_object_mut() {
+            // Moved in after the macro: `json!` would deep-copy each nested `Value`.
+            let employees = self
+                .employees
+                .iter()
+                .map(|&i| pools.employee_full(i, &dt))
+                .collect();
+            map.insert("employees".to_owned(), Value::Array(employees));
+            map.insert("chats".to_owned(), array(chats));
+            map.insert("calls".to_owned(), array(calls));
+            let leads = (0..self.leads.len())
+                .map(|k| self.render_lead(k, pools))
+                .collect();
+            map.insert("leads".to_owned(), array(leads));
+            let complaints = (0..self.complaints.len())
+                .map(|k| self.render_complaint(k, pools))
+                .collect();
+            map.insert("complaints".to_owned(), array(complaints));
+            map.insert("events".to_owned(), array(events));
+        }
         if let Some(map) = o.as_object_mut() {
             if q.missing_optional {
                 for k in [

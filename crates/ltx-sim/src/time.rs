@@ -10,20 +10,53 @@ pub(crate) fn from_secs(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Since 2014-10-26 Moscow is UTC+3 all year; before that the tz database decides.
+const MSK_FIXED_SINCE: i64 = 1_414_274_400;
+
+/// Moscow wall clock and UTC offset (seconds) of an instant.
+fn msk_parts(secs: i64) -> (chrono::NaiveDateTime, i32) {
+    use chrono::Offset;
+    if secs >= MSK_FIXED_SINCE {
+        // Fast path (formatting dominates generation cost): fixed +03:00.
+        let naive = from_secs(secs + 3 * 3600).naive_utc();
+        return (naive, 3 * 3600);
+    }
+    let t = from_secs(secs).with_timezone(&Moscow);
+    (t.naive_local(), t.offset().fix().local_minus_utc())
+}
+
+fn push_naive(out: &mut String, n: chrono::NaiveDateTime) {
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        n.year(),
+        n.month(),
+        n.day(),
+        n.hour(),
+        n.minute(),
+        n.second()
+    );
+}
+
 /// Naive Moscow wall clock, `YYYY-MM-DDTHH:MM:SS` (the current API form).
 pub(crate) fn fmt_msk(secs: i64) -> String {
-    from_secs(secs)
-        .with_timezone(&Moscow)
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string()
+    let mut s = String::with_capacity(19);
+    push_naive(&mut s, msk_parts(secs).0);
+    s
 }
 
 /// Moscow time with its offset, `YYYY-MM-DDTHH:MM:SS+03:00` (the old API form).
 pub(crate) fn fmt_msk_offset(secs: i64) -> String {
-    from_secs(secs)
-        .with_timezone(&Moscow)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    let (naive, off) = msk_parts(secs);
+    let mut s = String::with_capacity(25);
+    push_naive(&mut s, naive);
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.abs();
+    s.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
+    s
 }
 
 /// IMF-fixdate for the HTTP `Date` header.
@@ -91,5 +124,9 @@ mod tests {
         assert_eq!(parse_param("2026-03-14T15:02:11Z"), t);
         assert_eq!(parse_param("2026-03-14T18:02:11+03:00"), t);
         assert_eq!(parse_param("garbage"), None);
+        // Before 2014-10-26 Moscow was UTC+4: the tz database path.
+        let old = Utc.with_ymd_and_hms(2012, 12, 7, 5, 14, 57).single();
+        let old = old.map(|t| t.timestamp()).unwrap_or_default();
+        assert_eq!(fmt_msk_offset(old), "2012-12-07T09:14:57+04:00");
     }
 }
