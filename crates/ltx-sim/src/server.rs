@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use crate::account::{Account, ChildKind};
+use crate::account::{Account, ChildKind, Snapshot};
 use crate::config::{Faults, SimConfig};
 use crate::query::{parse_list, ListQuery, Profile, Sort};
 use crate::stats::{SimStats, StatsCollector};
@@ -257,9 +257,56 @@ fn restrict(v: Value, fields: &Option<Vec<String>>) -> Value {
     }
 }
 
+/// Matching conversation ids in the requested order, without copying the common case.
+enum Matches {
+    /// A window of the updated_at-sorted snapshot (no other filter): O(1) per page.
+    Window {
+        snap: Arc<Snapshot>,
+        lo: usize,
+        hi: usize,
+        desc: bool,
+    },
+    /// An explicit list (other filters or created_at order).
+    List(Vec<i64>),
+}
+
+impl Matches {
+    fn len(&self) -> usize {
+        match self {
+            Matches::Window { lo, hi, .. } => hi - lo,
+            Matches::List(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<i64> {
+        match self {
+            Matches::Window { snap, lo, hi, desc } => {
+                if i >= hi - lo {
+                    return None;
+                }
+                let k = if *desc { hi - 1 - i } else { lo + i };
+                snap.by_updated.get(k).map(|&(_, id)| id)
+            }
+            Matches::List(v) => v.get(i).copied(),
+        }
+    }
+}
+
 /// Matching conversation ids, in the requested order.
-fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Vec<i64> {
+fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Matches {
     let snap = s.account.snapshot(at);
+    if matches!(q.sort, Sort::UpdatedAsc | Sort::UpdatedDesc)
+        && q.ids.is_none()
+        && q.created.is_full()
+    {
+        let lo = snap.by_updated.partition_point(|&(t, _)| t < q.updated.lo);
+        let hi = snap
+            .by_updated
+            .partition_point(|&(t, _)| t <= q.updated.hi)
+            .max(lo);
+        let desc = q.sort == Sort::UpdatedDesc;
+        return Matches::Window { snap, lo, hi, desc };
+    }
     let id_filter: Option<Vec<i64>> = q
         .ids
         .as_ref()
@@ -284,7 +331,7 @@ fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Vec<i64> {
             if q.sort == Sort::UpdatedDesc {
                 ids.reverse();
             }
-            ids
+            Matches::List(ids)
         }
         Sort::CreatedAsc | Sort::CreatedDesc => {
             let upd: HashMap<i64, i64> = if q.updated.is_full() {
@@ -306,22 +353,22 @@ fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Vec<i64> {
             if q.sort == Sort::CreatedDesc {
                 ids.reverse();
             }
-            ids
+            Matches::List(ids)
         }
     }
 }
 
 /// The `mutate_rate` fault: 1–3 of the matching conversations get a version at `now`.
-fn maybe_mutate(s: &Shared, candidates: &[i64], now: i64) -> bool {
+fn maybe_mutate(s: &Shared, candidates: &Matches, now: i64) -> bool {
     let f = s.faults();
-    if f.mutate_rate <= 0.0 || candidates.is_empty() || s.draw() >= f.mutate_rate {
+    if f.mutate_rate <= 0.0 || candidates.len() == 0 || s.draw() >= f.mutate_rate {
         return false;
     }
     let picks: Vec<i64> = {
         let mut rng = lock(&s.fault_rng);
         let n = rng.gen_range(1..=3);
         (0..n)
-            .map(|_| candidates[rng.gen_range(0..candidates.len())])
+            .filter_map(|_| candidates.get(rng.gen_range(0..candidates.len())))
             .collect()
     };
     let mut done = 0;
@@ -348,11 +395,9 @@ fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Pro
     if maybe_mutate(s, &ids, at) {
         ids = conversation_matches(s, &q, at);
     }
-    let results = ids
-        .iter()
-        .skip(q.offset)
-        .take(q.limit)
-        .filter_map(|&id| s.account.conversation_json(id, from_secs(at)))
+    let results = (q.offset..q.offset.saturating_add(q.limit))
+        .map_while(|i| ids.get(i))
+        .filter_map(|id| s.account.conversation_json(id, from_secs(at)))
         .map(|v| restrict(v, &q.fields))
         .collect();
     page_response(ids.len(), results)
@@ -422,7 +467,7 @@ fn list_children(
     };
     let at = s.now_secs();
     let mut rows = child_rows(s, kind, &q, at);
-    let conv_ids: Vec<i64> = rows.iter().map(|r| r.2).collect();
+    let conv_ids = Matches::List(rows.iter().map(|r| r.2).collect());
     if maybe_mutate(s, &conv_ids, at) {
         rows = child_rows(s, kind, &q, at);
     }
