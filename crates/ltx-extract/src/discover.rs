@@ -117,9 +117,9 @@ pub(crate) async fn run_discover(
         let units = range
             .windows
             .iter()
-            .flat_map(|w| resources.iter().map(move |r| (*w, *r)));
+            .flat_map(|w| resources.iter().map(move |&(r, required)| (*w, r, required)));
         futures::stream::iter(units)
-            .map(|(w, r)| async move { page_window(client, r, w, sink).await })
+            .map(|(w, r, required)| async move { page_window(client, r, w, sink, required).await })
             .buffer_unordered(concurrency)
             .try_collect::<()>()
             .await?;

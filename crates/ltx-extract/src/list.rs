@@ -259,6 +259,7 @@ pub(crate) async fn page_window(
     resource: Resource,
     window: Window,
     sink: &Sink<'_>,
+    required: bool,
 ) -> Result<(), ExtractError> {
     let profile = client.profile();
     let limit = client.config().effective_page_size();
@@ -277,18 +278,13 @@ pub(crate) async fn page_window(
                 path: path.clone(),
                 params: profile.list_params(&range, offset, limit),
                 context,
-                allow_404: false,
+                allow_404: !required,
             };
-            let page: Page = client
-                .send_json(&req)
-                .await?
-                .ok_or_else(|| ExtractError::Http {
-                    method: verb.as_str(),
-                    url: path.clone(),
-                    status: 404,
-                    context: req.context.clone(),
-                    message: "not found".into(),
-                })?;
+            let Some(page) = client.send_json::<Page>(&req).await? else {
+                // Only optional resources get here (`allow_404`): the endpoint does not exist.
+                tracing::warn!("{} {path} answered 404; this API has no {} list, skipped", verb.as_str(), resource.name());
+                return Ok(());
+            };
             Metrics::inc(&client.metrics().pages);
             if first {
                 Metrics::add(&client.metrics().total_reported, page.total.unwrap_or(0));
@@ -349,7 +345,7 @@ pub(crate) async fn run_list(
     let sink = &sink;
     futures::stream::iter(range.windows.iter().copied())
         .map(|w| async move {
-            page_window(client, Resource::Conversations, w, sink).await?;
+            page_window(client, Resource::Conversations, w, sink, true).await?;
             Metrics::inc(&client.metrics().windows_done);
             Ok::<_, ExtractError>(())
         })

@@ -122,16 +122,23 @@ impl Profile {
         }
     }
 
-    /// Resources paged in discover mode. The web-api documents only chats and leads lists.
-    pub fn discover_resources(self) -> &'static [Resource] {
+    /// Resources paged in discover mode, each with whether its list endpoint must exist.
+    /// v2 documents all four lists (D); the web-api shows chats and leads (O), and calls
+    /// and complaints by analogy (I): a 404 on those is logged and the resource skipped.
+    pub fn discover_resources(self) -> &'static [(Resource, bool)] {
         match self {
             Profile::V2 => &[
-                Resource::Chats,
-                Resource::Calls,
-                Resource::Leads,
-                Resource::Complaints,
+                (Resource::Chats, true),
+                (Resource::Calls, true),
+                (Resource::Leads, true),
+                (Resource::Complaints, true),
             ],
-            Profile::WebApi => &[Resource::Chats, Resource::Leads],
+            Profile::WebApi => &[
+                (Resource::Chats, true),
+                (Resource::Leads, true),
+                (Resource::Calls, false),
+                (Resource::Complaints, false),
+            ],
         }
     }
 
