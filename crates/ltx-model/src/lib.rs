@@ -37,23 +37,32 @@ fn display_id(id: &Option<i64>) -> String {
 impl Conversation {
     /// Parses one conversation object (as the API sends it) with every tolerance of [`de`].
     pub fn from_json(raw: &str) -> Result<Conversation, ModelError> {
+        // Plain serde_json first: path tracking allocates a String per key, which would
+        // dominate the hot path. Only a failing record is parsed again, with tracking,
+        // to name the field.
+        match serde_json::from_str::<Conversation>(raw) {
+            Ok(conversation) => Ok(conversation),
+            Err(plain) => Err(Self::explain(raw, plain)),
+        }
+    }
+
+    /// Re-parses a record that failed, tracking the path to the offending field.
+    fn explain(raw: &str, plain: serde_json::Error) -> ModelError {
+        let conversation_id = recover_id(raw);
         let mut de = serde_json::Deserializer::from_str(raw);
-        let conversation: Conversation =
-            serde_path_to_error::deserialize(&mut de).map_err(|err| {
-                let path = err.path().to_string();
-                ModelError {
-                    conversation_id: recover_id(raw),
-                    path,
-                    message: strip_position(err.inner()),
-                }
-            })?;
-        // Trailing garbage after the object is an error too (path: the record).
-        de.end().map_err(|err| ModelError {
-            conversation_id: Some(conversation.id),
-            path: ".".to_owned(),
-            message: strip_position(&err),
-        })?;
-        Ok(conversation)
+        match serde_path_to_error::deserialize::<_, Conversation>(&mut de) {
+            Err(err) => ModelError {
+                conversation_id,
+                path: err.path().to_string(),
+                message: strip_position(err.inner()),
+            },
+            // The object itself parsed: the error was after it (trailing characters).
+            Ok(_) => ModelError {
+                conversation_id,
+                path: ".".to_owned(),
+                message: strip_position(&plain),
+            },
+        }
     }
 }
 

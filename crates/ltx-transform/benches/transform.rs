@@ -1,2 +1,99 @@
-//! Placeholder; the real benchmark follows.
-fn main() {}
+//! Throughput of JSON bytes → Arrow batches (parse + transform), in conversations/s.
+//!
+//! Input: 100k conversations from the simulator's generator (`ltx_sim::write_jsonl`,
+//! seed 42), held in memory as JSON lines, so only parsing and transforming are timed.
+//! `LTX_BENCH_N` overrides the count; `LTX_BENCH_INPUT=file.jsonl` reads saved input instead
+//! (`LTX_BENCH_SAVE=file.jsonl` writes the generated input). Run: `cargo bench -p ltx-transform`.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use chrono::{TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ltx_model::Conversation;
+use ltx_transform::{TransformConfig, Transformer};
+
+fn input() -> Vec<String> {
+    // A saved JSON Lines file skips the generator (useful when profiling).
+    if let Ok(path) = std::env::var("LTX_BENCH_INPUT") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        return text.lines().map(str::to_owned).collect();
+    }
+    let n: u64 = std::env::var("LTX_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut buf = Vec::new();
+    ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
+    if let Ok(path) = std::env::var("LTX_BENCH_SAVE") {
+        std::fs::write(path, &buf).unwrap();
+    }
+    String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn transform_all(lines: &[String]) -> usize {
+    let config = TransformConfig::new("bench", Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
+    let mut t = Transformer::new(config);
+    let mut rows = 0;
+    for line in lines {
+        t.push_json(line);
+        rows += t
+            .drain_full()
+            .iter()
+            .map(|b| b.batch.num_rows())
+            .sum::<usize>();
+    }
+    let (rest, stats) = t.finish();
+    assert_eq!(stats.rejected, 0);
+    rows + rest.iter().map(|b| b.batch.num_rows()).sum::<usize>()
+}
+
+/// CPU time of this thread in ns (Linux), so a loaded machine does not distort the figure.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn bench(c: &mut Criterion) {
+    let lines = input();
+    // One timed pass by CPU time (criterion below reports wall-clock time).
+    if let Some(start) = thread_cpu_ns() {
+        let wall = std::time::Instant::now();
+        let rows = transform_all(&lines);
+        if let Some(end) = thread_cpu_ns() {
+            let cpu_s = (end - start) as f64 / 1e9;
+            eprintln!(
+                "one pass: {} conversations -> {rows} rows in {cpu_s:.2} s CPU ({:.2} s wall): {:.0} conversations/s CPU, {:.0} MB/s",
+                lines.len(),
+                wall.elapsed().as_secs_f64(),
+                lines.len() as f64 / cpu_s,
+                lines.iter().map(String::len).sum::<usize>() as f64 / cpu_s / 1e6
+            );
+        }
+    }
+    let bytes: usize = lines.iter().map(String::len).sum();
+    eprintln!(
+        "input: {} conversations, {:.1} MB of JSON ({} bytes/conversation)",
+        lines.len(),
+        bytes as f64 / 1e6,
+        bytes / lines.len().max(1)
+    );
+    let mut g = c.benchmark_group("transform");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("json_to_arrow", |b| b.iter(|| transform_all(&lines)));
+    g.bench_function("parse_only", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| Conversation::from_json(l).is_ok())
+                .count()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
