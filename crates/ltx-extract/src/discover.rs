@@ -114,10 +114,11 @@ pub(crate) async fn run_discover(
         };
         let sink = Sink::Discover(&discovered);
         let sink = &sink;
-        let units = range
-            .windows
-            .iter()
-            .flat_map(|w| resources.iter().map(move |&(r, required)| (*w, r, required)));
+        let units = range.windows.iter().flat_map(|w| {
+            resources
+                .iter()
+                .map(move |&(r, required)| (*w, r, required))
+        });
         futures::stream::iter(units)
             .map(|(w, r, required)| async move { page_window(client, r, w, sink, required).await })
             .buffer_unordered(concurrency)

@@ -272,6 +272,14 @@ pub(crate) async fn page_window(
         let mut pages = 0u64;
         while let Some((range, offset)) = pager.next_request() {
             let page_started = Instant::now();
+            let page_span = tracing::debug_span!(
+                "page",
+                offset,
+                from = %range.from,
+                rows = tracing::field::Empty,
+                total = tracing::field::Empty,
+                elapsed_ms = tracing::field::Empty,
+            );
             let context = page_context(resource.name(), Some(&range), offset);
             let req = Request {
                 verb,
@@ -280,7 +288,11 @@ pub(crate) async fn page_window(
                 context,
                 allow_404: !required,
             };
-            let Some(page) = client.send_json::<Page>(&req).await? else {
+            let Some(page) = client
+                .send_json::<Page>(&req)
+                .instrument(page_span.clone())
+                .await?
+            else {
                 // Only optional resources get here (`allow_404`): the endpoint does not exist.
                 tracing::warn!("{} {path} answered 404; this API has no {} list, skipped", verb.as_str(), resource.name());
                 return Ok(());
@@ -318,14 +330,10 @@ pub(crate) async fn page_window(
                 max = max.max(t);
             }
             pages += 1;
-            tracing::debug!(
-                offset,
-                rows = len,
-                total,
-                elapsed_ms = page_started.elapsed().as_millis() as u64,
-                from = %range.from,
-                "page"
-            );
+            page_span.record("rows", len);
+            page_span.record("total", total);
+            page_span.record("elapsed_ms", page_started.elapsed().as_millis() as u64);
+            page_span.in_scope(|| tracing::debug!("page done"));
             pager.advance(len, total, max);
         }
         tracing::debug!(pages, elapsed_ms = started.elapsed().as_millis() as u64, "window done");

@@ -24,7 +24,11 @@ fn records(n: i64) -> Vec<String> {
 
 fn content(format: &str, recs: &[String]) -> String {
     match format {
-        "envelope" => format!(r#"{{"total": {}, "results": [{}]}}"#, recs.len(), recs.join(",\n")),
+        "envelope" => format!(
+            r#"{{"total": {}, "results": [{}]}}"#,
+            recs.len(),
+            recs.join(",\n")
+        ),
         "array" => format!("[\n{}\n]\n", recs.join(",\n")),
         "jsonl" => recs.join("\n") + "\n",
         "envelopes-jsonl" => recs
@@ -40,7 +44,10 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     let bytes = text.as_bytes();
     if name.ends_with(".gz") {
-        let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
         e.write_all(bytes).unwrap();
         e.finish().unwrap();
     } else if name.ends_with(".zst") {
@@ -73,7 +80,11 @@ fn every_format_and_compression_streams_every_record() {
     let recs = records(250);
     for format in ["envelope", "array", "jsonl", "envelopes-jsonl"] {
         for ext in ["json", "json.gz", "json.zst"] {
-            let path = write(dir.path(), &format!("{format}.{ext}"), &content(format, &recs));
+            let path = write(
+                dir.path(),
+                &format!("{format}.{ext}"),
+                &content(format, &recs),
+            );
             let (got, bad) = read_all(&path).unwrap();
             assert_eq!(got.len(), 250, "{format}.{ext}");
             assert_eq!(bad, 1, "{format}.{ext}");
@@ -101,7 +112,9 @@ fn a_truncated_file_names_the_file_and_the_record() {
             let path = write(dir.path(), &name, &text[..cut]);
             let err = read_all(&path).unwrap_err();
             match &err {
-                ExtractError::File { path: p, record, .. } => {
+                ExtractError::File {
+                    path: p, record, ..
+                } => {
                     assert_eq!(p, &path);
                     assert_eq!(*record, 21, "{name}: {err}");
                 }
@@ -131,7 +144,11 @@ fn the_consumer_can_stop_reading() {
     let mut n = 0;
     let err = read_file(&path, &mut |_| {
         n += 1;
-        if n == 3 { Err(ExtractError::ChannelClosed) } else { Ok(()) }
+        if n == 3 {
+            Err(ExtractError::ChannelClosed)
+        } else {
+            Ok(())
+        }
     })
     .unwrap_err();
     assert!(matches!(err, ExtractError::ChannelClosed));

@@ -48,7 +48,8 @@ pub fn config(sim: &SimHandle, profile: Profile, mode: Mode) -> ExtractConfig {
     cfg.backoff_max = Duration::from_millis(40);
     cfg.request_timeout = Duration::from_secs(10);
     cfg.settle = Duration::ZERO;
-    cfg.start_date = Some(sim.now() - chrono::Duration::days(i64::from(sim.config().history_days) + 2));
+    cfg.start_date =
+        Some(sim.now() - chrono::Duration::days(i64::from(sim.config().history_days) + 2));
     cfg
 }
 
@@ -82,7 +83,11 @@ impl Run {
     pub fn by_id(&self) -> BTreeMap<i64, DateTime<Utc>> {
         let mut m = BTreeMap::new();
         for c in &self.conversations {
-            assert!(m.insert(c.id, c.updated_at).is_none(), "conversation {} emitted twice", c.id);
+            assert!(
+                m.insert(c.id, c.updated_at).is_none(),
+                "conversation {} emitted twice",
+                c.id
+            );
         }
         m
     }
@@ -141,11 +146,21 @@ pub fn check_against_truth(
             moved.push(*id);
         }
     }
-    assert!(missing.is_empty(), "{} conversations missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(10)]);
+    assert!(
+        missing.is_empty(),
+        "{} conversations missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
     for (id, g) in got {
-        let t = truth.get(id).unwrap_or_else(|| panic!("conversation {id} is not in the source"));
+        let t = truth
+            .get(id)
+            .unwrap_or_else(|| panic!("conversation {id} is not in the source"));
         assert!(g <= t);
-        assert!(*g >= range.from, "conversation {id} at {g} is before the range");
+        assert!(
+            *g >= range.from,
+            "conversation {id} at {g} is before the range"
+        );
     }
     moved
 }
