@@ -462,6 +462,36 @@ mod tests {
     }
 
     #[test]
+    fn plain_offset_paging_would_lose_records_here() {
+        // Negative control: the same fake source defeats naive offset paging, so the
+        // keyset test above has teeth.
+        let mut rng = rand_chacha_like(1);
+        let mut records: HashMap<i64, i64> =
+            (0..3000).map(|id| (id, rng.gen_range(0..10_000))).collect();
+        let mut seen = HashSet::new();
+        let mut offset = 0u64;
+        loop {
+            for _ in 0..rng.gen_range(0..3) {
+                records.insert(rng.gen_range(0..3000), 20_000);
+            }
+            let src = FakeSource {
+                records: records.clone(),
+            };
+            let (page, _) = src.query(0, 10_000, offset, 50);
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len() as u64;
+            seen.extend(page.iter().map(|&(id, _)| id));
+        }
+        let missed = records
+            .iter()
+            .filter(|(id, t)| **t < 10_000 && !seen.contains(id))
+            .count();
+        assert!(missed > 0);
+    }
+
+    #[test]
     fn crowded_seconds_are_paged_by_offset() {
         // 400 records in 3 seconds with pages of 50: keyset alone could not advance.
         let (seen, initial, after) = run(7, 500, 400, 50);
