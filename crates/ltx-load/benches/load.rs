@@ -135,10 +135,18 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
         let out = std::process::Command::new(&exe)
-            .args(["--run", input.to_str().unwrap(), tmp.path().join("wh").to_str().unwrap()])
+            .args([
+                "--run",
+                input.to_str().unwrap(),
+                tmp.path().join("wh").to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         print!("n={n} {}", String::from_utf8_lossy(&out.stdout));
     }
 }

@@ -107,7 +107,10 @@ fn parquet_source(layout: &Layout, manifest: &Manifest, table: Table) -> Result<
 }
 
 /// Every `CREATE VIEW` statement of the catalog except the BI models, in order.
-pub(crate) fn view_statements(layout: &Layout, manifest: &Manifest) -> Result<Vec<(String, String)>> {
+pub(crate) fn view_statements(
+    layout: &Layout,
+    manifest: &Manifest,
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for table in Table::ALL {
         let name = table.name();
@@ -129,7 +132,10 @@ pub(crate) fn view_statements(layout: &Layout, manifest: &Manifest) -> Result<Ve
                 ),
             ));
         } else {
-            out.push((name.to_string(), format!("CREATE VIEW {} AS {source}", ident(name))));
+            out.push((
+                name.to_string(),
+                format!("CREATE VIEW {} AS {source}", ident(name)),
+            ));
         }
     }
     let runs_sql = if manifest.runs.is_empty() {
@@ -176,7 +182,12 @@ pub(crate) fn validate_model_name(name: &str) -> Result<()> {
 }
 
 /// Rebuilds `warehouse.duckdb` for `manifest` with the BI `models` (`(name, SELECT …)`).
-pub(crate) fn build(layout: &Layout, manifest: &Manifest, models: &[(String, String)], crash: &CrashHook) -> Result<()> {
+pub(crate) fn build(
+    layout: &Layout,
+    manifest: &Manifest,
+    models: &[(String, String)],
+    crash: &CrashHook,
+) -> Result<()> {
     crash.check("catalog.before_build")?;
     let tmp = layout.catalog_tmp(manifest.generation);
     remove_db_files(&tmp)?;

@@ -72,7 +72,14 @@ impl Txn {
     }
 
     /// Registers a finished tmp file as a new live file.
-    pub(crate) fn add(&mut self, table: Table, partition: &str, tmp: PathBuf, name: &str, stats: FileStats) {
+    pub(crate) fn add(
+        &mut self,
+        table: Table,
+        partition: &str,
+        tmp: PathBuf,
+        name: &str,
+        stats: FileStats,
+    ) {
         self.added.push((
             tmp,
             table,
@@ -89,7 +96,12 @@ impl Txn {
     }
 
     /// Step 2: renames every new file into `data/` and fsyncs the directories.
-    pub(crate) fn publish(&self, layout: &Layout, crash: &CrashHook, per_file: Option<&'static str>) -> Result<()> {
+    pub(crate) fn publish(
+        &self,
+        layout: &Layout,
+        crash: &CrashHook,
+        per_file: Option<&'static str>,
+    ) -> Result<()> {
         let mut dirs = BTreeSet::new();
         for (tmp, _, entry) in &self.added {
             let dst = layout.abs(&entry.path);
@@ -118,7 +130,12 @@ impl Txn {
 
     /// Applies the transaction to a manifest copy: retire, add, purge expired retirees.
     /// Returns the paths whose grace period is over (to delete after the commit).
-    pub(crate) fn apply(&self, m: &mut Manifest, now: DateTime<Utc>, grace: std::time::Duration) -> Vec<String> {
+    pub(crate) fn apply(
+        &self,
+        m: &mut Manifest,
+        now: DateTime<Utc>,
+        grace: std::time::Duration,
+    ) -> Vec<String> {
         let retired: HashSet<&str> = self.retired.iter().map(String::as_str).collect();
         for t in m.tables.values_mut() {
             t.files.retain(|f| !retired.contains(f.path.as_str()));
@@ -166,7 +183,10 @@ pub(crate) struct RunCommit<'a> {
 
 /// Steps 1–4 for a run. On success `manifest` is the new committed manifest and the
 /// returned list holds retired files whose grace period is over.
-pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(RunRecord, CommitReport, Vec<String>)> {
+pub(crate) fn commit_run(
+    c: RunCommit<'_>,
+    manifest: &mut Manifest,
+) -> Result<(RunRecord, CommitReport, Vec<String>)> {
     let layout = c.layout;
     let crash = c.crash;
     let mut txn = Txn::new(layout, &c.info.run_id)?;
@@ -179,7 +199,12 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
     // Which incoming conversations win?
     let mut sorted: Vec<i64> = convs.keys().copied().collect();
     sorted.sort_unstable();
-    let existing = merge::lookup_existing(layout.root(), manifest.files(Table::Conversations.name()), convs, &sorted)?;
+    let existing = merge::lookup_existing(
+        layout.root(),
+        manifest.files(Table::Conversations.name()),
+        convs,
+        &sorted,
+    )?;
     let mut dropped = HashSet::new();
     let mut replaced = HashSet::new();
     let mut old_partitions = BTreeSet::new();
@@ -217,7 +242,13 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
             let mut seen = HashSet::new();
             let table = sf.table;
             let mut keep = |b: &arrow::array::RecordBatch| filter.mask(b, table, &mut seen);
-            let stats = merge::rewrite(std::slice::from_ref(&sf.path), &tmp, c.props, table, Some(&mut keep))?;
+            let stats = merge::rewrite(
+                std::slice::from_ref(&sf.path),
+                &tmp,
+                c.props,
+                table,
+                Some(&mut keep),
+            )?;
             layout::remove_file_if_exists(&sf.path)?;
             let kept = stats.map_or(0, |s| s.rows);
             change.rows_skipped += sf.rows - kept;
@@ -262,10 +293,20 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
                     continue;
                 }
                 let (tmp, name) = txn.new_file();
-                let mut keep = |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, &replaced);
-                let stats = merge::rewrite(std::slice::from_ref(&src), &tmp, c.props, table, Some(&mut keep))?;
+                let mut keep =
+                    |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, &replaced);
+                let stats = merge::rewrite(
+                    std::slice::from_ref(&src),
+                    &tmp,
+                    c.props,
+                    table,
+                    Some(&mut keep),
+                )?;
                 let kept = stats.map_or(0, |s| s.rows);
-                changes.entry(table.name().to_string()).or_default().rows_removed += f.rows - kept;
+                changes
+                    .entry(table.name().to_string())
+                    .or_default()
+                    .rows_removed += f.rows - kept;
                 if let Some(stats) = stats {
                     txn.add(table, &f.partition, tmp, &name, stats);
                 }
@@ -290,7 +331,11 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
             layout::fsync_dir(&layout.raw_dir())?;
             for f in files {
                 if let Some(n) = f.file_name() {
-                    raw_files.push(format!("_ltx/raw/{}/{}", c.info.run_id, n.to_string_lossy()));
+                    raw_files.push(format!(
+                        "_ltx/raw/{}/{}",
+                        c.info.run_id,
+                        n.to_string_lossy()
+                    ));
                 }
             }
             crash.check("raw.after_rename")?;
@@ -312,13 +357,20 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
     pipeline.last_success_run = Some(c.info.run_id.clone());
     pipeline.last_success_at = Some(now);
 
-    let rows: BTreeMap<String, u64> = changes.iter().map(|(k, v)| (k.clone(), v.rows_added)).collect();
+    let rows: BTreeMap<String, u64> = changes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.rows_added))
+        .collect();
     let new_count = convs.len() - dropped.len() - replaced.len();
     let record = RunRecord {
         run_id: c.info.run_id.clone(),
         pipeline: c.info.pipeline.clone(),
         window_from: c.info.window_from.map(truncate_micros),
-        window_to: c.outcome.window_to.or(c.info.window_to).map(truncate_micros),
+        window_to: c
+            .outcome
+            .window_to
+            .or(c.info.window_to)
+            .map(truncate_micros),
         started_at: truncate_micros(c.info.started_at),
         finished_at: now,
         status: RunStatus::Success,
@@ -341,7 +393,15 @@ pub(crate) fn commit_run(c: RunCommit<'_>, manifest: &mut Manifest) -> Result<(R
     crash.check("commit.after_run_record")?;
 
     // Step 4: the manifest rename — the commit point.
-    next.store(layout, crash, [Some("commit.before_manifest_tmp"), Some("commit.after_manifest_tmp"), None])?;
+    next.store(
+        layout,
+        crash,
+        [
+            Some("commit.before_manifest_tmp"),
+            Some("commit.after_manifest_tmp"),
+            None,
+        ],
+    )?;
     *manifest = next;
     crash.check("commit.after_manifest_rename")?;
 

@@ -69,7 +69,10 @@ pub(crate) fn compact(
             if group.len() <= min_files {
                 continue;
             }
-            let small: Vec<_> = group.into_iter().filter(|f| f.bytes < small_bytes).collect();
+            let small: Vec<_> = group
+                .into_iter()
+                .filter(|f| f.bytes < small_bytes)
+                .collect();
             if small.len() < 2 {
                 continue;
             }

@@ -122,3 +122,24 @@ impl CrashHook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_are_unique_and_fire_once() {
+        let mut names = CRASH_POINTS.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CRASH_POINTS.len());
+        let hook = CrashHook::error_at("commit.after_manifest_rename");
+        assert!(hook.check("commit.before_rename").is_ok());
+        assert!(matches!(
+            hook.check("commit.after_manifest_rename"),
+            Err(LoadError::InjectedCrash { .. })
+        ));
+        assert!(hook.fired());
+        assert!(hook.check("commit.after_manifest_rename").is_ok());
+    }
+}

@@ -30,9 +30,7 @@ impl Layout {
         let root = if root.is_absolute() {
             root.to_path_buf()
         } else {
-            std::env::current_dir()
-                .map_err(io_err(root))?
-                .join(root)
+            std::env::current_dir().map_err(io_err(root))?.join(root)
         };
         Ok(Self { root })
     }
@@ -216,4 +214,19 @@ pub fn dir_size(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_single_safe_components() {
+        for ok in ["2026-03", "run_1.a", "20260301T120000Z-ab12"] {
+            assert!(validate_name("x", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", ".hidden", "a b", "é"] {
+            assert!(validate_name("x", bad).is_err(), "{bad}");
+        }
+    }
 }

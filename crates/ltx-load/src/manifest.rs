@@ -168,3 +168,45 @@ impl Manifest {
         check(points[2])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(min: i64, max: i64) -> FileEntry {
+        FileEntry {
+            path: "data/t/2026-03/x.parquet".into(),
+            partition: "2026-03".into(),
+            rows: 1,
+            bytes: 1,
+            min_conversation_id: Some(min),
+            max_conversation_id: Some(max),
+            written_by: "r".into(),
+        }
+    }
+
+    #[test]
+    fn id_range_pruning() {
+        let f = entry(10, 20);
+        assert!(f.may_contain_any(&[1, 15, 30]));
+        assert!(f.may_contain_any(&[10]));
+        assert!(f.may_contain_any(&[20]));
+        assert!(!f.may_contain_any(&[1, 9, 21, 30]));
+        assert!(!f.may_contain_any(&[]));
+    }
+
+    #[test]
+    fn newer_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path()).unwrap();
+        layout.create_dirs().unwrap();
+        let mut m = Manifest::empty(Utc::now());
+        m.format_version = FORMAT_VERSION + 1;
+        std::fs::write(layout.manifest(), serde_json::to_vec(&m).unwrap()).unwrap();
+        assert!(matches!(
+            Manifest::load(&layout),
+            Err(LoadError::UnsupportedManifest { found, .. }) if found == FORMAT_VERSION + 1
+        ));
+    }
+}

@@ -22,25 +22,27 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::manifest::FileEntry;
-use crate::staging::{conversation_column, i64_column, min_max, ts_column, widen, Seen, VERSION_COLUMN};
+use crate::staging::{
+    conversation_column, i64_column, min_max, ts_column, widen, Seen, VERSION_COLUMN,
+};
 
 /// Rows read per batch when streaming files.
 const READ_BATCH_ROWS: usize = 8192;
 
 /// Opens `path` for streaming, optionally projecting `columns`.
-pub(crate) fn open_reader(path: &Path, columns: Option<&[&str]>) -> Result<ParquetRecordBatchReader> {
+pub(crate) fn open_reader(
+    path: &Path,
+    columns: Option<&[&str]>,
+) -> Result<ParquetRecordBatchReader> {
     let file = File::open(path).map_err(io_err(path))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
     if let Some(cols) = columns {
         let mut idx = Vec::with_capacity(cols.len());
         for c in cols {
-            let i = builder
-                .schema()
-                .index_of(c)
-                .map_err(|e| LoadError::Arrow {
-                    table: path.display().to_string(),
-                    source: e,
-                })?;
+            let i = builder.schema().index_of(c).map_err(|e| LoadError::Arrow {
+                table: path.display().to_string(),
+                source: e,
+            })?;
             idx.push(i);
         }
         let mask = ProjectionMask::roots(builder.parquet_schema(), idx);
@@ -88,7 +90,10 @@ pub(crate) fn rewrite(
                     .map_err(pq_err(dst))?,
             );
             schema = Some(file_schema.clone());
-        } else if schema.as_ref().is_some_and(|s| s.fields() != file_schema.fields()) {
+        } else if schema
+            .as_ref()
+            .is_some_and(|s| s.fields() != file_schema.fields())
+        {
             return Err(LoadError::SchemaMismatch {
                 table: table.name().to_string(),
                 partition: src.display().to_string(),
@@ -178,7 +183,12 @@ pub(crate) fn lookup_existing(
 }
 
 /// True when any row of the file at `path` has a conversation id in `ids`.
-pub(crate) fn file_has_any(path: &Path, col: &str, table: Table, ids: &HashSet<i64>) -> Result<bool> {
+pub(crate) fn file_has_any(
+    path: &Path,
+    col: &str,
+    table: Table,
+    ids: &HashSet<i64>,
+) -> Result<bool> {
     for batch in open_reader(path, Some(&[col]))? {
         let batch = batch.map_err(arrow_err(table.name()))?;
         let c = i64_column(&batch, col, table.name())?;
@@ -190,7 +200,12 @@ pub(crate) fn file_has_any(path: &Path, col: &str, table: Table, ids: &HashSet<i
 }
 
 /// Mask keeping rows whose conversation is not in `ids`.
-pub(crate) fn mask_without(batch: &RecordBatch, col: &str, table: Table, ids: &HashSet<i64>) -> Result<BooleanArray> {
+pub(crate) fn mask_without(
+    batch: &RecordBatch,
+    col: &str,
+    table: Table,
+    ids: &HashSet<i64>,
+) -> Result<BooleanArray> {
     let c = i64_column(batch, col, table.name())?;
     Ok(c.iter()
         .map(|id| Some(id.is_none_or(|id| !ids.contains(&id))))
@@ -234,14 +249,23 @@ impl StagedFilter<'_> {
     }
 
     /// Row mask for one batch; `seen` holds the keys already kept of duplicated conversations.
-    pub(crate) fn mask(&self, batch: &RecordBatch, table: Table, seen: &mut HashSet<Vec<u8>>) -> Result<BooleanArray> {
+    pub(crate) fn mask(
+        &self,
+        batch: &RecordBatch,
+        table: Table,
+        seen: &mut HashSet<Vec<u8>>,
+    ) -> Result<BooleanArray> {
         let Some(col) = conversation_column(table) else {
             return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
         };
         let ids = i64_column(batch, col, table.name())?;
         let ts = ts_column(batch, VERSION_COLUMN, table.name())?;
         let has_dup = ids.iter().flatten().any(|id| self.duplicates.contains(&id));
-        let keys = if has_dup { Some(dedupe_keys(batch, table, col)?) } else { None };
+        let keys = if has_dup {
+            Some(dedupe_keys(batch, table, col)?)
+        } else {
+            None
+        };
         let mut out = Vec::with_capacity(batch.num_rows());
         for i in 0..ids.len() {
             if ids.is_null(i) {
@@ -250,9 +274,9 @@ impl StagedFilter<'_> {
             }
             let id = ids.value(i);
             let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
-            let keep = if self.dropped.contains(&id) {
-                false
-            } else if self.convs.get(&id).is_some_and(|s| s.ts != t) {
+            let stale =
+                self.dropped.contains(&id) || self.convs.get(&id).is_some_and(|s| s.ts != t);
+            let keep = if stale {
                 false
             } else if self.duplicates.contains(&id) {
                 match &keys {

@@ -76,7 +76,9 @@ impl RawArchive {
     fn close_page(&mut self) -> Result<()> {
         if let Some((path, enc)) = self.current.take() {
             let buf = enc.finish().map_err(io_err(&path))?;
-            let file = buf.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
+            let file = buf
+                .into_inner()
+                .map_err(|e| io_err(&path)(e.into_error()))?;
             file.sync_all().map_err(io_err(&path))?;
             self.files.push(path);
             self.crash.check("raw.after_page")?;

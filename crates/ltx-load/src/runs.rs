@@ -75,9 +75,7 @@ impl RunRecord {
             path: path.clone(),
             source,
         })?;
-        let tmp = layout
-            .runs_dir()
-            .join(format!("{}.json.tmp", self.run_id));
+        let tmp = layout.runs_dir().join(format!("{}.json.tmp", self.run_id));
         layout::write_atomic(&path, &tmp, &bytes, || Ok(()))
     }
 

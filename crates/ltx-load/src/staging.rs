@@ -256,7 +256,7 @@ impl Staging {
             .iter()
             .map(|(k, w)| (w.writer.in_progress_size(), k.clone()))
             .collect();
-        sizes.sort_by(|a, b| b.0.cmp(&a.0));
+        sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut remaining = total;
         for (size, key) in sizes {
             if remaining <= self.memory_budget / 2 {

@@ -283,7 +283,8 @@ impl Warehouse {
         };
         cleanup_orphans(&layout, &manifest, &crash)?;
         // Retired files past the grace period: drop them from the manifest, then delete.
-        let grace = chrono::Duration::from_std(options.retire_grace).unwrap_or(chrono::Duration::MAX);
+        let grace =
+            chrono::Duration::from_std(options.retire_grace).unwrap_or(chrono::Duration::MAX);
         let now = now_micros();
         let expired: Vec<String> = manifest
             .retired
@@ -321,7 +322,12 @@ impl Warehouse {
             let root = wh.inner.layout.root().to_string_lossy().to_string();
             let current = catalog::built_for(&wh.inner.layout);
             if current != Some((st.manifest.generation, root)) {
-                catalog::build(&wh.inner.layout, &st.manifest, &st.models, &wh.inner.options.crash)?;
+                catalog::build(
+                    &wh.inner.layout,
+                    &st.manifest,
+                    &st.models,
+                    &wh.inner.options.crash,
+                )?;
             }
         }
         Ok(wh)
@@ -377,11 +383,7 @@ impl Warehouse {
 
     /// The committed cursor of `pipeline`.
     pub fn cursor(&self, pipeline: &str) -> Result<Option<DateTime<Utc>>> {
-        Ok(self
-            .state()?
-            .pipelines
-            .get(pipeline)
-            .and_then(|p| p.cursor))
+        Ok(self.state()?.pipelines.get(pipeline).and_then(|p| p.cursor))
     }
 
     /// Starts a run; only one run per handle at a time.
@@ -426,7 +428,12 @@ impl Warehouse {
     }
 
     /// Records a failed run: commits its run record only (no data, cursor unchanged).
-    pub fn record_failed_run(&self, info: &RunInfo, outcome: &RunOutcome, error: &str) -> Result<RunRecord> {
+    pub fn record_failed_run(
+        &self,
+        info: &RunInfo,
+        outcome: &RunOutcome,
+        error: &str,
+    ) -> Result<RunRecord> {
         self.inner.writable()?;
         validate_name("run id", &info.run_id)?;
         validate_name("pipeline", &info.pipeline)?;
@@ -485,10 +492,16 @@ impl Warehouse {
         self.inner.writable()?;
         let mut st = self.inner.state();
         let previous = std::mem::replace(&mut st.models, models.to_vec());
-        let built = catalog::build(&self.inner.layout, &st.manifest, &st.models, &self.inner.options.crash);
+        let built = catalog::build(
+            &self.inner.layout,
+            &st.manifest,
+            &st.models,
+            &self.inner.options.crash,
+        );
         if built.is_err() {
             st.models = previous;
-            let _ = catalog::remove_db_files(&self.inner.layout.catalog_tmp(st.manifest.generation));
+            let _ =
+                catalog::remove_db_files(&self.inner.layout.catalog_tmp(st.manifest.generation));
         }
         built
     }
@@ -608,9 +621,12 @@ impl RunWriter {
     /// automatic compaction when a partition has too many files.
     pub fn commit(mut self, outcome: RunOutcome) -> Result<CommitReport> {
         let inner = Arc::clone(&self.inner);
-        let mut staging = self.staging.take().ok_or_else(|| LoadError::RunInProgress {
-            dir: inner.layout.root().to_path_buf(),
-        })?;
+        let mut staging = self
+            .staging
+            .take()
+            .ok_or_else(|| LoadError::RunInProgress {
+                dir: inner.layout.root().to_path_buf(),
+            })?;
         let mut st = inner.state();
         let opts = &inner.options;
         let (_record, mut report, expired) = commit::commit_run(
@@ -687,7 +703,7 @@ fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> R
     referenced.extend(manifest.retired.iter().map(|r| r.path.clone()));
     let runs: HashSet<&str> = manifest.runs.iter().map(String::as_str).collect();
     let mut removed = 0usize;
-    let mut note = |removed: &mut usize| -> Result<()> {
+    let note = |removed: &mut usize| -> Result<()> {
         *removed += 1;
         if *removed == 1 {
             crash.check("cleanup.during_orphans")?;
@@ -726,22 +742,33 @@ fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> R
         note(&mut removed)?;
     }
     for e in read_dir_entries(&layout.runs_dir())? {
-        let name = e.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let keep = name.strip_suffix(".json").is_some_and(|id| runs.contains(id));
+        let name = e
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let keep = name
+            .strip_suffix(".json")
+            .is_some_and(|id| runs.contains(id));
         if !keep {
             layout::remove_file_if_exists(&e)?;
             note(&mut removed)?;
         }
     }
     for e in read_dir_entries(&layout.raw_dir())? {
-        let name = e.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = e
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if !runs.contains(name.as_str()) {
             layout::remove_dir_if_exists(&e)?;
             note(&mut removed)?;
         }
     }
     for e in read_dir_entries(layout.root())? {
-        let name = e.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = e
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         if name.starts_with("warehouse.duckdb.tmp-") {
             layout::remove_file_if_exists(&e)?;
             note(&mut removed)?;

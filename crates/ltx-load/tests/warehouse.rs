@@ -32,7 +32,10 @@ fn v2() -> Vec<Conv> {
 }
 
 fn final_versions() -> Vec<Conv> {
-    let mut all: Vec<Conv> = v1().into_iter().filter(|c| c.id != 2 && c.id != 3).collect();
+    let mut all: Vec<Conv> = v1()
+        .into_iter()
+        .filter(|c| c.id != 2 && c.id != 3)
+        .collect();
     all.extend(v2());
     all
 }
@@ -51,14 +54,29 @@ fn v2_replaces_v1_and_removes_deleted_children() {
 
     assert_eq!(content(dir.path()), expected(&final_versions()));
     let db = wh.catalog_path();
-    let msgs = view_keys(&db, "SELECT message_id::VARCHAR FROM chat_messages ORDER BY message_id");
-    let mut want: Vec<i64> = final_versions().iter().flat_map(|c| c.messages.clone()).collect();
+    let msgs = view_keys(
+        &db,
+        "SELECT message_id::VARCHAR FROM chat_messages ORDER BY message_id",
+    );
+    let mut want: Vec<i64> = final_versions()
+        .iter()
+        .flat_map(|c| c.messages.clone())
+        .collect();
     want.sort();
     assert_eq!(msgs, want.iter().map(|m| m.to_string()).collect::<Vec<_>>());
-    assert!(!msgs.contains(&"201".to_string()), "deleted message is gone");
-    let chats = view_keys(&db, "SELECT count(*)::VARCHAR FROM chats WHERE conversation_id = 2");
+    assert!(
+        !msgs.contains(&"201".to_string()),
+        "deleted message is gone"
+    );
+    let chats = view_keys(
+        &db,
+        "SELECT count(*)::VARCHAR FROM chats WHERE conversation_id = 2",
+    );
     assert_eq!(chats, ["1"]);
-    let attr = view_keys(&db, "SELECT result FROM conversations WHERE conversation_id = 2");
+    let attr = view_keys(
+        &db,
+        "SELECT result FROM conversations WHERE conversation_id = 2",
+    );
     assert_eq!(attr, ["result-v20-2"]);
     let checksum = view_keys(
         &db,
@@ -86,7 +104,10 @@ fn older_or_equal_version_replay_does_not_regress() {
     let r = load(&wh, "run4", &v2());
     assert_eq!(r.conversations_unchanged, 3);
     assert_eq!(content(dir.path()), before);
-    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM conversations");
+    let n = view_keys(
+        &wh.catalog_path(),
+        "SELECT count(*)::VARCHAR FROM conversations",
+    );
     assert_eq!(n, ["7"]);
 }
 
@@ -120,14 +141,25 @@ fn cursor_moves_only_with_a_successful_commit() {
     let t1 = "2026-03-01T10:00:00Z".parse().unwrap();
     let mut run = wh.begin_run(RunInfo::new("run1", "livetex")).unwrap();
     run.write_all(batches(&v1())).unwrap();
-    run.commit(RunOutcome { cursor: Some(t1), ..Default::default() }).unwrap();
+    run.commit(RunOutcome {
+        cursor: Some(t1),
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
 
     let info = RunInfo::new("run2", "livetex");
     let run = wh.begin_run(info.clone()).unwrap();
     drop(run);
     let rec = wh
-        .record_failed_run(&info, &RunOutcome { http_requests: 3, ..Default::default() }, "HTTP 500 from /v2/dialogs")
+        .record_failed_run(
+            &info,
+            &RunOutcome {
+                http_requests: 3,
+                ..Default::default()
+            },
+            "HTTP 500 from /v2/dialogs",
+        )
         .unwrap();
     assert_eq!(rec.status, RunStatus::Failed);
     assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
@@ -135,11 +167,24 @@ fn cursor_moves_only_with_a_successful_commit() {
     assert_eq!(st.runs.len(), 2);
     assert_eq!(st.runs[0].status, RunStatus::Failed);
     assert_eq!(st.runs[1].rows["conversations"], 6);
-    assert_eq!(st.tables.iter().find(|t| t.name == "conversations").unwrap().rows, 6);
+    assert_eq!(
+        st.tables
+            .iter()
+            .find(|t| t.name == "conversations")
+            .unwrap()
+            .rows,
+        6
+    );
     assert_eq!(st.quality_issues_total, 3);
-    let runs = view_keys(&wh.catalog_path(), "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY started_at, run_id");
+    let runs = view_keys(
+        &wh.catalog_path(),
+        "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY started_at, run_id",
+    );
     assert_eq!(runs, ["run1:success", "run2:failed"]);
-    assert!(matches!(wh.begin_run(RunInfo::new("run1", "livetex")), Err(LoadError::DuplicateRun { .. })));
+    assert!(matches!(
+        wh.begin_run(RunInfo::new("run1", "livetex")),
+        Err(LoadError::DuplicateRun { .. })
+    ));
 }
 
 #[test]
@@ -149,7 +194,10 @@ fn second_writer_is_locked_out_at_once() {
     match Warehouse::open(dir.path(), opts()) {
         Err(LoadError::Locked { path, holder }) => {
             assert_eq!(path, dir.path());
-            assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+            assert!(
+                holder.contains(&format!("pid {}", std::process::id())),
+                "{holder}"
+            );
             let msg = LoadError::Locked { path, holder }.to_string();
             assert!(msg.starts_with("another sync (pid "), "{msg}");
         }
@@ -157,7 +205,10 @@ fn second_writer_is_locked_out_at_once() {
     }
     // Read-only access does not need the lock.
     let ro = Warehouse::open_readonly(dir.path()).unwrap();
-    assert!(matches!(ro.begin_run(RunInfo::new("x", "p")), Err(LoadError::ReadOnly { .. })));
+    assert!(matches!(
+        ro.begin_run(RunInfo::new("x", "p")),
+        Err(LoadError::ReadOnly { .. })
+    ));
     drop(wh);
     Warehouse::open(dir.path(), opts()).unwrap();
 }
@@ -170,11 +221,14 @@ fn readers_keep_working_during_a_commit() {
     let db = wh.catalog_path();
     let ro = duckdb::Connection::open_with_flags(
         &db,
-        duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).unwrap(),
+        duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)
+            .unwrap(),
     )
     .unwrap();
     let count = |c: &duckdb::Connection| -> i64 {
-        c.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap()
+        c.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0))
+            .unwrap()
     };
     assert_eq!(count(&ro), 24);
     let db2 = db.clone();
@@ -182,22 +236,34 @@ fn readers_keep_working_during_a_commit() {
     let (tx_done, rx_done) = std::sync::mpsc::channel::<i64>();
     let reader = std::thread::spawn(move || {
         let rw = duckdb::Connection::open(&db2).unwrap();
-        let before: i64 = rw.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap();
+        let before: i64 = rw
+            .query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0))
+            .unwrap();
         tx_done.send(before).unwrap();
         rx.recv().unwrap();
         // After the commit: the old snapshot still answers.
-        let after: i64 = rw.query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0)).unwrap();
+        let after: i64 = rw
+            .query_row("SELECT count(*) FROM chat_messages", [], |r| r.get(0))
+            .unwrap();
         tx_done.send(after).unwrap();
     });
     assert_eq!(rx_done.recv().unwrap(), 24);
     load(&wh, "run2", &v2());
     tx.send(()).unwrap();
-    assert_eq!(rx_done.recv().unwrap(), 24, "read-write reader keeps its snapshot");
+    assert_eq!(
+        rx_done.recv().unwrap(),
+        24,
+        "read-write reader keeps its snapshot"
+    );
     reader.join().unwrap();
     assert_eq!(count(&ro), 24, "read-only reader keeps its snapshot");
     let fresh = duckdb::Connection::open(&db).unwrap();
     let want: usize = final_versions().iter().map(|c| c.messages.len()).sum();
-    assert_eq!(count(&fresh), want as i64, "a new connection sees the new data");
+    assert_eq!(
+        count(&fresh),
+        want as i64,
+        "a new connection sees the new data"
+    );
 }
 
 #[test]
@@ -211,31 +277,47 @@ fn views_work_from_another_cwd_and_after_moving_with_register() {
     let other = tempfile::tempdir().unwrap();
     let old_cwd = std::env::current_dir().unwrap();
     std::env::set_current_dir(other.path()).unwrap();
-    let n = view_keys(&dir.join("warehouse.duckdb"), "SELECT count(*)::VARCHAR FROM conversations");
+    let n = view_keys(
+        &dir.join("warehouse.duckdb"),
+        "SELECT count(*)::VARCHAR FROM conversations",
+    );
     std::env::set_current_dir(old_cwd).unwrap();
     assert_eq!(n, ["6"]);
 
     let moved = tmp.path().join("moved");
     std::fs::rename(&dir, &moved).unwrap();
     let conn = duckdb::Connection::open(moved.join("warehouse.duckdb")).unwrap();
-    assert!(conn.query_row("SELECT count(*) FROM conversations", [], |r| r.get::<_, i64>(0)).is_err());
+    assert!(conn
+        .query_row("SELECT count(*) FROM conversations", [], |r| r
+            .get::<_, i64>(0))
+        .is_err());
     drop(conn);
-    // The read-only handle leaves the catalog alone; `register` rebuilds it.
+    // `open` notices the new directory and rebuilds; `register` adds the models.
     let wh = Warehouse::open(&moved, opts()).unwrap();
     let models = vec![(
         "daily".to_string(),
-        "SELECT date_trunc('day', created_at) AS day, count(*) AS n FROM conversations GROUP BY 1;".to_string(),
+        "SELECT date_trunc('day', created_at) AS day, count(*) AS n FROM conversations GROUP BY 1;"
+            .to_string(),
     )];
     wh.register(&models).unwrap();
-    let n = view_keys(&moved.join("warehouse.duckdb"), "SELECT sum(n)::VARCHAR FROM daily");
+    let n = view_keys(
+        &moved.join("warehouse.duckdb"),
+        "SELECT sum(n)::VARCHAR FROM daily",
+    );
     assert_eq!(n, ["6"]);
-    let bad = vec![("broken".to_string(), "SELECT nope FROM conversations".to_string())];
+    let bad = vec![(
+        "broken".to_string(),
+        "SELECT nope FROM conversations".to_string(),
+    )];
     match wh.register(&bad) {
         Err(LoadError::Model { name, .. }) => assert_eq!(name, "broken"),
         other => panic!("expected Model error, got {other:?}"),
     }
     // The previous catalog (with `daily`) is still in place.
-    let n = view_keys(&moved.join("warehouse.duckdb"), "SELECT sum(n)::VARCHAR FROM daily");
+    let n = view_keys(
+        &moved.join("warehouse.duckdb"),
+        "SELECT sum(n)::VARCHAR FROM daily",
+    );
     assert_eq!(n, ["6"]);
 }
 
@@ -264,22 +346,36 @@ fn parquet_files_have_utc_timestamps_and_utf8_strings() {
     load(&wh, "run1", &v1());
     let m = wh.state().unwrap();
     let f = &m.files("conversations")[0];
-    assert!(f.path.starts_with("data/conversations/2026-03/run1-"), "{}", f.path);
+    assert!(
+        f.path.starts_with("data/conversations/2026-03/run1-"),
+        "{}",
+        f.path
+    );
     let file = std::fs::File::open(dir.path().join(&f.path)).unwrap();
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
     let schema = builder.schema().clone();
     assert_eq!(
         schema.field_with_name("created_at").unwrap().data_type(),
         &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
     );
     assert_eq!(
-        schema.field_with_name("created_at_msk").unwrap().data_type(),
+        schema
+            .field_with_name("created_at_msk")
+            .unwrap()
+            .data_type(),
         &DataType::Timestamp(TimeUnit::Microsecond, None)
     );
-    assert_eq!(schema.field_with_name("result").unwrap().data_type(), &DataType::Utf8);
+    assert_eq!(
+        schema.field_with_name("result").unwrap().data_type(),
+        &DataType::Utf8
+    );
     let md = builder.metadata();
     let col = md.row_group(0).column(0);
-    assert_eq!(col.compression(), parquet::basic::Compression::ZSTD(Default::default()));
+    assert_eq!(
+        col.compression(),
+        parquet::basic::Compression::ZSTD(Default::default())
+    );
     assert!(col.statistics().is_some());
     let rows: i64 = md.row_groups().iter().map(|g| g.num_rows()).sum();
     assert_eq!(rows, 6);
@@ -300,7 +396,10 @@ fn compaction_reduces_files_and_keeps_rows() {
     assert!(report.files_merged >= 4 * 12, "{report:?}");
     assert_eq!(wh.state().unwrap().files("chat_messages").len(), 1);
     assert_eq!(content(dir.path()), before);
-    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM conversations");
+    let n = view_keys(
+        &wh.catalog_path(),
+        "SELECT count(*)::VARCHAR FROM conversations",
+    );
     assert_eq!(n, ["12"]);
     // Nothing left to do.
     assert_eq!(wh.compact().unwrap().files_merged, 0);
@@ -309,7 +408,14 @@ fn compaction_reduces_files_and_keeps_rows() {
 #[test]
 fn automatic_compaction_bounds_files_per_partition() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = Warehouse::open(dir.path(), LoadOptions { compact_max_files: 3, ..opts() }).unwrap();
+    let wh = Warehouse::open(
+        dir.path(),
+        LoadOptions {
+            compact_max_files: 3,
+            ..opts()
+        },
+    )
+    .unwrap();
     let mut all = Vec::new();
     for i in 0..6 {
         let convs: Vec<Conv> = (1..=2).map(|k| Conv::new(i * 10 + k, 10)).collect();
@@ -323,18 +429,35 @@ fn automatic_compaction_bounds_files_per_partition() {
 #[test]
 fn retired_files_are_deleted_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
-    let o = LoadOptions { retire_grace: std::time::Duration::ZERO, ..opts() };
+    let o = LoadOptions {
+        retire_grace: std::time::Duration::ZERO,
+        ..opts()
+    };
     let wh = Warehouse::open(dir.path(), o.clone()).unwrap();
     load(&wh, "run1", &v1());
     load(&wh, "run2", &v2());
-    let m = wh.state().unwrap();
-    assert!(!m.retired.is_empty());
+    let retired: Vec<String> = wh
+        .state()
+        .unwrap()
+        .retired
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!retired.is_empty());
+    for r in &retired {
+        assert!(
+            dir.path().join(r).exists(),
+            "kept until the next commit or open"
+        );
+    }
     drop(wh);
     let wh = Warehouse::open(dir.path(), o).unwrap();
-    let m = wh.state().unwrap();
-    assert!(m.retired.is_empty());
-    for r in &wh.state().unwrap().retired {
-        assert!(!dir.path().join(&r.path).exists());
+    assert!(wh.state().unwrap().retired.is_empty());
+    for r in &retired {
+        assert!(
+            !dir.path().join(r).exists(),
+            "{r} deleted after the grace period"
+        );
     }
     assert_eq!(content(dir.path()), expected(&final_versions()));
     assert!(orphans(dir.path()).is_empty());
@@ -343,12 +466,20 @@ fn retired_files_are_deleted_after_the_grace_period() {
 #[test]
 fn raw_archive_is_committed_with_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = Warehouse::open(dir.path(), LoadOptions { raw_lines_per_page: 2, ..opts() }).unwrap();
+    let wh = Warehouse::open(
+        dir.path(),
+        LoadOptions {
+            raw_lines_per_page: 2,
+            ..opts()
+        },
+    )
+    .unwrap();
     let mut info = RunInfo::new("run1", "p");
     info.keep_raw = true;
     let mut run = wh.begin_run(info).unwrap();
     for i in 0..5 {
-        run.write_raw(&format!("{{\"id\": {i},\n \"x\": 1}}")).unwrap();
+        run.write_raw(&format!("{{\"id\": {i},\n \"x\": 1}}"))
+            .unwrap();
     }
     run.write_all(batches(&v1())).unwrap();
     run.commit(RunOutcome::default()).unwrap();
@@ -371,7 +502,10 @@ fn missing_manifest_with_data_is_refused() {
         load(&wh, "run1", &v1());
     }
     std::fs::remove_file(dir.path().join("_ltx/manifest.json")).unwrap();
-    assert!(matches!(Warehouse::open(dir.path(), opts()), Err(LoadError::ManifestMissing { .. })));
+    assert!(matches!(
+        Warehouse::open(dir.path(), opts()),
+        Err(LoadError::ManifestMissing { .. })
+    ));
 }
 
 /// The scenario every crash test runs: v1 committed, then a run with v2 + a duplicate +
@@ -381,6 +515,7 @@ fn crash_options(hook: CrashHook) -> LoadOptions {
         crash: hook,
         compact_max_files: 1,
         raw_lines_per_page: 1,
+        retire_grace: std::time::Duration::ZERO,
         ..LoadOptions::default()
     }
 }
@@ -396,7 +531,10 @@ fn second_run(wh: &Warehouse, run_id: &str) -> Result<(), LoadError> {
         run.write_raw(&format!("{{\"id\": {}}}", c.id))?;
     }
     run.write_all(batches(&convs))?;
-    run.commit(RunOutcome { cursor: Some("2026-03-02T00:00:00Z".parse().unwrap()), ..Default::default() })?;
+    run.commit(RunOutcome {
+        cursor: Some("2026-03-02T00:00:00Z".parse().unwrap()),
+        ..Default::default()
+    })?;
     Ok(())
 }
 
@@ -413,7 +551,10 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted_run() {
 
     let points: Vec<&str> = CRASH_POINTS.to_vec();
     std::thread::scope(|s| {
-        let chunks: Vec<Vec<&str>> = points.chunks(points.len().div_ceil(2)).map(|c| c.to_vec()).collect();
+        let chunks: Vec<Vec<&str>> = points
+            .chunks(points.len().div_ceil(2))
+            .map(|c| c.to_vec())
+            .collect();
         for chunk in chunks {
             let want = &want;
             s.spawn(move || {
@@ -441,15 +582,28 @@ fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<Str
         assert!(second_run(&wh, "run2").is_err());
         drop(wh);
         let r = Warehouse::open(path, crash_options(hook.clone()));
-        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+        assert!(
+            matches!(r, Err(LoadError::InjectedCrash { .. })),
+            "{point}: {r:?}"
+        );
     } else if point.starts_with("failed_run.") {
         let wh = Warehouse::open(path, crash_options(hook.clone())).unwrap();
-        let r = wh.record_failed_run(&RunInfo::new("failed1", "livetex"), &RunOutcome::default(), "boom");
-        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+        let r = wh.record_failed_run(
+            &RunInfo::new("failed1", "livetex"),
+            &RunOutcome::default(),
+            "boom",
+        );
+        assert!(
+            matches!(r, Err(LoadError::InjectedCrash { .. })),
+            "{point}: {r:?}"
+        );
     } else {
         let wh = Warehouse::open(path, crash_options(hook.clone())).unwrap();
         let r = second_run(&wh, "run2");
-        assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}: {r:?}");
+        assert!(
+            matches!(r, Err(LoadError::InjectedCrash { .. })),
+            "{point}: {r:?}"
+        );
         // A crash after the manifest rename means run2 is committed; re-running is a no-op.
         rerun_needed = true;
     }
@@ -460,9 +614,20 @@ fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<Str
         second_run(&wh, "run2-retry").unwrap();
     }
     assert_eq!(&content(path), want, "content after crash at {point}");
-    assert_eq!(orphans(path), Vec::<String>::new(), "orphans after crash at {point}");
-    let n = view_keys(&wh.catalog_path(), "SELECT count(*)::VARCHAR FROM chat_messages");
-    assert_eq!(n, [want["chat_messages"].len().to_string()], "catalog after crash at {point}");
+    assert_eq!(
+        orphans(path),
+        Vec::<String>::new(),
+        "orphans after crash at {point}"
+    );
+    let n = view_keys(
+        &wh.catalog_path(),
+        "SELECT count(*)::VARCHAR FROM chat_messages",
+    );
+    assert_eq!(
+        n,
+        [want["chat_messages"].len().to_string()],
+        "catalog after crash at {point}"
+    );
     assert_eq!(
         wh.cursor("livetex").unwrap(),
         Some("2026-03-02T00:00:00Z".parse().unwrap()),

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, TimeUnit};
 use ltx_load::Manifest;
@@ -107,7 +106,11 @@ fn build(table: Table, rows: &[(&Conv, i64)]) -> RecordBatch {
         TableKind::Dimension => "_seen_in_conversation_id",
         _ => "conversation_id",
     };
-    let key = table.key_columns().iter().find(|k| **k != "conversation_id").copied();
+    let key = table
+        .key_columns()
+        .iter()
+        .find(|k| **k != "conversation_id")
+        .copied();
     let mut cols: Vec<ArrayRef> = Vec::new();
     for f in schema.fields() {
         let name = f.name().as_str();
@@ -179,7 +182,7 @@ pub fn content(dir: &Path) -> BTreeMap<String, Vec<String>> {
                     let cells: Vec<String> = batch
                         .columns()
                         .iter()
-                        .map(|c| arrow::util::display::array_value_to_string(c, i).unwrap())
+                        .map(|c| cell(c.as_ref(), i))
                         .collect();
                     rows.push(cells.join("|"));
                 }
@@ -191,11 +194,32 @@ pub fn content(dir: &Path) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// One value as text (timestamps as µs: arrow's display needs chrono-tz for "UTC").
+fn cell(c: &dyn arrow::array::Array, i: usize) -> String {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+    if c.is_null(i) {
+        return "NULL".to_string();
+    }
+    match c.data_type() {
+        DataType::Int64 => c.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::Utf8 => c.as_string::<i32>().value(i).to_string(),
+        DataType::Boolean => c.as_boolean().value(i).to_string(),
+        DataType::Timestamp(_, _) => c
+            .as_primitive::<TimestampMicrosecondType>()
+            .value(i)
+            .to_string(),
+        other => panic!("unexpected type {other}"),
+    }
+}
+
 /// Expected content: the rows the given final versions produce.
 pub fn expected(convs: &[Conv]) -> BTreeMap<String, Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     let wh = ltx_load::Warehouse::open(dir.path(), opts()).unwrap();
-    let mut run = wh.begin_run(ltx_load::RunInfo::new("expected", "p")).unwrap();
+    let mut run = wh
+        .begin_run(ltx_load::RunInfo::new("expected", "p"))
+        .unwrap();
     run.write_all(batches(convs)).unwrap();
     run.commit(ltx_load::RunOutcome::default()).unwrap();
     content(dir.path())
@@ -213,7 +237,7 @@ pub fn opts() -> ltx_load::LoadOptions {
 pub fn view_keys(db: &Path, sql: &str) -> Vec<String> {
     let conn = duckdb::Connection::open(db).unwrap();
     let mut stmt = conn.prepare(sql).unwrap();
-    let rows = stmt
+    let rows: Vec<String> = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
