@@ -383,3 +383,221 @@ pub fn opt_boxed<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<Option<Box<T>>, D::Error> {
     opt_object(d).map(|o| o.map(Box::new))
 }
+
+// ---------------------------------------------------------------------------------------
+// Seeds: the same tolerances as `DeserializeSeed`s, for the hand-written struct visitors
+// of `types.rs` (a seed can be passed to `MapAccess::next_value_seed` directly, where a
+// `deserialize_with` function would need a wrapper type per field).
+
+/// Declares a unit seed that applies one of the functions above.
+macro_rules! fn_seed {
+    ($(#[$m:meta])* $seed:ident => $f:ident -> $t:ty) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $seed;
+
+        impl<'de> DeserializeSeed<'de> for $seed {
+            type Value = $t;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$t, D::Error> {
+                $f(d)
+            }
+        }
+    };
+}
+
+fn_seed!(/// Seed of [`opt_i64`].
+    OptI64 => opt_i64 -> Option<i64>);
+fn_seed!(/// Seed of [`req_i64`].
+    ReqI64 => req_i64 -> i64);
+fn_seed!(/// Seed of [`opt_bool`].
+    OptBool => opt_bool -> Option<bool>);
+fn_seed!(/// Seed of [`opt_string`].
+    OptString => opt_string -> Option<String>);
+fn_seed!(/// Seed of [`string_id`].
+    StringId => string_id -> String);
+fn_seed!(/// Seed of [`opt_datetime`].
+    OptDateTime => opt_datetime -> Option<DateTime<Utc>>);
+fn_seed!(/// Seed of [`req_datetime`].
+    ReqDateTime => req_datetime -> DateTime<Utc>);
+
+/// Seed of [`vec`]: an array of `T`; `null` and `{}` → empty.
+#[derive(Debug)]
+pub struct Seq<T>(PhantomData<T>);
+
+impl<T> Default for Seq<T> {
+    fn default() -> Self {
+        Seq(PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Seq<T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        vec(d)
+    }
+}
+
+/// Seed of a value with its own `Deserialize` (free-form JSON kept as [`serde_json::value::RawValue`]).
+#[derive(Debug)]
+pub struct Plain<T>(PhantomData<T>);
+
+impl<T> Default for Plain<T> {
+    fn default() -> Self {
+        Plain(PhantomData)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for Plain<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize(d)
+    }
+}
+
+/// A model type read field by field from a map (implemented by `types.rs`'s macro).
+pub trait FromMap<'de>: Sized {
+    /// Reads the object's fields; with `empty_is_none`, an object with no keys (`{}`) is `None`.
+    fn from_map<A: MapAccess<'de>>(map: A, empty_is_none: bool) -> Result<Option<Self>, A::Error>;
+}
+
+/// Visitor of a required model object (the types' `Deserialize`): `{}` is read as an
+/// object with every field missing (so a missing required field is the error).
+#[derive(Debug)]
+pub struct Struct<T>(PhantomData<T>);
+
+impl<T> Default for Struct<T> {
+    fn default() -> Self {
+        Struct(PhantomData)
+    }
+}
+
+impl<'de, T: FromMap<'de>> Visitor<'de> for Struct<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::from_map(map, false)?
+            .ok_or_else(|| de::Error::custom("an object read as absent (bug in FromMap)"))
+    }
+}
+
+/// Seed of an optional nested model object: `null`, `[]` and `{}` → `None` (as
+/// [`opt_object`], without reading the first key ahead: the type's visitor sees `{}` itself).
+#[derive(Debug)]
+pub struct Object<T>(PhantomData<T>);
+
+impl<T> Default for Object<T> {
+    fn default() -> Self {
+        Object(PhantomData)
+    }
+}
+
+impl<'de, T: FromMap<'de>> DeserializeSeed<'de> for Object<T> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: FromMap<'de>> Visitor<'de> for Object<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object (or null)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::from_map(map, true)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        // `[]` is PHP's empty object; a non-empty array is a real type error.
+        match seq.next_element::<de::IgnoredAny>()? {
+            None => Ok(None),
+            Some(_) => Err(de::Error::custom(
+                "expected an object, got a non-empty array",
+            )),
+        }
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Seed of an optional boxed nested model object; as [`Object`].
+#[derive(Debug)]
+pub struct Boxed<T>(PhantomData<T>);
+
+impl<T> Default for Boxed<T> {
+    fn default() -> Self {
+        Boxed(PhantomData)
+    }
+}
+
+impl<'de, T: FromMap<'de>> DeserializeSeed<'de> for Boxed<T> {
+    type Value = Option<Box<T>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Box<T>>, D::Error> {
+        Object::<T>::default()
+            .deserialize(d)
+            .map(|o| o.map(Box::new))
+    }
+}
+
+/// An object key: borrowed from the input when it has no escapes (the usual case).
+#[derive(Debug)]
+pub enum MapKey<'de> {
+    /// Borrowed from the input.
+    Borrowed(&'de str),
+    /// Unescaped into a new string.
+    Owned(String),
+}
+
+impl MapKey<'_> {
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MapKey::Borrowed(s) => s,
+            MapKey::Owned(s) => s,
+        }
+    }
+    /// The key as an owned string (for `extra`).
+    pub fn into_string(self) -> String {
+        match self {
+            MapKey::Borrowed(s) => s.to_owned(),
+            MapKey::Owned(s) => s,
+        }
+    }
+}
+
+/// Seed of a [`MapKey`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapKeySeed;
+
+impl<'de> DeserializeSeed<'de> for MapKeySeed {
+    type Value = MapKey<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MapKeySeed {
+    type Value = MapKey<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(MapKey::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(MapKey::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(MapKey::Owned(v))
+    }
+}

@@ -11,644 +11,523 @@ use serde_json::{Map, Value};
 
 use crate::de;
 
-/// A LiveTex conversation: one visitor's contact with the company, with everything in it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Conversation {
-    /// Conversation id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// When it started.
-    #[serde(deserialize_with = "de::req_datetime")]
-    pub created_at: DateTime<Utc>,
-    /// Last change (the sync cursor).
-    #[serde(deserialize_with = "de::req_datetime")]
-    pub updated_at: DateTime<Utc>,
-    /// The visitor (full object).
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub visitor: Option<Visitor>,
-    /// The site (full object).
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub site: Option<Site>,
-    /// The department, if routed to one.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub department: Option<Department>,
-    /// `success`/`failure`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub result: Option<String>,
-    /// Duration in seconds.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub duration: Option<i64>,
-    /// Pages viewed.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub page_count: Option<i64>,
-    /// Visits of the visitor.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub visit_count: Option<i64>,
-    /// Chats (API counter).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub chat_count: Option<i64>,
-    /// Calls (API counter).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub call_count: Option<i64>,
-    /// Leads (API counter).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub lead_count: Option<i64>,
-    /// Messages over all chats (API counter).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub message_count: Option<i64>,
-    /// Visitor city.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub city: Option<String>,
-    /// Visitor country.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub country: Option<String>,
-    /// Search engine.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_engine: Option<String>,
-    /// Search query.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_query: Option<String>,
-    /// External referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub ext_referer: Option<String>,
-    /// Internal referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub int_referer: Option<String>,
-    /// Entry page.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub entry_page: Option<String>,
-    /// Widget type (`auto`, `api`, `invite`, ...).
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub widget_type: Option<String>,
-    /// Widget id (for `invite` the invitation text).
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub widget_id: Option<String>,
-    /// Free-form visitor variables (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visitor_variables: Option<Box<RawValue>>,
-    /// Free-form prechat fields (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prechat_fields: Option<Box<RawValue>>,
-    /// Chats, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub chats: Vec<Chat>,
-    /// Calls, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub calls: Vec<Call>,
-    /// Leads, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub leads: Vec<Lead>,
-    /// Complaints, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub complaints: Vec<Complaint>,
-    /// Participating employees, in participation order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub employees: Vec<Employee>,
-    /// Events, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub events: Vec<ConversationEvent>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+/// Declares a model struct (its fields plus `extra`) and its hand-written deserializer.
+///
+/// Each field is `name: Type = req(seed)` or `opt(seed)` (missing → `Default`), with an
+/// optional JSON key when it differs from the name: `opt(seed, "type")`. The generated
+/// visitor matches known keys and deserializes their values with the [`de`] seed given,
+/// and puts every other key into `extra` as a `Value` directly. `#[serde(flatten)]` did
+/// the same but buffered every unknown value as `Content` first and collected the keys
+/// into a `Vec` per object, about a fifth of parse time. Field paths in errors still come
+/// from `serde_path_to_error`, which sees the keys through `next_key_seed`.
+macro_rules! model {
+    (
+        $(#[$m:meta])*
+        $name:ident {
+            $(
+                $(#[$fm:meta])*
+                $f:ident : $t:ty = $kind:ident($seed:expr $(, $key:literal)?)
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Serialize)]
+        pub struct $name {
+            $( $(#[$fm])* pub $f: $t, )*
+            /// Fields this model does not know, as received.
+            #[serde(flatten)]
+            pub extra: Map<String, Value>,
+        }
+
+        impl<'de> de::FromMap<'de> for $name {
+            fn from_map<A: serde::de::MapAccess<'de>>(
+                mut map: A,
+                empty_is_none: bool,
+            ) -> Result<Option<Self>, A::Error> {
+                let mut seen = false;
+                $( let mut $f: Option<$t> = None; )*
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key_seed(de::MapKeySeed)? {
+                    seen = true;
+                    match key.as_str() {
+                        $( model!(@key $f $(, $key)?) => {
+                            if $f.is_some() {
+                                return Err(serde::de::Error::duplicate_field(model!(@key $f $(, $key)?)));
+                            }
+                            $f = Some(map.next_value_seed($seed)?);
+                        } )*
+                        _ => {
+                            let value: Value = map.next_value()?;
+                            extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                if !seen && empty_is_none {
+                    return Ok(None);
+                }
+                Ok(Some($name {
+                    $( $f: model!(@finish $kind $f, model!(@key $f $(, $key)?)), )*
+                    extra,
+                }))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_map(de::Struct::<Self>::default())
+            }
+        }
+    };
+    (@key $f:ident) => { stringify!($f) };
+    (@key $f:ident, $key:literal) => { $key };
+    (@finish req $f:ident, $key:expr) => {
+        $f.ok_or_else(|| serde::de::Error::missing_field($key))?
+    };
+    (@finish opt $f:ident, $key:expr) => { $f.unwrap_or_default() };
 }
 
-/// One chat of a conversation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Chat {
-    /// Chat id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// Start.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// The employee (often abbreviated).
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub employee: Option<Employee>,
-    /// The department.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub department: Option<Department>,
-    /// The site.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub site: Option<Site>,
-    /// The visitor.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub visitor: Option<Visitor>,
-    /// `missed`, `completed`, `transfer_manual`, `transfer_auto`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub result: Option<String>,
-    /// Duration (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub duration: Option<i64>,
-    /// Time in queue (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub queue_time: Option<i64>,
-    /// Time to first answer (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub first_answer_time: Option<i64>,
-    /// Average answer time (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub answer_time_avg: Option<i64>,
-    /// Messages (API counter).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub message_count: Option<i64>,
-    /// Messages, in chronological order.
-    #[serde(default, deserialize_with = "de::vec")]
-    pub messages: Vec<Message>,
-    /// The first message.
-    #[serde(default, deserialize_with = "de::opt_boxed")]
-    pub first_message: Option<Box<Message>>,
-    /// `positive`, `negative`, `undefined`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub visitor_vote: Option<String>,
-    /// Closed.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_closed: Option<bool>,
-    /// Contact info was left.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_contact_info_exist: Option<bool>,
-    /// Remark: transferred.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_transfer: Option<bool>,
-    /// Remark: automatic.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_auto: Option<bool>,
-    /// Remark: empty.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_empty: Option<bool>,
-    /// Remark: long answer.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_long_answer: Option<bool>,
-    /// Remark: lost in queue.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_lost_in_queue: Option<bool>,
-    /// Managed.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_managed: Option<bool>,
-    /// Employee remark.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub employee_remark: Option<String>,
-    /// Chat events (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<Box<RawValue>>,
-    /// Prechat values (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prechats_chat: Option<Box<RawValue>>,
-    /// Hidden prechat values (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prechats_hidden: Option<Box<RawValue>>,
-    /// Visitor variables (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visitor_variables: Option<Box<RawValue>>,
-    /// Callback URL.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub callback_url: Option<String>,
-    /// Back-reference to the conversation (kept as sent, not used).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<Box<RawValue>>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// A LiveTex conversation: one visitor's contact with the company, with everything in it.
+    Conversation {
+        /// Conversation id.
+        id: i64 = req(de::ReqI64),
+        /// When it started.
+        created_at: DateTime<Utc> = req(de::ReqDateTime),
+        /// Last change (the sync cursor).
+        updated_at: DateTime<Utc> = req(de::ReqDateTime),
+        /// The visitor (full object).
+        visitor: Option<Visitor> = opt(de::Object::default()),
+        /// The site (full object).
+        site: Option<Site> = opt(de::Object::default()),
+        /// The department, if routed to one.
+        department: Option<Department> = opt(de::Object::default()),
+        /// `success`/`failure`, as sent.
+        result: Option<String> = opt(de::OptString),
+        /// Duration in seconds.
+        duration: Option<i64> = opt(de::OptI64),
+        /// Pages viewed.
+        page_count: Option<i64> = opt(de::OptI64),
+        /// Visits of the visitor.
+        visit_count: Option<i64> = opt(de::OptI64),
+        /// Chats (API counter).
+        chat_count: Option<i64> = opt(de::OptI64),
+        /// Calls (API counter).
+        call_count: Option<i64> = opt(de::OptI64),
+        /// Leads (API counter).
+        lead_count: Option<i64> = opt(de::OptI64),
+        /// Messages over all chats (API counter).
+        message_count: Option<i64> = opt(de::OptI64),
+        /// Visitor city.
+        city: Option<String> = opt(de::OptString),
+        /// Visitor country.
+        country: Option<String> = opt(de::OptString),
+        /// Search engine.
+        search_engine: Option<String> = opt(de::OptString),
+        /// Search query.
+        search_query: Option<String> = opt(de::OptString),
+        /// External referer.
+        ext_referer: Option<String> = opt(de::OptString),
+        /// Internal referer.
+        int_referer: Option<String> = opt(de::OptString),
+        /// Entry page.
+        entry_page: Option<String> = opt(de::OptString),
+        /// Widget type (`auto`, `api`, `invite`, ...).
+        widget_type: Option<String> = opt(de::OptString),
+        /// Widget id (for `invite` the invitation text).
+        widget_id: Option<String> = opt(de::OptString),
+        /// Free-form visitor variables (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Free-form prechat fields (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prechat_fields: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Chats, in chronological order.
+        chats: Vec<Chat> = opt(de::Seq::default()),
+        /// Calls, in chronological order.
+        calls: Vec<Call> = opt(de::Seq::default()),
+        /// Leads, in chronological order.
+        leads: Vec<Lead> = opt(de::Seq::default()),
+        /// Complaints, in chronological order.
+        complaints: Vec<Complaint> = opt(de::Seq::default()),
+        /// Participating employees, in participation order.
+        employees: Vec<Employee> = opt(de::Seq::default()),
+        /// Events, in chronological order.
+        events: Vec<ConversationEvent> = opt(de::Seq::default()),
+    }
 }
 
-/// One chat message; exactly one of `employee` (staff) or `visitor` is the sender.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Message {
-    /// Message id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// When sent.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Text.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub text: Option<String>,
-    /// Delivered.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_delivered: Option<bool>,
-    /// Sender, if staff.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub employee: Option<Employee>,
-    /// Sender, if the visitor.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub visitor: Option<Visitor>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One chat of a conversation.
+    Chat {
+        /// Chat id.
+        id: i64 = req(de::ReqI64),
+        /// Start.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// The employee (often abbreviated).
+        employee: Option<Employee> = opt(de::Object::default()),
+        /// The department.
+        department: Option<Department> = opt(de::Object::default()),
+        /// The site.
+        site: Option<Site> = opt(de::Object::default()),
+        /// The visitor.
+        visitor: Option<Visitor> = opt(de::Object::default()),
+        /// `missed`, `completed`, `transfer_manual`, `transfer_auto`, as sent.
+        result: Option<String> = opt(de::OptString),
+        /// Duration (s).
+        duration: Option<i64> = opt(de::OptI64),
+        /// Time in queue (s).
+        queue_time: Option<i64> = opt(de::OptI64),
+        /// Time to first answer (s).
+        first_answer_time: Option<i64> = opt(de::OptI64),
+        /// Average answer time (s).
+        answer_time_avg: Option<i64> = opt(de::OptI64),
+        /// Messages (API counter).
+        message_count: Option<i64> = opt(de::OptI64),
+        /// Messages, in chronological order.
+        messages: Vec<Message> = opt(de::Seq::default()),
+        /// The first message.
+        first_message: Option<Box<Message>> = opt(de::Boxed::default()),
+        /// `positive`, `negative`, `undefined`, as sent.
+        visitor_vote: Option<String> = opt(de::OptString),
+        /// Closed.
+        is_closed: Option<bool> = opt(de::OptBool),
+        /// Contact info was left.
+        is_contact_info_exist: Option<bool> = opt(de::OptBool),
+        /// Remark: transferred.
+        rem_transfer: Option<bool> = opt(de::OptBool),
+        /// Remark: automatic.
+        rem_auto: Option<bool> = opt(de::OptBool),
+        /// Remark: empty.
+        rem_empty: Option<bool> = opt(de::OptBool),
+        /// Remark: long answer.
+        rem_long_answer: Option<bool> = opt(de::OptBool),
+        /// Remark: lost in queue.
+        rem_lost_in_queue: Option<bool> = opt(de::OptBool),
+        /// Managed.
+        is_managed: Option<bool> = opt(de::OptBool),
+        /// Employee remark.
+        employee_remark: Option<String> = opt(de::OptString),
+        /// Chat events (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        events: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Prechat values (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prechats_chat: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Hidden prechat values (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prechats_hidden: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Visitor variables (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Callback URL.
+        callback_url: Option<String> = opt(de::OptString),
+        /// Back-reference to the conversation (kept as sent, not used).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation: Option<Box<RawValue>> = opt(de::Plain::default()),
+    }
 }
 
-/// One call of a conversation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Call {
-    /// Call id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// Start.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// The employee.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub employee: Option<Employee>,
-    /// Incoming (else outgoing).
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_incoming: Option<bool>,
-    /// `missed`, `completed`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub result: Option<String>,
-    /// Duration (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub duration: Option<i64>,
-    /// Time to answer (s).
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub answer_time: Option<i64>,
-    /// Recording URL.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub recording: Option<String>,
-    /// Visitor vote.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub visitor_vote: Option<String>,
-    /// Employee vote.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub employee_vote: Option<String>,
-    /// The lead an outgoing call was made for.
-    #[serde(default, deserialize_with = "de::opt_boxed")]
-    pub lead: Option<Box<Lead>>,
-    /// The department.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub department: Option<Department>,
-    /// The site.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub site: Option<Site>,
-    /// The visitor.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub visitor: Option<Visitor>,
-    /// Pages viewed.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub page_count: Option<i64>,
-    /// Visits.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub visit_count: Option<i64>,
-    /// External referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub ext_referer: Option<String>,
-    /// Internal referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub int_referer: Option<String>,
-    /// Search engine.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_engine: Option<String>,
-    /// Search query.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_query: Option<String>,
-    /// Entry page.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub entry_page: Option<String>,
-    /// Remark: transferred.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_transfer: Option<bool>,
-    /// Remark: automatic.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_auto: Option<bool>,
-    /// Remark: empty.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_empty: Option<bool>,
-    /// Remark: long answer.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_long_answer: Option<bool>,
-    /// Remark: lost in queue.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub rem_lost_in_queue: Option<bool>,
-    /// Callback URL.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub callback_url: Option<String>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One chat message; exactly one of `employee` (staff) or `visitor` is the sender.
+    Message {
+        /// Message id.
+        id: i64 = req(de::ReqI64),
+        /// When sent.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Text.
+        text: Option<String> = opt(de::OptString),
+        /// Delivered.
+        is_delivered: Option<bool> = opt(de::OptBool),
+        /// Sender, if staff.
+        employee: Option<Employee> = opt(de::Object::default()),
+        /// Sender, if the visitor.
+        visitor: Option<Visitor> = opt(de::Object::default()),
+    }
 }
 
-/// One lead (form, callback request, ...) of a conversation.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Lead {
-    /// Lead id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// Created.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// `form`, `callback`, ..., as sent.
-    #[serde(default, deserialize_with = "de::opt_string", rename = "type")]
-    pub lead_type: Option<String>,
-    /// `missed`, `completed`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub result: Option<String>,
-    /// Name left by the visitor.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub name: Option<String>,
-    /// E-mail.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub email: Option<String>,
-    /// Phone.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub phone: Option<String>,
-    /// Text (≤2000 chars).
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub text: Option<String>,
-    /// Answer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub answer_text: Option<String>,
-    /// Completed.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub completed_at: Option<DateTime<Utc>>,
-    /// Seconds to completion.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub duration: Option<i64>,
-    /// Created by.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub created_by: Option<Employee>,
-    /// Assigned to.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub assigned_to: Option<Employee>,
-    /// Completed by.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub completed_by: Option<Employee>,
-    /// Locked by.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub locked_by: Option<Employee>,
-    /// Locked.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_locked: Option<bool>,
-    /// The department.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub department: Option<Department>,
-    /// The site.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub site: Option<Site>,
-    /// City.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub city: Option<String>,
-    /// Country.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub country: Option<String>,
-    /// External referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub ext_referer: Option<String>,
-    /// Internal referer.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub int_referer: Option<String>,
-    /// Search engine.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_engine: Option<String>,
-    /// Search query.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub search_query: Option<String>,
-    /// Entry page.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub entry_page: Option<String>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One call of a conversation.
+    Call {
+        /// Call id.
+        id: i64 = req(de::ReqI64),
+        /// Start.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// The employee.
+        employee: Option<Employee> = opt(de::Object::default()),
+        /// Incoming (else outgoing).
+        is_incoming: Option<bool> = opt(de::OptBool),
+        /// `missed`, `completed`, as sent.
+        result: Option<String> = opt(de::OptString),
+        /// Duration (s).
+        duration: Option<i64> = opt(de::OptI64),
+        /// Time to answer (s).
+        answer_time: Option<i64> = opt(de::OptI64),
+        /// Recording URL.
+        recording: Option<String> = opt(de::OptString),
+        /// Visitor vote.
+        visitor_vote: Option<String> = opt(de::OptString),
+        /// Employee vote.
+        employee_vote: Option<String> = opt(de::OptString),
+        /// The lead an outgoing call was made for.
+        lead: Option<Box<Lead>> = opt(de::Boxed::default()),
+        /// The department.
+        department: Option<Department> = opt(de::Object::default()),
+        /// The site.
+        site: Option<Site> = opt(de::Object::default()),
+        /// The visitor.
+        visitor: Option<Visitor> = opt(de::Object::default()),
+        /// Pages viewed.
+        page_count: Option<i64> = opt(de::OptI64),
+        /// Visits.
+        visit_count: Option<i64> = opt(de::OptI64),
+        /// External referer.
+        ext_referer: Option<String> = opt(de::OptString),
+        /// Internal referer.
+        int_referer: Option<String> = opt(de::OptString),
+        /// Search engine.
+        search_engine: Option<String> = opt(de::OptString),
+        /// Search query.
+        search_query: Option<String> = opt(de::OptString),
+        /// Entry page.
+        entry_page: Option<String> = opt(de::OptString),
+        /// Remark: transferred.
+        rem_transfer: Option<bool> = opt(de::OptBool),
+        /// Remark: automatic.
+        rem_auto: Option<bool> = opt(de::OptBool),
+        /// Remark: empty.
+        rem_empty: Option<bool> = opt(de::OptBool),
+        /// Remark: long answer.
+        rem_long_answer: Option<bool> = opt(de::OptBool),
+        /// Remark: lost in queue.
+        rem_lost_in_queue: Option<bool> = opt(de::OptBool),
+        /// Callback URL.
+        callback_url: Option<String> = opt(de::OptString),
+    }
 }
 
-/// One complaint of a conversation (its id is a string).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Complaint {
-    /// Complaint id (string).
-    #[serde(deserialize_with = "de::string_id")]
-    pub id: String,
-    /// Created.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Text.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub text: Option<String>,
-    /// E-mail.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub email: Option<String>,
-    /// Phone.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub phone: Option<String>,
-    /// The employee complained about.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub employee: Option<Employee>,
-    /// The department.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub department: Option<Department>,
-    /// The site.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub site: Option<Site>,
-    /// The visitor.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub visitor: Option<Visitor>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One lead (form, callback request, ...) of a conversation.
+    Lead {
+        /// Lead id.
+        id: i64 = req(de::ReqI64),
+        /// Created.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// `form`, `callback`, ..., as sent.
+        #[serde(rename = "type")]
+        lead_type: Option<String> = opt(de::OptString, "type"),
+        /// `missed`, `completed`, as sent.
+        result: Option<String> = opt(de::OptString),
+        /// Name left by the visitor.
+        name: Option<String> = opt(de::OptString),
+        /// E-mail.
+        email: Option<String> = opt(de::OptString),
+        /// Phone.
+        phone: Option<String> = opt(de::OptString),
+        /// Text (≤2000 chars).
+        text: Option<String> = opt(de::OptString),
+        /// Answer.
+        answer_text: Option<String> = opt(de::OptString),
+        /// Completed.
+        completed_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Seconds to completion.
+        duration: Option<i64> = opt(de::OptI64),
+        /// Created by.
+        created_by: Option<Employee> = opt(de::Object::default()),
+        /// Assigned to.
+        assigned_to: Option<Employee> = opt(de::Object::default()),
+        /// Completed by.
+        completed_by: Option<Employee> = opt(de::Object::default()),
+        /// Locked by.
+        locked_by: Option<Employee> = opt(de::Object::default()),
+        /// Locked.
+        is_locked: Option<bool> = opt(de::OptBool),
+        /// The department.
+        department: Option<Department> = opt(de::Object::default()),
+        /// The site.
+        site: Option<Site> = opt(de::Object::default()),
+        /// City.
+        city: Option<String> = opt(de::OptString),
+        /// Country.
+        country: Option<String> = opt(de::OptString),
+        /// External referer.
+        ext_referer: Option<String> = opt(de::OptString),
+        /// Internal referer.
+        int_referer: Option<String> = opt(de::OptString),
+        /// Search engine.
+        search_engine: Option<String> = opt(de::OptString),
+        /// Search query.
+        search_query: Option<String> = opt(de::OptString),
+        /// Entry page.
+        entry_page: Option<String> = opt(de::OptString),
+    }
 }
 
-/// One event of a conversation (no id of its own).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct ConversationEvent {
-    /// Type as sent (e.g. `visitor-chat-open`, the misspelt `vistor-navigate`).
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub event_type: Option<String>,
-    /// Text.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub event_text: Option<String>,
-    /// When.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// The employee involved.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub employee: Option<Employee>,
-    /// The page.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub page: Option<String>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One complaint of a conversation (its id is a string).
+    Complaint {
+        /// Complaint id (string).
+        id: String = req(de::StringId),
+        /// Created.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Text.
+        text: Option<String> = opt(de::OptString),
+        /// E-mail.
+        email: Option<String> = opt(de::OptString),
+        /// Phone.
+        phone: Option<String> = opt(de::OptString),
+        /// The employee complained about.
+        employee: Option<Employee> = opt(de::Object::default()),
+        /// The department.
+        department: Option<Department> = opt(de::Object::default()),
+        /// The site.
+        site: Option<Site> = opt(de::Object::default()),
+        /// The visitor.
+        visitor: Option<Visitor> = opt(de::Object::default()),
+    }
 }
 
-/// An employee (operator); nested references are often abbreviated to a few fields.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Employee {
-    /// Employee id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// First name.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub first_name: Option<String>,
-    /// Last name.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub last_name: Option<String>,
-    /// E-mail.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub email: Option<String>,
-    /// Phone.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub phone: Option<String>,
-    /// Role.
-    #[serde(default, deserialize_with = "de::opt_object")]
-    pub role: Option<Role>,
-    /// `online`, `busy`, `offline`, as sent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub state: Option<String>,
-    /// Active.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_active: Option<bool>,
-    /// Deleted.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_deleted: Option<bool>,
-    /// Concurrent chat limit.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub chat_limit: Option<i64>,
-    /// Departments (ids or objects; JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Box<RawValue>>,
-    /// Created.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// One event of a conversation (no id of its own).
+    ConversationEvent {
+        /// Type as sent (e.g. `visitor-chat-open`, the misspelt `vistor-navigate`).
+        event_type: Option<String> = opt(de::OptString),
+        /// Text.
+        event_text: Option<String> = opt(de::OptString),
+        /// When.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// The employee involved.
+        employee: Option<Employee> = opt(de::Object::default()),
+        /// The page.
+        page: Option<String> = opt(de::OptString),
+    }
 }
 
-/// An employee's role.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Role {
-    /// Role code (e.g. `operator`).
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub code: Option<String>,
-    /// Role title.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub title: Option<String>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// An employee (operator); nested references are often abbreviated to a few fields.
+    Employee {
+        /// Employee id.
+        id: i64 = req(de::ReqI64),
+        /// First name.
+        first_name: Option<String> = opt(de::OptString),
+        /// Last name.
+        last_name: Option<String> = opt(de::OptString),
+        /// E-mail.
+        email: Option<String> = opt(de::OptString),
+        /// Phone.
+        phone: Option<String> = opt(de::OptString),
+        /// Role.
+        role: Option<Role> = opt(de::Object::default()),
+        /// `online`, `busy`, `offline`, as sent.
+        state: Option<String> = opt(de::OptString),
+        /// Active.
+        is_active: Option<bool> = opt(de::OptBool),
+        /// Deleted.
+        is_deleted: Option<bool> = opt(de::OptBool),
+        /// Concurrent chat limit.
+        chat_limit: Option<i64> = opt(de::OptI64),
+        /// Departments (ids or objects; JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        departments: Option<Box<RawValue>> = opt(de::Plain::default()),
+        /// Created.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+    }
 }
 
-/// A website visitor (id is a string).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Visitor {
-    /// Visitor id (string).
-    #[serde(deserialize_with = "de::string_id")]
-    pub id: String,
-    /// Name.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub name: Option<String>,
-    /// Nickname.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub nickname: Option<String>,
-    /// E-mail.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub email: Option<String>,
-    /// Phone.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub phone: Option<String>,
-    /// First seen.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last visit.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub last_visit_at: Option<DateTime<Utc>>,
-    /// Last IP address.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub last_ip: Option<String>,
-    /// Last user agent.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub last_user_agent: Option<String>,
-    /// Last city.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub last_city: Option<String>,
-    /// Last country.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub last_country: Option<String>,
-    /// Visits.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub visit_count: Option<i64>,
-    /// Chats.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub chat_count: Option<i64>,
-    /// Calls.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub call_count: Option<i64>,
-    /// Leads.
-    #[serde(default, deserialize_with = "de::opt_i64")]
-    pub lead_count: Option<i64>,
-    /// Banned.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_banned: Option<bool>,
-    /// When banned.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub banned_at: Option<DateTime<Utc>>,
-    /// Ban reason.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub ban_reason: Option<String>,
-    /// Comment.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub comment: Option<String>,
-    /// Visitor variables (JSON as sent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visitor_variables: Option<Box<RawValue>>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// An employee's role.
+    Role {
+        /// Role code (e.g. `operator`).
+        code: Option<String> = opt(de::OptString),
+        /// Role title.
+        title: Option<String> = opt(de::OptString),
+    }
 }
 
-/// A site of the account.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Site {
-    /// Site id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// URL.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub url: Option<String>,
-    /// Created.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Deleted.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_deleted: Option<bool>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// A website visitor (id is a string).
+    Visitor {
+        /// Visitor id (string).
+        id: String = req(de::StringId),
+        /// Name.
+        name: Option<String> = opt(de::OptString),
+        /// Nickname.
+        nickname: Option<String> = opt(de::OptString),
+        /// E-mail.
+        email: Option<String> = opt(de::OptString),
+        /// Phone.
+        phone: Option<String> = opt(de::OptString),
+        /// First seen.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last visit.
+        last_visit_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last IP address.
+        last_ip: Option<String> = opt(de::OptString),
+        /// Last user agent.
+        last_user_agent: Option<String> = opt(de::OptString),
+        /// Last city.
+        last_city: Option<String> = opt(de::OptString),
+        /// Last country.
+        last_country: Option<String> = opt(de::OptString),
+        /// Visits.
+        visit_count: Option<i64> = opt(de::OptI64),
+        /// Chats.
+        chat_count: Option<i64> = opt(de::OptI64),
+        /// Calls.
+        call_count: Option<i64> = opt(de::OptI64),
+        /// Leads.
+        lead_count: Option<i64> = opt(de::OptI64),
+        /// Banned.
+        is_banned: Option<bool> = opt(de::OptBool),
+        /// When banned.
+        banned_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Ban reason.
+        ban_reason: Option<String> = opt(de::OptString),
+        /// Comment.
+        comment: Option<String> = opt(de::OptString),
+        /// Visitor variables (JSON as sent).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+    }
 }
 
-/// A department (operator group).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Department {
-    /// Department id.
-    #[serde(deserialize_with = "de::req_i64")]
-    pub id: i64,
-    /// Title.
-    #[serde(default, deserialize_with = "de::opt_string")]
-    pub title: Option<String>,
-    /// Created.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Last change.
-    #[serde(default, deserialize_with = "de::opt_datetime")]
-    pub updated_at: Option<DateTime<Utc>>,
-    /// Deleted.
-    #[serde(default, deserialize_with = "de::opt_bool")]
-    pub is_deleted: Option<bool>,
-    /// Fields this model does not know, as received.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+model! {
+    /// A site of the account.
+    Site {
+        /// Site id.
+        id: i64 = req(de::ReqI64),
+        /// URL.
+        url: Option<String> = opt(de::OptString),
+        /// Created.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Deleted.
+        is_deleted: Option<bool> = opt(de::OptBool),
+    }
+}
+
+model! {
+    /// A department (operator group).
+    Department {
+        /// Department id.
+        id: i64 = req(de::ReqI64),
+        /// Title.
+        title: Option<String> = opt(de::OptString),
+        /// Created.
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Last change.
+        updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
+        /// Deleted.
+        is_deleted: Option<bool> = opt(de::OptBool),
+    }
 }

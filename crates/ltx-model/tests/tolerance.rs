@@ -224,3 +224,63 @@ fn hostile_inputs_are_errors_not_panics() {
         None
     );
 }
+
+#[test]
+fn unknown_fields_are_captured_in_every_type() {
+    let c = conv(json!({
+        "site": {"id": 1, "u_site": 1}, "department": {"id": 2, "u_dep": 2},
+        "chats": [{"id": 3, "u_chat": 3, "first_message": {"id": 4, "u_first": 4},
+                   "employee": {"id": 5, "u_emp": 5}}],
+        "calls": [{"id": 6, "u_call": 6, "lead": {"id": 7, "u_call_lead": 7}}],
+        "leads": [{"id": 8, "type": "form", "u_lead": 8}],
+        "complaints": [{"id": "c9", "u_complaint": 9}],
+        "events": [{"event_type": "x", "u_event": 10}],
+    }))
+    .unwrap();
+    assert_eq!(c.site.unwrap().extra["u_site"], json!(1));
+    assert_eq!(c.department.unwrap().extra["u_dep"], json!(2));
+    let ch = &c.chats[0];
+    assert_eq!(ch.extra["u_chat"], json!(3));
+    assert_eq!(
+        ch.first_message.as_ref().unwrap().extra["u_first"],
+        json!(4)
+    );
+    assert_eq!(ch.employee.as_ref().unwrap().extra["u_emp"], json!(5));
+    assert_eq!(c.calls[0].extra["u_call"], json!(6));
+    assert_eq!(
+        c.calls[0].lead.as_ref().unwrap().extra["u_call_lead"],
+        json!(7)
+    );
+    assert_eq!(c.leads[0].extra["u_lead"], json!(8));
+    assert_eq!(c.leads[0].lead_type.as_deref(), Some("form"));
+    assert!(
+        !c.leads[0].extra.contains_key("type"),
+        "renamed key is known"
+    );
+    assert_eq!(c.complaints[0].extra["u_complaint"], json!(9));
+    assert_eq!(c.events[0].extra["u_event"], json!(10));
+    // Known fields never leak into `extra`.
+    assert_eq!(c.extra.len(), 0);
+}
+
+#[test]
+fn escaped_keys_are_matched_and_captured() {
+    // `\u0069d` is `id` and `t\u0065xt` is `text`: escapes in keys do not hide known fields.
+    let raw = r#"{"\u0069d": 9, "created_at": "2026-03-14T18:02:11", "updated_at": "2026-03-14T18:31:40",
+                  "chats": [{"id": 1, "messages": [{"id": 2, "t\u0065xt": "a\"b\n", "new\tkey": [1]}]}]}"#;
+    let c = Conversation::from_json(raw).unwrap();
+    assert_eq!(c.id, 9);
+    let m = &c.chats[0].messages[0];
+    assert_eq!(m.text.as_deref(), Some("a\"b\n"));
+    assert_eq!(m.extra["new\tkey"], json!([1]));
+}
+
+#[test]
+fn duplicate_and_missing_required_fields_are_errors_with_path() {
+    let err = conv(json!({"chats": [{"messages": []}]})).unwrap_err();
+    assert_eq!(err.path, "chats[0]");
+    assert!(err.message.contains("missing field `id`"), "{err}");
+    let raw = r#"{"id": 1, "id": 2, "created_at": "2026-03-14T18:02:11", "updated_at": "2026-03-14T18:31:40"}"#;
+    let err = Conversation::from_json(raw).unwrap_err();
+    assert!(err.message.contains("duplicate field `id`"), "{err}");
+}
