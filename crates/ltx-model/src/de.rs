@@ -11,6 +11,7 @@
 //! - ids sent as numbers where a string id is documented (visitor, complaint);
 //! - datetimes via [`crate::time::parse_api_datetime`]; `""` and MySQL's zero date → `None`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -411,10 +412,83 @@ fn_seed!(/// Seed of [`req_i64`].
     ReqI64 => req_i64 -> i64);
 fn_seed!(/// Seed of [`opt_bool`].
     OptBool => opt_bool -> Option<bool>);
-fn_seed!(/// Seed of [`opt_string`].
-    OptString => opt_string -> Option<String>);
-fn_seed!(/// Seed of [`string_id`].
-    StringId => string_id -> String);
+
+/// Text as [`StringVisitor`], borrowed from the input when it has no escapes.
+struct CowStrVisitor;
+
+impl<'de> Visitor<'de> for CowStrVisitor {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string (or a number)")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_string())))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(if v { "true" } else { "false" })))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// As [`opt_string`], borrowing from the input when the JSON string has no escapes
+/// (the usual case: no allocation, no copy until the Arrow builder).
+pub fn opt_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    d.deserialize_any(CowStrVisitor)
+}
+
+/// As [`string_id`], borrowing from the input when possible.
+pub fn str_id<'de, D: Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
+    match opt_str(d)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(de::Error::custom("expected a string id, got null or empty")),
+    }
+}
+
+/// Seed of [`opt_str`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptString;
+
+impl<'de> DeserializeSeed<'de> for OptString {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        opt_str(d)
+    }
+}
+
+/// Seed of [`str_id`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StringId;
+
+impl<'de> DeserializeSeed<'de> for StringId {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        str_id(d)
+    }
+}
 fn_seed!(/// Seed of [`opt_datetime`].
     OptDateTime => opt_datetime -> Option<DateTime<Utc>>);
 fn_seed!(/// Seed of [`req_datetime`].

@@ -34,9 +34,14 @@ fn display_id(id: &Option<i64>) -> String {
     id.map_or_else(|| "<unknown id>".to_owned(), |id| id.to_string())
 }
 
-impl Conversation {
+impl<'a> Conversation<'a> {
     /// Parses one conversation object (as the API sends it) with every tolerance of [`de`].
-    pub fn from_json(raw: &str) -> Result<Conversation, ModelError> {
+    ///
+    /// Text fields and free-form JSON borrow from `raw` where the JSON string has no
+    /// escapes, so the result lives as long as `raw`. Thread-safe (no shared state but the
+    /// time zone cache), so it can run on another thread than the transform: see
+    /// `ltx_transform::Transformer::push_parsed` for the two-core pattern.
+    pub fn from_json(raw: &'a str) -> Result<Conversation<'a>, ModelError> {
         // Plain serde_json first: path tracking allocates a String per key, which would
         // dominate the hot path. Only a failing record is parsed again, with tracking,
         // to name the field.

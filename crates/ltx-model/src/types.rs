@@ -4,6 +4,8 @@
 //! fields it does not know in `extra` (never dropped). Free-form objects are kept as the
 //! JSON text received ([`RawValue`]). Generated once from a field list, then maintained here.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -23,7 +25,7 @@ use crate::de;
 macro_rules! model {
     (
         $(#[$m:meta])*
-        $name:ident {
+        $name:ident<'a> {
             $(
                 $(#[$fm:meta])*
                 $f:ident : $t:ty = $kind:ident($seed:expr $(, $key:literal)?)
@@ -32,15 +34,15 @@ macro_rules! model {
     ) => {
         $(#[$m])*
         #[derive(Debug, Clone, Serialize)]
-        pub struct $name {
+        pub struct $name<'a> {
             $( $(#[$fm])* pub $f: $t, )*
             /// Fields this model does not know, as received.
             #[serde(flatten)]
             pub extra: Map<String, Value>,
         }
 
-        impl<'de> de::FromMap<'de> for $name {
-            fn from_map<A: serde::de::MapAccess<'de>>(
+        impl<'a> de::FromMap<'a> for $name<'a> {
+            fn from_map<A: serde::de::MapAccess<'a>>(
                 mut map: A,
                 empty_is_none: bool,
             ) -> Result<Option<Self>, A::Error> {
@@ -72,8 +74,8 @@ macro_rules! model {
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        impl<'a> Deserialize<'a> for $name<'a> {
+            fn deserialize<D: serde::Deserializer<'a>>(d: D) -> Result<Self, D::Error> {
                 d.deserialize_map(de::Struct::<Self>::default())
             }
         }
@@ -88,7 +90,7 @@ macro_rules! model {
 
 model! {
     /// A LiveTex conversation: one visitor's contact with the company, with everything in it.
-    Conversation {
+    Conversation<'a> {
         /// Conversation id.
         id: i64 = req(de::ReqI64),
         /// When it started.
@@ -96,13 +98,13 @@ model! {
         /// Last change (the sync cursor).
         updated_at: DateTime<Utc> = req(de::ReqDateTime),
         /// The visitor (full object).
-        visitor: Option<Visitor> = opt(de::Object::default()),
+        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
         /// The site (full object).
-        site: Option<Site> = opt(de::Object::default()),
+        site: Option<Site<'a>> = opt(de::Object::default()),
         /// The department, if routed to one.
-        department: Option<Department> = opt(de::Object::default()),
+        department: Option<Department<'a>> = opt(de::Object::default()),
         /// `success`/`failure`, as sent.
-        result: Option<String> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(de::OptString),
         /// Duration in seconds.
         duration: Option<i64> = opt(de::OptI64),
         /// Pages viewed.
@@ -118,47 +120,47 @@ model! {
         /// Messages over all chats (API counter).
         message_count: Option<i64> = opt(de::OptI64),
         /// Visitor city.
-        city: Option<String> = opt(de::OptString),
+        city: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visitor country.
-        country: Option<String> = opt(de::OptString),
+        country: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search engine.
-        search_engine: Option<String> = opt(de::OptString),
+        search_engine: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search query.
-        search_query: Option<String> = opt(de::OptString),
+        search_query: Option<Cow<'a, str>> = opt(de::OptString),
         /// External referer.
-        ext_referer: Option<String> = opt(de::OptString),
+        ext_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Internal referer.
-        int_referer: Option<String> = opt(de::OptString),
+        int_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Entry page.
-        entry_page: Option<String> = opt(de::OptString),
+        entry_page: Option<Cow<'a, str>> = opt(de::OptString),
         /// Widget type (`auto`, `api`, `invite`, ...).
-        widget_type: Option<String> = opt(de::OptString),
+        widget_type: Option<Cow<'a, str>> = opt(de::OptString),
         /// Widget id (for `invite` the invitation text).
-        widget_id: Option<String> = opt(de::OptString),
+        widget_id: Option<Cow<'a, str>> = opt(de::OptString),
         /// Free-form visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Free-form prechat fields (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechat_fields: Option<Box<RawValue>> = opt(de::Plain::default()),
+        prechat_fields: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Chats, in chronological order.
-        chats: Vec<Chat> = opt(de::Seq::default()),
+        chats: Vec<Chat<'a>> = opt(de::Seq::default()),
         /// Calls, in chronological order.
-        calls: Vec<Call> = opt(de::Seq::default()),
+        calls: Vec<Call<'a>> = opt(de::Seq::default()),
         /// Leads, in chronological order.
-        leads: Vec<Lead> = opt(de::Seq::default()),
+        leads: Vec<Lead<'a>> = opt(de::Seq::default()),
         /// Complaints, in chronological order.
-        complaints: Vec<Complaint> = opt(de::Seq::default()),
+        complaints: Vec<Complaint<'a>> = opt(de::Seq::default()),
         /// Participating employees, in participation order.
-        employees: Vec<Employee> = opt(de::Seq::default()),
+        employees: Vec<Employee<'a>> = opt(de::Seq::default()),
         /// Events, in chronological order.
-        events: Vec<ConversationEvent> = opt(de::Seq::default()),
+        events: Vec<ConversationEvent<'a>> = opt(de::Seq::default()),
     }
 }
 
 model! {
     /// One chat of a conversation.
-    Chat {
+    Chat<'a> {
         /// Chat id.
         id: i64 = req(de::ReqI64),
         /// Start.
@@ -166,15 +168,15 @@ model! {
         /// Last change.
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee (often abbreviated).
-        employee: Option<Employee> = opt(de::Object::default()),
+        employee: Option<Employee<'a>> = opt(de::Object::default()),
         /// The department.
-        department: Option<Department> = opt(de::Object::default()),
+        department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
-        site: Option<Site> = opt(de::Object::default()),
+        site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor> = opt(de::Object::default()),
+        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
         /// `missed`, `completed`, `transfer_manual`, `transfer_auto`, as sent.
-        result: Option<String> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(de::OptString),
         /// Duration (s).
         duration: Option<i64> = opt(de::OptI64),
         /// Time in queue (s).
@@ -186,11 +188,11 @@ model! {
         /// Messages (API counter).
         message_count: Option<i64> = opt(de::OptI64),
         /// Messages, in chronological order.
-        messages: Vec<Message> = opt(de::Seq::default()),
+        messages: Vec<Message<'a>> = opt(de::Seq::default()),
         /// The first message.
-        first_message: Option<Box<Message>> = opt(de::Boxed::default()),
+        first_message: Option<Box<Message<'a>>> = opt(de::Boxed::default()),
         /// `positive`, `negative`, `undefined`, as sent.
-        visitor_vote: Option<String> = opt(de::OptString),
+        visitor_vote: Option<Cow<'a, str>> = opt(de::OptString),
         /// Closed.
         is_closed: Option<bool> = opt(de::OptBool),
         /// Contact info was left.
@@ -208,48 +210,48 @@ model! {
         /// Managed.
         is_managed: Option<bool> = opt(de::OptBool),
         /// Employee remark.
-        employee_remark: Option<String> = opt(de::OptString),
+        employee_remark: Option<Cow<'a, str>> = opt(de::OptString),
         /// Chat events (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        events: Option<Box<RawValue>> = opt(de::Plain::default()),
+        events: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Prechat values (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechats_chat: Option<Box<RawValue>> = opt(de::Plain::default()),
+        prechats_chat: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Hidden prechat values (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechats_hidden: Option<Box<RawValue>> = opt(de::Plain::default()),
+        prechats_hidden: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Callback URL.
-        callback_url: Option<String> = opt(de::OptString),
+        callback_url: Option<Cow<'a, str>> = opt(de::OptString),
         /// Back-reference to the conversation (kept as sent, not used).
         #[serde(skip_serializing_if = "Option::is_none")]
-        conversation: Option<Box<RawValue>> = opt(de::Plain::default()),
+        conversation: Option<&'a RawValue> = opt(de::Plain::default()),
     }
 }
 
 model! {
     /// One chat message; exactly one of `employee` (staff) or `visitor` is the sender.
-    Message {
+    Message<'a> {
         /// Message id.
         id: i64 = req(de::ReqI64),
         /// When sent.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Text.
-        text: Option<String> = opt(de::OptString),
+        text: Option<Cow<'a, str>> = opt(de::OptString),
         /// Delivered.
         is_delivered: Option<bool> = opt(de::OptBool),
         /// Sender, if staff.
-        employee: Option<Employee> = opt(de::Object::default()),
+        employee: Option<Employee<'a>> = opt(de::Object::default()),
         /// Sender, if the visitor.
-        visitor: Option<Visitor> = opt(de::Object::default()),
+        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
     }
 }
 
 model! {
     /// One call of a conversation.
-    Call {
+    Call<'a> {
         /// Call id.
         id: i64 = req(de::ReqI64),
         /// Start.
@@ -257,43 +259,43 @@ model! {
         /// Last change.
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee.
-        employee: Option<Employee> = opt(de::Object::default()),
+        employee: Option<Employee<'a>> = opt(de::Object::default()),
         /// Incoming (else outgoing).
         is_incoming: Option<bool> = opt(de::OptBool),
         /// `missed`, `completed`, as sent.
-        result: Option<String> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(de::OptString),
         /// Duration (s).
         duration: Option<i64> = opt(de::OptI64),
         /// Time to answer (s).
         answer_time: Option<i64> = opt(de::OptI64),
         /// Recording URL.
-        recording: Option<String> = opt(de::OptString),
+        recording: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visitor vote.
-        visitor_vote: Option<String> = opt(de::OptString),
+        visitor_vote: Option<Cow<'a, str>> = opt(de::OptString),
         /// Employee vote.
-        employee_vote: Option<String> = opt(de::OptString),
+        employee_vote: Option<Cow<'a, str>> = opt(de::OptString),
         /// The lead an outgoing call was made for.
-        lead: Option<Box<Lead>> = opt(de::Boxed::default()),
+        lead: Option<Box<Lead<'a>>> = opt(de::Boxed::default()),
         /// The department.
-        department: Option<Department> = opt(de::Object::default()),
+        department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
-        site: Option<Site> = opt(de::Object::default()),
+        site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor> = opt(de::Object::default()),
+        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
         /// Pages viewed.
         page_count: Option<i64> = opt(de::OptI64),
         /// Visits.
         visit_count: Option<i64> = opt(de::OptI64),
         /// External referer.
-        ext_referer: Option<String> = opt(de::OptString),
+        ext_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Internal referer.
-        int_referer: Option<String> = opt(de::OptString),
+        int_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search engine.
-        search_engine: Option<String> = opt(de::OptString),
+        search_engine: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search query.
-        search_query: Option<String> = opt(de::OptString),
+        search_query: Option<Cow<'a, str>> = opt(de::OptString),
         /// Entry page.
-        entry_page: Option<String> = opt(de::OptString),
+        entry_page: Option<Cow<'a, str>> = opt(de::OptString),
         /// Remark: transferred.
         rem_transfer: Option<bool> = opt(de::OptBool),
         /// Remark: automatic.
@@ -305,13 +307,13 @@ model! {
         /// Remark: lost in queue.
         rem_lost_in_queue: Option<bool> = opt(de::OptBool),
         /// Callback URL.
-        callback_url: Option<String> = opt(de::OptString),
+        callback_url: Option<Cow<'a, str>> = opt(de::OptString),
     }
 }
 
 model! {
     /// One lead (form, callback request, ...) of a conversation.
-    Lead {
+    Lead<'a> {
         /// Lead id.
         id: i64 = req(de::ReqI64),
         /// Created.
@@ -320,113 +322,113 @@ model! {
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// `form`, `callback`, ..., as sent.
         #[serde(rename = "type")]
-        lead_type: Option<String> = opt(de::OptString, "type"),
+        lead_type: Option<Cow<'a, str>> = opt(de::OptString, "type"),
         /// `missed`, `completed`, as sent.
-        result: Option<String> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(de::OptString),
         /// Name left by the visitor.
-        name: Option<String> = opt(de::OptString),
+        name: Option<Cow<'a, str>> = opt(de::OptString),
         /// E-mail.
-        email: Option<String> = opt(de::OptString),
+        email: Option<Cow<'a, str>> = opt(de::OptString),
         /// Phone.
-        phone: Option<String> = opt(de::OptString),
+        phone: Option<Cow<'a, str>> = opt(de::OptString),
         /// Text (≤2000 chars).
-        text: Option<String> = opt(de::OptString),
+        text: Option<Cow<'a, str>> = opt(de::OptString),
         /// Answer.
-        answer_text: Option<String> = opt(de::OptString),
+        answer_text: Option<Cow<'a, str>> = opt(de::OptString),
         /// Completed.
         completed_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Seconds to completion.
         duration: Option<i64> = opt(de::OptI64),
         /// Created by.
-        created_by: Option<Employee> = opt(de::Object::default()),
+        created_by: Option<Employee<'a>> = opt(de::Object::default()),
         /// Assigned to.
-        assigned_to: Option<Employee> = opt(de::Object::default()),
+        assigned_to: Option<Employee<'a>> = opt(de::Object::default()),
         /// Completed by.
-        completed_by: Option<Employee> = opt(de::Object::default()),
+        completed_by: Option<Employee<'a>> = opt(de::Object::default()),
         /// Locked by.
-        locked_by: Option<Employee> = opt(de::Object::default()),
+        locked_by: Option<Employee<'a>> = opt(de::Object::default()),
         /// Locked.
         is_locked: Option<bool> = opt(de::OptBool),
         /// The department.
-        department: Option<Department> = opt(de::Object::default()),
+        department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
-        site: Option<Site> = opt(de::Object::default()),
+        site: Option<Site<'a>> = opt(de::Object::default()),
         /// City.
-        city: Option<String> = opt(de::OptString),
+        city: Option<Cow<'a, str>> = opt(de::OptString),
         /// Country.
-        country: Option<String> = opt(de::OptString),
+        country: Option<Cow<'a, str>> = opt(de::OptString),
         /// External referer.
-        ext_referer: Option<String> = opt(de::OptString),
+        ext_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Internal referer.
-        int_referer: Option<String> = opt(de::OptString),
+        int_referer: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search engine.
-        search_engine: Option<String> = opt(de::OptString),
+        search_engine: Option<Cow<'a, str>> = opt(de::OptString),
         /// Search query.
-        search_query: Option<String> = opt(de::OptString),
+        search_query: Option<Cow<'a, str>> = opt(de::OptString),
         /// Entry page.
-        entry_page: Option<String> = opt(de::OptString),
+        entry_page: Option<Cow<'a, str>> = opt(de::OptString),
     }
 }
 
 model! {
     /// One complaint of a conversation (its id is a string).
-    Complaint {
+    Complaint<'a> {
         /// Complaint id (string).
-        id: String = req(de::StringId),
+        id: Cow<'a, str> = req(de::StringId),
         /// Created.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change.
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Text.
-        text: Option<String> = opt(de::OptString),
+        text: Option<Cow<'a, str>> = opt(de::OptString),
         /// E-mail.
-        email: Option<String> = opt(de::OptString),
+        email: Option<Cow<'a, str>> = opt(de::OptString),
         /// Phone.
-        phone: Option<String> = opt(de::OptString),
+        phone: Option<Cow<'a, str>> = opt(de::OptString),
         /// The employee complained about.
-        employee: Option<Employee> = opt(de::Object::default()),
+        employee: Option<Employee<'a>> = opt(de::Object::default()),
         /// The department.
-        department: Option<Department> = opt(de::Object::default()),
+        department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
-        site: Option<Site> = opt(de::Object::default()),
+        site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor> = opt(de::Object::default()),
+        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
     }
 }
 
 model! {
     /// One event of a conversation (no id of its own).
-    ConversationEvent {
+    ConversationEvent<'a> {
         /// Type as sent (e.g. `visitor-chat-open`, the misspelt `vistor-navigate`).
-        event_type: Option<String> = opt(de::OptString),
+        event_type: Option<Cow<'a, str>> = opt(de::OptString),
         /// Text.
-        event_text: Option<String> = opt(de::OptString),
+        event_text: Option<Cow<'a, str>> = opt(de::OptString),
         /// When.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee involved.
-        employee: Option<Employee> = opt(de::Object::default()),
+        employee: Option<Employee<'a>> = opt(de::Object::default()),
         /// The page.
-        page: Option<String> = opt(de::OptString),
+        page: Option<Cow<'a, str>> = opt(de::OptString),
     }
 }
 
 model! {
     /// An employee (operator); nested references are often abbreviated to a few fields.
-    Employee {
+    Employee<'a> {
         /// Employee id.
         id: i64 = req(de::ReqI64),
         /// First name.
-        first_name: Option<String> = opt(de::OptString),
+        first_name: Option<Cow<'a, str>> = opt(de::OptString),
         /// Last name.
-        last_name: Option<String> = opt(de::OptString),
+        last_name: Option<Cow<'a, str>> = opt(de::OptString),
         /// E-mail.
-        email: Option<String> = opt(de::OptString),
+        email: Option<Cow<'a, str>> = opt(de::OptString),
         /// Phone.
-        phone: Option<String> = opt(de::OptString),
+        phone: Option<Cow<'a, str>> = opt(de::OptString),
         /// Role.
-        role: Option<Role> = opt(de::Object::default()),
+        role: Option<Role<'a>> = opt(de::Object::default()),
         /// `online`, `busy`, `offline`, as sent.
-        state: Option<String> = opt(de::OptString),
+        state: Option<Cow<'a, str>> = opt(de::OptString),
         /// Active.
         is_active: Option<bool> = opt(de::OptBool),
         /// Deleted.
@@ -435,7 +437,7 @@ model! {
         chat_limit: Option<i64> = opt(de::OptI64),
         /// Departments (ids or objects; JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        departments: Option<Box<RawValue>> = opt(de::Plain::default()),
+        departments: Option<&'a RawValue> = opt(de::Plain::default()),
         /// Created.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change.
@@ -445,39 +447,39 @@ model! {
 
 model! {
     /// An employee's role.
-    Role {
+    Role<'a> {
         /// Role code (e.g. `operator`).
-        code: Option<String> = opt(de::OptString),
+        code: Option<Cow<'a, str>> = opt(de::OptString),
         /// Role title.
-        title: Option<String> = opt(de::OptString),
+        title: Option<Cow<'a, str>> = opt(de::OptString),
     }
 }
 
 model! {
     /// A website visitor (id is a string).
-    Visitor {
+    Visitor<'a> {
         /// Visitor id (string).
-        id: String = req(de::StringId),
+        id: Cow<'a, str> = req(de::StringId),
         /// Name.
-        name: Option<String> = opt(de::OptString),
+        name: Option<Cow<'a, str>> = opt(de::OptString),
         /// Nickname.
-        nickname: Option<String> = opt(de::OptString),
+        nickname: Option<Cow<'a, str>> = opt(de::OptString),
         /// E-mail.
-        email: Option<String> = opt(de::OptString),
+        email: Option<Cow<'a, str>> = opt(de::OptString),
         /// Phone.
-        phone: Option<String> = opt(de::OptString),
+        phone: Option<Cow<'a, str>> = opt(de::OptString),
         /// First seen.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last visit.
         last_visit_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last IP address.
-        last_ip: Option<String> = opt(de::OptString),
+        last_ip: Option<Cow<'a, str>> = opt(de::OptString),
         /// Last user agent.
-        last_user_agent: Option<String> = opt(de::OptString),
+        last_user_agent: Option<Cow<'a, str>> = opt(de::OptString),
         /// Last city.
-        last_city: Option<String> = opt(de::OptString),
+        last_city: Option<Cow<'a, str>> = opt(de::OptString),
         /// Last country.
-        last_country: Option<String> = opt(de::OptString),
+        last_country: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visits.
         visit_count: Option<i64> = opt(de::OptI64),
         /// Chats.
@@ -491,22 +493,22 @@ model! {
         /// When banned.
         banned_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Ban reason.
-        ban_reason: Option<String> = opt(de::OptString),
+        ban_reason: Option<Cow<'a, str>> = opt(de::OptString),
         /// Comment.
-        comment: Option<String> = opt(de::OptString),
+        comment: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<Box<RawValue>> = opt(de::Plain::default()),
+        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
     }
 }
 
 model! {
     /// A site of the account.
-    Site {
+    Site<'a> {
         /// Site id.
         id: i64 = req(de::ReqI64),
         /// URL.
-        url: Option<String> = opt(de::OptString),
+        url: Option<Cow<'a, str>> = opt(de::OptString),
         /// Created.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change.
@@ -518,11 +520,11 @@ model! {
 
 model! {
     /// A department (operator group).
-    Department {
+    Department<'a> {
         /// Department id.
         id: i64 = req(de::ReqI64),
         /// Title.
-        title: Option<String> = opt(de::OptString),
+        title: Option<Cow<'a, str>> = opt(de::OptString),
         /// Created.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change.

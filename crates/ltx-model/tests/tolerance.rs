@@ -12,13 +12,14 @@ fn utc(s: &str) -> DateTime<Utc> {
 }
 
 /// A minimal valid conversation with `patch` merged into its top level.
-fn conv(patch: serde_json::Value) -> Result<Conversation, ModelError> {
+/// (The text is leaked: a conversation borrows from its JSON, and tests are short-lived.)
+fn conv(patch: serde_json::Value) -> Result<Conversation<'static>, ModelError> {
     let mut base =
         json!({"id": 1, "created_at": "2026-03-14T18:02:11", "updated_at": "2026-03-14T18:31:40"});
     for (k, v) in patch.as_object().unwrap() {
         base[k] = v.clone();
     }
-    Conversation::from_json(&base.to_string())
+    Conversation::from_json(Box::leak(base.to_string().into_boxed_str()))
 }
 
 #[test]
@@ -180,7 +181,8 @@ fn unknown_fields_are_captured_at_every_level() {
         json!(2)
     );
     // And they survive a serialize → parse round trip.
-    let again = Conversation::from_json(&serde_json::to_string(&c).unwrap()).unwrap();
+    let text = serde_json::to_string(&c).unwrap();
+    let again = Conversation::from_json(&text).unwrap();
     assert_eq!(again.extra, c.extra);
     assert_eq!(
         again.chats[0].messages[0].extra,

@@ -41,7 +41,7 @@ impl CallsBuilder {
                 .append_option(x.department.as_ref().map(|d| d.id));
             self.site_id.append_option(x.site.as_ref().map(|v| v.id));
             self.visitor_id
-                .append_option(x.visitor.as_ref().map(|v| v.id.as_str()));
+                .append_option(x.visitor.as_ref().map(|v| v.id.as_ref()));
             self.page_count.append_option(x.page_count);
             self.visit_count.append_option(x.visit_count);
             self.ext_referer.append_option(x.ext_referer.as_deref());

@@ -37,7 +37,7 @@ impl ChatMessagesBuilder {
                 self.employee_id
                     .append_option(m.employee.as_ref().map(|e| e.id));
                 self.visitor_id
-                    .append_option(m.visitor.as_ref().map(|v| v.id.as_str()));
+                    .append_option(m.visitor.as_ref().map(|v| v.id.as_ref()));
                 let text = m.text.as_deref();
                 // Length in characters, kept whatever the policy does to the text.
                 self.text_length

@@ -34,7 +34,7 @@ impl ChatsBuilder {
                 .append_option(ch.department.as_ref().map(|d| d.id));
             self.site_id.append_option(ch.site.as_ref().map(|x| x.id));
             self.visitor_id
-                .append_option(ch.visitor.as_ref().map(|v| v.id.as_str()));
+                .append_option(ch.visitor.as_ref().map(|v| v.id.as_ref()));
             self.result.append_option(ch.result.as_deref());
             self.duration_s.append_option(ch.duration);
             self.queue_time_s.append_option(ch.queue_time);

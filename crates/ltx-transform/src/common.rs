@@ -177,8 +177,8 @@ pub(crate) fn ts(dt: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 /// The JSON text of a free-form field, as received.
-pub(crate) fn raw(v: &Option<Box<RawValue>>) -> Option<&str> {
-    v.as_deref().map(RawValue::get)
+pub(crate) fn raw<'a>(v: &Option<&'a RawValue>) -> Option<&'a str> {
+    v.map(RawValue::get)
 }
 
 /// `_extra`: unknown fields as a JSON object with sorted keys (`{}` when none).

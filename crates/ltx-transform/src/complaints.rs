@@ -34,7 +34,7 @@ impl ComplaintsBuilder {
                 .append_option(x.department.as_ref().map(|d| d.id));
             self.site_id.append_option(x.site.as_ref().map(|v| v.id));
             self.visitor_id
-                .append_option(x.visitor.as_ref().map(|v| v.id.as_str()));
+                .append_option(x.visitor.as_ref().map(|v| v.id.as_ref()));
             push_lineage!(self, ctx, s, &x.extra);
         }
         c.complaints.len()

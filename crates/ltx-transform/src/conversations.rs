@@ -34,7 +34,7 @@ impl ConversationsBuilder {
         self.updated_at
             .append_value(c.updated_at.timestamp_micros());
         self.visitor_id
-            .append_option(c.visitor.as_ref().map(|v| v.id.as_str()));
+            .append_option(c.visitor.as_ref().map(|v| v.id.as_ref()));
         self.site_id.append_option(c.site.as_ref().map(|v| v.id));
         self.department_id
             .append_option(c.department.as_ref().map(|v| v.id));

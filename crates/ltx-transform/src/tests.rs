@@ -6,6 +6,7 @@ use arrow::array::{Array, BooleanArray, Int64Array, StringArray, TimestampMicros
 use arrow::compute::concat_batches;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
+use ltx_model::Conversation;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -485,4 +486,75 @@ fn drain_full_emits_nothing_below_batch_rows() {
         11,
         "one batch per non-empty table (no complaints, issues, rejects)"
     );
+}
+
+#[test]
+fn escaped_strings_are_decoded_and_free_form_json_kept_as_sent() {
+    // Strings are borrowed from the input when they have no escapes; escaped ones must
+    // still come out decoded, and free-form objects byte for byte as sent.
+    let mut v = example();
+    v["city"] = json!("Санкт-\"Петербург\"\n");
+    v["chats"][0]["messages"][0]["text"] = json!("tab\there \u{1F600} \\ end");
+    v["visitor"]["id"] = json!("id/with\\backslash");
+    let raw = v
+        .to_string()
+        .replace(r#""client_id":"A-99812""#, r#""client_id" : "A-\u0039""#);
+    let (batches, stats) = run(config(), &[raw]);
+    assert_eq!(stats.rejected, 0);
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(
+        strs(&conv, "city")[0].as_deref(),
+        Some("Санкт-\"Петербург\"\n")
+    );
+    assert_eq!(
+        strs(&conv, "visitor_id")[0].as_deref(),
+        Some("id/with\\backslash")
+    );
+    let vars = strs(&conv, "visitor_variables")[0].clone().unwrap();
+    assert!(vars.contains(r#""client_id" : "A-\u0039""#), "{vars}");
+    let msgs = table(&batches, Table::ChatMessages);
+    assert_eq!(
+        strs(&msgs, "text")[0].as_deref(),
+        Some("tab\there \u{1F600} \\ end")
+    );
+    assert_eq!(ints(&msgs, "text_length")[0], Some(16));
+}
+
+#[test]
+fn parsing_on_another_thread_gives_the_same_batches() {
+    let mut bad = example();
+    bad["chats"][0]["messages"][1]["created_at"] = json!("yesterday");
+    let mut raws: Vec<String> = (0..6)
+        .map(|i| {
+            let mut v = example();
+            v["id"] = json!(1000 + i);
+            v.to_string()
+        })
+        .collect();
+    raws.insert(3, bad.to_string());
+    let (expected, expected_stats) = run(config(), &raws);
+
+    let mut t = Transformer::new(config());
+    let (first, second) = raws.split_at(raws.len() / 2);
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            first
+                .iter()
+                .map(|r| Conversation::from_json(r))
+                .collect::<Vec<_>>()
+        });
+        let mine: Vec<_> = second.iter().map(|r| Conversation::from_json(r)).collect();
+        let theirs = worker.join().unwrap();
+        for (raw, parsed) in raws.iter().zip(theirs.into_iter().chain(mine)) {
+            t.push_parsed(raw, parsed);
+        }
+    });
+    let (got, stats) = t.finish();
+    assert_eq!(stats, expected_stats);
+    assert_eq!(stats.rejected, 1);
+    assert_eq!(got.len(), expected.len());
+    for (a, b) in got.iter().zip(&expected) {
+        assert_eq!((a.table, &a.partition), (b.table, &b.partition));
+        assert_eq!(a.batch, b.batch, "{}", a.table.name());
+    }
 }
