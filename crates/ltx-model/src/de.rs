@@ -242,7 +242,13 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for VecVisitor<T> {
         f.write_str("an array (or null)")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        // serde_json gives no size hint: growing 0 → 4 → 8 → 16 re-copies large structs
+        // (a chat has ~8 messages), so a non-empty array starts at 8.
+        let Some(first) = seq.next_element()? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).clamp(8, 1024));
+        out.push(first);
         while let Some(item) = seq.next_element()? {
             out.push(item);
         }
