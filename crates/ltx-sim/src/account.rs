@@ -3,7 +3,9 @@
 //! Every conversation is a pure function of `(seed, id)` and the versions that exist at
 //! the requested instant, so any one can be built in O(1) without the others. Only the
 //! index (creation, visibility and version times: 28 bytes a conversation) lives in
-//! memory, plus the versions added by the `mutate_rate` fault.
+//! memory, plus the versions added by the `mutate_rate` fault, plus the child-list index
+//! (32 bytes a chat/call/lead/complaint: times and position, never JSON) that lets the
+//! child lists page in O(log N + limit) and render only the page.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,6 +100,41 @@ pub(crate) struct Snapshot {
     pub(crate) by_created: Vec<i64>,
 }
 
+/// One child record (chat, call, lead or complaint) in the child-list index: only what
+/// sorting, filtering and rendering the page on demand need (32 bytes, no JSON).
+/// Field order is the sort order of the lists: `updated_at`, then conversation, then
+/// position inside the conversation's array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct ChildRow {
+    /// The child's `updated_at` (unix secs).
+    pub(crate) updated: i64,
+    /// The conversation it belongs to.
+    pub(crate) conversation: i64,
+    /// Its index in the conversation's array of that kind.
+    pub(crate) position: u32,
+    /// The child's `created_at` (unix secs).
+    pub(crate) created: i64,
+}
+
+/// Every child of every visible conversation at one instant, per kind, sorted by
+/// [`ChildRow`] order (cached per clock value and mutation generation).
+#[derive(Debug)]
+pub(crate) struct ChildIndex {
+    pub(crate) at: i64,
+    pub(crate) generation: u64,
+    rows: [Vec<ChildRow>; 4],
+}
+
+impl ChildIndex {
+    /// The sorted rows of one kind.
+    pub(crate) fn rows(&self, kind: ChildKind) -> &[ChildRow] {
+        &self.rows[kind.slot()]
+    }
+}
+
+/// Child timings of one conversation at one state: (kind slot, position, updated, created).
+type ChildTimes = Box<[(u8, u32, i64, i64)]>;
+
 /// The deterministic account behind the simulator (also usable without a server).
 #[derive(Debug)]
 pub struct Account {
@@ -112,6 +149,11 @@ pub struct Account {
     generation: AtomicU64,
     bad_record_rate_bits: AtomicU64,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
+    child_index: Mutex<Option<Arc<ChildIndex>>>,
+    /// Per conversation: its `updated_at` (= the state the entry describes) and the
+    /// timings of its children then. One entry per conversation, so memory stays
+    /// O(conversations + children); a new version replaces the entry.
+    child_memo: Mutex<HashMap<i64, (i64, ChildTimes)>>,
 }
 
 impl Account {
@@ -159,6 +201,8 @@ impl Account {
             generation: AtomicU64::new(0),
             bad_record_rate_bits: AtomicU64::new(cfg.faults.bad_record_rate.to_bits()),
             snapshot: Mutex::new(None),
+            child_index: Mutex::new(None),
+            child_memo: Mutex::new(HashMap::new()),
         }
     }
 
@@ -314,6 +358,56 @@ impl Account {
         });
         *slot = Some(Arc::clone(&s));
         s
+    }
+
+    /// The child-list index at `at` (second resolution), rebuilt when the clock or
+    /// mutations change. A rebuild is O(rows log rows) plus one conversation build per
+    /// conversation whose state changed since it was last indexed; pages are then
+    /// O(log rows + limit).
+    pub(crate) fn child_index(&self, at: i64) -> Arc<ChildIndex> {
+        // Held across the rebuild: concurrent requests wait for one rebuild, not do four.
+        let mut slot = self.child_index.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot(at);
+        if let Some(ix) = slot.as_ref() {
+            if ix.at == at && ix.generation == snap.generation {
+                return Arc::clone(ix);
+            }
+        }
+        let mut rows: [Vec<ChildRow>; 4] = Default::default();
+        {
+            let mut memo = self.child_memo.lock().unwrap_or_else(|e| e.into_inner());
+            for &(latest, id) in &snap.by_updated {
+                let fresh = memo.get(&id).is_some_and(|(t, _)| *t == latest);
+                if !fresh {
+                    let Some(conv) = self.build(id, at) else {
+                        continue;
+                    };
+                    // Keyed by the state actually built (a mutation may have landed
+                    // since the snapshot): the entry is always self-consistent.
+                    memo.insert(id, (conv.updated, conv.child_times()));
+                }
+                if let Some((_, times)) = memo.get(&id) {
+                    for &(kind, position, updated, created) in times.iter() {
+                        rows[usize::from(kind)].push(ChildRow {
+                            updated,
+                            conversation: id,
+                            position,
+                            created,
+                        });
+                    }
+                }
+            }
+        }
+        for r in &mut rows {
+            r.sort_unstable();
+        }
+        let ix = Arc::new(ChildIndex {
+            at,
+            generation: snap.generation,
+            rows,
+        });
+        *slot = Some(Arc::clone(&ix));
+        ix
     }
 
     /// Adds a version of `id` stamped at `now` (a mid-paging update). Returns false when
@@ -1459,7 +1553,59 @@ impl Conv {
         })
     }
 
+    /// Timings of every child, for the child-list index (no rendering).
+    fn child_times(&self) -> ChildTimes {
+        let pos = |k: usize| u32::try_from(k).unwrap_or(u32::MAX);
+        let chats = self
+            .chats
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (ChildKind::Chats.slot() as u8, pos(k), c.updated, c.created));
+        let calls = self
+            .calls
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (ChildKind::Calls.slot() as u8, pos(k), c.updated, c.created));
+        let leads = self
+            .leads
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (ChildKind::Leads.slot() as u8, pos(k), l.updated, l.created));
+        // A complaint never changes: its updated_at is its created_at.
+        let complaints = self.complaints.iter().enumerate().map(|(k, c)| {
+            (
+                ChildKind::Complaints.slot() as u8,
+                pos(k),
+                c.created,
+                c.created,
+            )
+        });
+        chats.chain(calls).chain(leads).chain(complaints).collect()
+    }
+
+    /// Renders child `position` of `kind`, if it exists.
+    pub(crate) fn render_child(
+        &self,
+        kind: ChildKind,
+        position: usize,
+        pools: &Pools,
+    ) -> Option<Value> {
+        let exists = match kind {
+            ChildKind::Chats => position < self.chats.len(),
+            ChildKind::Calls => position < self.calls.len(),
+            ChildKind::Leads => position < self.leads.len(),
+            ChildKind::Complaints => position < self.complaints.len(),
+        };
+        exists.then(|| match kind {
+            ChildKind::Chats => self.render_chat(position, pools),
+            ChildKind::Calls => self.render_call(position, pools),
+            ChildKind::Leads => self.render_lead(position, pools),
+            ChildKind::Complaints => self.render_complaint(position, pools),
+        })
+    }
+
     /// Children of one kind with their `updated_at` (secs) and rendered JSON.
+    #[cfg(test)]
     pub(crate) fn children(&self, kind: ChildKind, pools: &Pools) -> Vec<(i64, i64, Value)> {
         match kind {
             ChildKind::Chats => (0..self.chats.len())
@@ -1638,6 +1784,18 @@ pub(crate) enum ChildKind {
     Complaints,
 }
 
+impl ChildKind {
+    /// Array slot of the kind in per-kind tables.
+    fn slot(self) -> usize {
+        match self {
+            ChildKind::Chats => 0,
+            ChildKind::Calls => 1,
+            ChildKind::Leads => 2,
+            ChildKind::Complaints => 3,
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1748,5 +1906,62 @@ mod tests {
                 "a child carries the new version of {id}"
             );
         }
+    }
+
+    #[test]
+    fn child_index_agrees_with_rendered_children_and_follows_mutations() {
+        let a = Account::new(&cfg(300));
+        let mut at = a.start + 3 * DAY;
+        let check = |a: &Account, at: i64| {
+            let ix = a.child_index(at);
+            for kind in [
+                ChildKind::Chats,
+                ChildKind::Calls,
+                ChildKind::Leads,
+                ChildKind::Complaints,
+            ] {
+                let mut expected = Vec::new();
+                for (id, _) in a.visible_secs(at) {
+                    let conv = a.build(id, at).unwrap();
+                    for (k, (updated, created, item)) in
+                        conv.children(kind, a.pools()).into_iter().enumerate()
+                    {
+                        let rendered = conv.render_child(kind, k, a.pools()).unwrap();
+                        assert_eq!(rendered, item);
+                        expected.push(ChildRow {
+                            updated,
+                            conversation: id,
+                            position: k as u32,
+                            created,
+                        });
+                    }
+                }
+                expected.sort_unstable();
+                assert_eq!(ix.rows(kind), expected.as_slice(), "{kind:?} at {at}");
+            }
+        };
+        check(&a, at);
+        // Mutations bump the generation; the rebuilt index carries the new versions.
+        let ids: Vec<i64> = a
+            .visible_secs(at)
+            .iter()
+            .map(|(id, _)| *id)
+            .take(5)
+            .collect();
+        for id in &ids {
+            assert!(a.mutate(*id, at));
+        }
+        check(&a, at);
+        let ix = a.child_index(at);
+        for id in &ids {
+            assert!(ix
+                .rows(ChildKind::Chats)
+                .iter()
+                .chain(ix.rows(ChildKind::Calls))
+                .chain(ix.rows(ChildKind::Leads))
+                .any(|r| r.conversation == *id && r.updated == at));
+        }
+        at += DAY;
+        check(&a, at);
     }
 }

@@ -148,7 +148,8 @@ fn parse_usize(params: &HashMap<String, String>, key: &str) -> Result<Option<usi
         .transpose()
 }
 
-fn list_of(v: &str) -> Vec<String> {
+/// Splits a comma-separated parameter (`ids`, `fields`), dropping empty items.
+pub(crate) fn list_of(v: &str) -> Vec<String> {
     v.split(',')
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())

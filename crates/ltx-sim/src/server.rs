@@ -19,9 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use crate::account::{Account, ChildKind, Snapshot};
+use crate::account::{Account, ChildIndex, ChildKind, ChildRow, Conv, Snapshot};
 use crate::config::{Faults, SimConfig};
-use crate::query::{parse_list, ListQuery, Profile, Sort};
+use crate::query::{list_of, parse_list, ListQuery, Profile, Sort};
 use crate::stats::{SimStats, StatsCollector};
 use crate::time::{fmt_http_date, from_secs, parse_param};
 use crate::SimError;
@@ -52,10 +52,6 @@ struct Bucket {
     last: Instant,
 }
 
-/// Children-list results cached for repeated paging over the same window and clock.
-type ChildCacheKey = (ChildKind, i64, u64, String);
-type ChildRows = Arc<Vec<(i64, i64, i64, Value)>>;
-
 /// State shared by every handler and the handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -68,7 +64,6 @@ pub(crate) struct Shared {
     tokens: Mutex<HashMap<String, Instant>>,
     token_seq: AtomicI64,
     stats: StatsCollector,
-    child_cache: Mutex<Vec<(ChildCacheKey, ChildRows)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -358,18 +353,17 @@ fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Matches {
     }
 }
 
-/// The `mutate_rate` fault: 1–3 of the matching conversations get a version at `now`.
-fn maybe_mutate(s: &Shared, candidates: &Matches, now: i64) -> bool {
+/// The `mutate_rate` fault: 1–3 of the `len` matching conversations (the i-th given by
+/// `get`) get a version at `now`.
+fn maybe_mutate(s: &Shared, len: usize, get: impl Fn(usize) -> Option<i64>, now: i64) -> bool {
     let f = s.faults();
-    if f.mutate_rate <= 0.0 || candidates.len() == 0 || s.draw() >= f.mutate_rate {
+    if f.mutate_rate <= 0.0 || len == 0 || s.draw() >= f.mutate_rate {
         return false;
     }
     let picks: Vec<i64> = {
         let mut rng = lock(&s.fault_rng);
         let n = rng.gen_range(1..=3);
-        (0..n)
-            .filter_map(|_| candidates.get(rng.gen_range(0..candidates.len())))
-            .collect()
+        (0..n).filter_map(|_| get(rng.gen_range(0..len))).collect()
     };
     let mut done = 0;
     for id in picks {
@@ -392,7 +386,7 @@ fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Pro
     };
     let at = s.now_secs();
     let mut ids = conversation_matches(s, &q, at);
-    if maybe_mutate(s, &ids, at) {
+    if maybe_mutate(s, ids.len(), |i| ids.get(i), at) {
         ids = conversation_matches(s, &q, at);
     }
     let results = (q.offset..q.offset.saturating_add(q.limit))
@@ -403,56 +397,114 @@ fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Pro
     page_response(ids.len(), results)
 }
 
-/// All children of `kind` matching the window, as (sort key, created, conversation id, item).
-fn child_rows(s: &Shared, kind: ChildKind, q: &ListQuery, at: i64) -> ChildRows {
-    let key_text = format!(
-        "{:?}|{:?}|{:?}|{:?}",
-        q.updated, q.created, q.ids, q.conversation_ids
-    );
-    let generation = s.account.snapshot(at).generation;
-    let key = (kind, at, generation, key_text);
-    if let Some((_, rows)) = lock(&s.child_cache).iter().find(|(k, _)| *k == key) {
-        return Arc::clone(rows);
-    }
-    let snap = s.account.snapshot(at);
-    // A child's updated_at never exceeds its conversation's, so start at the window.
-    let lo = snap.by_updated.partition_point(|&(t, _)| t < q.updated.lo);
-    let mut rows = Vec::new();
-    for &(_, id) in &snap.by_updated[lo..] {
-        if q.conversation_ids
-            .as_ref()
-            .is_some_and(|c| !c.contains(&id))
-        {
-            continue;
+/// Child rows matching a query, in the requested order, without copying the common case.
+enum ChildMatches {
+    /// A window of the `updated_at`-sorted index (no other filter): O(log N) per page.
+    Window {
+        index: Arc<ChildIndex>,
+        kind: ChildKind,
+        lo: usize,
+        hi: usize,
+        desc: bool,
+    },
+    /// An explicit list (other filters or created_at order).
+    List(Vec<ChildRow>),
+}
+
+impl ChildMatches {
+    fn len(&self) -> usize {
+        match self {
+            ChildMatches::Window { lo, hi, .. } => hi - lo,
+            ChildMatches::List(v) => v.len(),
         }
-        let Some(conv) = s.account.build(id, at) else {
-            continue;
-        };
-        for (updated, created, mut item) in conv.children(kind, s.account.pools()) {
-            if !q.updated.contains(updated) || !q.created.contains(created) {
-                continue;
-            }
-            if let Some(ids) = &q.ids {
-                let own = match &item["id"] {
-                    Value::String(x) => x.clone(),
-                    other => other.to_string(),
-                };
-                if !ids.contains(&own) {
-                    continue;
+    }
+
+    fn get(&self, i: usize) -> Option<ChildRow> {
+        match self {
+            ChildMatches::Window {
+                index,
+                kind,
+                lo,
+                hi,
+                desc,
+            } => {
+                if i >= hi - lo {
+                    return None;
                 }
+                let k = if *desc { hi - 1 - i } else { lo + i };
+                index.rows(*kind).get(k).copied()
             }
-            item["conversation"] = json!({"id": id});
-            rows.push((updated, created, id, item));
+            ChildMatches::List(v) => v.get(i).copied(),
         }
     }
-    rows.sort_by_key(|r| (r.0, r.2));
-    let rows = Arc::new(rows);
-    let mut cache = lock(&s.child_cache);
-    if cache.len() >= 8 {
-        cache.remove(0);
+}
+
+/// The child's own `id` as the `ids=` filter compares it (complaint ids are strings).
+fn child_own_id(item: &Value) -> String {
+    match &item["id"] {
+        Value::String(x) => x.clone(),
+        other => other.to_string(),
     }
-    cache.push((key, Arc::clone(&rows)));
-    rows
+}
+
+/// Children of `kind` matching `q` at `at`, in the requested order.
+fn child_matches(s: &Shared, kind: ChildKind, q: &ListQuery, at: i64) -> ChildMatches {
+    let index = s.account.child_index(at);
+    let all = index.rows(kind);
+    let lo = all.partition_point(|r| r.updated < q.updated.lo);
+    let hi = all.partition_point(|r| r.updated <= q.updated.hi).max(lo);
+    if matches!(q.sort, Sort::UpdatedAsc | Sort::UpdatedDesc)
+        && q.created.is_full()
+        && q.ids.is_none()
+        && q.conversation_ids.is_none()
+    {
+        let desc = q.sort == Sort::UpdatedDesc;
+        return ChildMatches::Window {
+            index,
+            kind,
+            lo,
+            hi,
+            desc,
+        };
+    }
+    let mut rows: Vec<ChildRow> = all[lo..hi]
+        .iter()
+        .filter(|r| {
+            q.created.contains(r.created)
+                && q.conversation_ids
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&r.conversation))
+        })
+        .copied()
+        .collect();
+    if let Some(ids) = &q.ids {
+        // Own ids are not in the index: render the (already narrowed) candidates.
+        rows.retain(|r| {
+            render_child(s, kind, r, at).is_some_and(|item| ids.contains(&child_own_id(&item)))
+        });
+    }
+    match q.sort {
+        Sort::UpdatedAsc => {}
+        Sort::UpdatedDesc => rows.reverse(),
+        Sort::CreatedAsc => rows.sort_by_key(|r| (r.created, r.conversation, r.position)),
+        Sort::CreatedDesc => {
+            rows.sort_by_key(|r| std::cmp::Reverse((r.created, r.conversation, r.position)))
+        }
+    }
+    ChildMatches::List(rows)
+}
+
+/// Renders one child row at `at` as the list returns it (with its `conversation`).
+fn render_child(s: &Shared, kind: ChildKind, row: &ChildRow, at: i64) -> Option<Value> {
+    let conv = s.account.build(row.conversation, at)?;
+    render_from(s, &conv, kind, row)
+}
+
+fn render_from(s: &Shared, conv: &Conv, kind: ChildKind, row: &ChildRow) -> Option<Value> {
+    let position = usize::try_from(row.position).ok()?;
+    let mut item = conv.render_child(kind, position, s.account.pools())?;
+    item["conversation"] = json!({"id": row.conversation});
+    Some(item)
 }
 
 fn list_children(
@@ -466,36 +518,39 @@ fn list_children(
         Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
     let at = s.now_secs();
-    let mut rows = child_rows(s, kind, &q, at);
-    let conv_ids = Matches::List(rows.iter().map(|r| r.2).collect());
-    if maybe_mutate(s, &conv_ids, at) {
-        rows = child_rows(s, kind, &q, at);
+    let mut rows = child_matches(s, kind, &q, at);
+    let mutated = maybe_mutate(s, rows.len(), |i| rows.get(i).map(|r| r.conversation), at);
+    if mutated {
+        rows = child_matches(s, kind, &q, at);
     }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    match q.sort {
-        Sort::UpdatedAsc => {}
-        Sort::UpdatedDesc => order.reverse(),
-        Sort::CreatedAsc => order.sort_by_key(|&i| (rows[i].1, rows[i].2)),
-        Sort::CreatedDesc => order.sort_by_key(|&i| std::cmp::Reverse((rows[i].1, rows[i].2))),
+    // Only the page is rendered; consecutive rows of one conversation share its build.
+    let mut results = Vec::new();
+    let mut built: Option<Conv> = None;
+    for i in q.offset..q.offset.saturating_add(q.limit) {
+        let Some(row) = rows.get(i) else {
+            break;
+        };
+        if built.as_ref().is_none_or(|c| c.id != row.conversation) {
+            built = s.account.build(row.conversation, at);
+        }
+        if let Some(item) = built.as_ref().and_then(|c| render_from(s, c, kind, &row)) {
+            results.push(restrict(item, &q.fields));
+        }
     }
-    let results = order
-        .iter()
-        .skip(q.offset)
-        .take(q.limit)
-        .map(|&i| restrict(rows[i].3.clone(), &q.fields))
-        .collect();
     page_response(rows.len(), results)
 }
 
-fn one_conversation(s: &Shared, id: &str) -> Response {
+/// One conversation; `fields` (comma-separated) restricts it as on lists.
+fn one_conversation(s: &Shared, id: &str, params: &HashMap<String, String>) -> Response {
     let Ok(id) = id.trim().parse::<i64>() else {
         return error(
             StatusCode::BAD_REQUEST,
             format!("invalid conversation id {id:?}"),
         );
     };
+    let fields = params.get("fields").map(|f| list_of(f));
     match s.account.conversation_json(id, from_secs(s.now_secs())) {
-        Some(v) => Json(v).into_response(),
+        Some(v) => Json(restrict(v, &fields)).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
             format!("conversation {id} not found"),
@@ -520,11 +575,12 @@ async fn v2_conversation(
     State(s): State<Arc<Shared>>,
     h: HeaderMap,
     Path(id): Path<String>,
+    Query(p): Params,
 ) -> Response {
     if let Some(r) = check_v2(&s, &h) {
         return r;
     }
-    one_conversation(&s, &id)
+    one_conversation(&s, &id, &p)
 }
 
 async fn web_conversations(
@@ -542,11 +598,12 @@ async fn web_conversation(
     State(s): State<Arc<Shared>>,
     h: HeaderMap,
     Path(id): Path<String>,
+    Query(p): Params,
 ) -> Response {
     if let Some(r) = check_web(&s, &h) {
         return r;
     }
-    one_conversation(&s, &id)
+    one_conversation(&s, &id, &p)
 }
 
 async fn web_conversation_get(
@@ -558,7 +615,7 @@ async fn web_conversation_get(
         return r;
     }
     match p.get("id") {
-        Some(id) => one_conversation(&s, id),
+        Some(id) => one_conversation(&s, id, &p),
         None => error(StatusCode::BAD_REQUEST, "parameter id is required"),
     }
 }
@@ -705,7 +762,6 @@ impl SimServer {
             tokens: Mutex::new(HashMap::new()),
             token_seq: AtomicI64::new(1),
             stats: StatsCollector::new(),
-            child_cache: Mutex::new(Vec::new()),
             cfg,
         });
         let app = router(Arc::clone(&shared));

@@ -611,3 +611,107 @@ fn bad_record_rate_emits_unparsable_child_timestamps() {
         serde_json::to_string(&account.conversation_json(FIRST_CONVERSATION_ID, at)).unwrap();
     assert!(text.contains("31.02.2026 25:61"));
 }
+
+#[tokio::test]
+async fn children_lists_filter_sort_and_page_from_the_index() {
+    let sim = SimServer::start(cfg(200)).await.unwrap();
+    sim.advance(chrono::Duration::hours(12));
+    // Full paging in updated_at order: sorted, total = rows, every row has its conversation.
+    let (rows, total) = page_all(&sim, "/v2/chats", &[]).await;
+    assert_eq!(rows.len() as u64, total);
+    let (_, first) = v2(&sim, "/v2/chats", &[("limit", "100".into())]).await;
+    let items = first["results"].as_array().unwrap();
+    let upd: Vec<&str> = items
+        .iter()
+        .map(|c| c["updated_at"].as_str().unwrap())
+        .collect();
+    assert!(upd.windows(2).all(|w| w[0][..19] <= w[1][..19]), "{upd:?}");
+    // conversation_ids: exactly the chats inside that conversation.
+    let conv_id = items[0]["conversation"]["id"].as_i64().unwrap();
+    let (_, conv) = v2(&sim, &format!("/v2/conversations/{conv_id}"), &[]).await;
+    let inside: BTreeSet<i64> = conv["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    let (_, page) = v2(
+        &sim,
+        "/v2/chats",
+        &[("q", format!("conversation_ids={conv_id}"))],
+    )
+    .await;
+    let listed: BTreeSet<i64> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, inside);
+    // ids: the one chat asked for; fields restrict the items.
+    let chat_id = items[1]["id"].as_i64().unwrap();
+    let (_, page) = v2(
+        &sim,
+        "/v2/chats",
+        &[
+            ("q", format!("ids={chat_id}")),
+            ("fields", "updated_at".into()),
+        ],
+    )
+    .await;
+    assert_eq!(page["total"], 1);
+    let keys: BTreeSet<&str> = page["results"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["id", "updated_at"]));
+    // created_at:d: newest first across the whole list.
+    let (_, page) = v2(
+        &sim,
+        "/v2/calls",
+        &[("sort", "created_at:d".into()), ("limit", "100".into())],
+    )
+    .await;
+    let created: Vec<&str> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["created_at"].as_str().unwrap())
+        .collect();
+    assert!(!created.is_empty());
+    assert!(created.windows(2).all(|w| w[0][..19] >= w[1][..19]));
+}
+
+#[tokio::test]
+async fn one_conversation_honours_fields() {
+    let sim = SimServer::start(cfg(20)).await.unwrap();
+    let path = format!("/v2/conversations/{FIRST_CONVERSATION_ID}");
+    let (_, conv) = v2(&sim, &path, &[("fields", "updated_at,chats".into())]).await;
+    let keys: BTreeSet<&str> = conv
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["id", "updated_at", "chats"]));
+    let token = web_token(&sim).await;
+    let (_, conv) = web(
+        &sim,
+        &token,
+        "/conversations/get",
+        &[
+            ("id", FIRST_CONVERSATION_ID.to_string()),
+            ("fields", "calls".into()),
+        ],
+    )
+    .await;
+    let keys: BTreeSet<&str> = conv
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["id", "calls"]));
+}
