@@ -63,6 +63,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Token bucket (requests per second, burst = max(1, rate)); excess gets 429 + `Retry-After`.
     pub rate_limit_per_s: Option<f64>,
+    /// Fraction of API requests answered 429 with `Retry-After: 0` (a momentary limit,
+    /// independent of the clock; `rate_limit_per_s` gives real, whole-second waits).
+    pub rate_limited_rate: f64,
     /// Fraction of API requests answered 500/502/503.
     pub error_rate: f64,
     /// Fraction of API requests delayed by `stall` before being answered.

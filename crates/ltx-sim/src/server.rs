@@ -137,6 +137,12 @@ async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Respo
     if !f.latency.is_zero() {
         tokio::time::sleep(f.latency).await;
     }
+    if f.rate_limited_rate > 0.0 && s.draw() < f.rate_limited_rate {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(0u64));
+        return r;
+    }
     if f.stall_rate > 0.0 && s.draw() < f.stall_rate {
         tokio::time::sleep(f.stall).await;
     }
@@ -783,6 +789,7 @@ fn validate(cfg: &SimConfig) -> Result<(), SimError> {
     let f = &cfg.faults;
     for (name, v) in [
         ("faults.error_rate", f.error_rate),
+        ("faults.rate_limited_rate", f.rate_limited_rate),
         ("faults.stall_rate", f.stall_rate),
         ("faults.malformed_rate", f.malformed_rate),
         ("faults.mutate_rate", f.mutate_rate),

@@ -340,6 +340,38 @@ async fn rate_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn rate_limited_rate_answers_a_fraction_429_with_zero_retry_after() {
+    let sim = SimServer::start(SimConfig {
+        faults: Faults {
+            rate_limited_rate: 0.5,
+            ..Faults::default()
+        },
+        ..cfg(10)
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut limited = 0;
+    for _ in 0..200 {
+        let r = client
+            .get(format!("{}/v2/conversations?limit=1", sim.base_url()))
+            .bearer_auth(sim.token())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited += 1;
+            assert_eq!(r.headers()["retry-after"], "0");
+        } else {
+            assert_eq!(r.status(), 200);
+        }
+    }
+    // Seeded draws: roughly half, never none or all.
+    assert!((50..150).contains(&limited), "{limited}");
+    assert_eq!(sim.stats().by_status.get(&429).copied(), Some(limited));
+}
+
+#[tokio::test]
 async fn error_rate_latency_malformed_and_stall() {
     let sim = SimServer::start(SimConfig {
         faults: Faults {
