@@ -1,5 +1,6 @@
 //! Full and incremental syncs against the simulator, in both modes and both profiles,
-//! under 5xx, malformed bodies, 429s and mid-paging mutations.
+//! of 20,000 conversations (release), under 10 % 5xx, 5 % 429, 2 % malformed bodies,
+//! latency and mid-paging mutations.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,17 +9,13 @@ use chrono::Duration as ChronoDuration;
 use common::*;
 use ltx_extract::{Mode, Profile};
 
-/// List mode: 20,000 conversations in release builds (CI); a quarter of that in debug
-/// builds, where the simulator itself is slow to render conversations.
+/// 20,000 conversations in release builds (CI), in both modes; a quarter of that in
+/// debug builds, where the simulator itself is slow to render conversations.
 const N: u64 = if cfg!(debug_assertions) {
     5_000
 } else {
     20_000
 };
-/// Discover mode: the simulator renders every conversation updated after a child-list
-/// window's start on each child-list request (O(N) per page, O(N²) per sync), so the
-/// discover tests use a smaller account.
-const N_DISCOVER: u64 = if cfg!(debug_assertions) { 1_000 } else { 3_000 };
 
 /// Full sync with faults, then a follow-up sync: together they return every
 /// conversation exactly once per sync at its current version.
@@ -39,6 +36,10 @@ async fn full_then_follow_up(profile: Profile, mode: Mode, n: u64) {
     let stats = sim.stats();
     assert!(stats.mutations > 0, "the test must mutate mid-paging");
     assert!(first.summary.retries > 0, "the test must exercise retries");
+    assert!(
+        first.summary.rate_limited > 0,
+        "the test must exercise 429s"
+    );
     assert!(first.unreadable.is_empty());
     assert_eq!(got.len() as u64, first.summary.conversations);
 
@@ -73,12 +74,12 @@ async fn full_sync_web_api_list_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_v2_discover_loses_nothing() {
-    full_then_follow_up(Profile::V2, Mode::Discover, N_DISCOVER).await;
+    full_then_follow_up(Profile::V2, Mode::Discover, N).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_web_api_discover_loses_nothing() {
-    full_then_follow_up(Profile::WebApi, Mode::Discover, N_DISCOVER).await;
+    full_then_follow_up(Profile::WebApi, Mode::Discover, N).await;
 }
 
 /// Incremental syncs as the clock moves: each returns exactly the conversations whose

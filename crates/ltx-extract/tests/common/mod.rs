@@ -169,6 +169,7 @@ pub fn faulty() -> Faults {
     Faults {
         latency: Duration::from_millis(1),
         error_rate: 0.10,
+        rate_limited_rate: 0.05,
         malformed_rate: 0.02,
         mutate_rate: 0.05,
         ..Faults::default()
