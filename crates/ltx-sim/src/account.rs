@@ -4,7 +4,7 @@
 //! the requested instant, so any one can be built in O(1) without the others. Only the
 //! index (creation, visibility and version times: 28 bytes a conversation) lives in
 //! memory, plus the versions added by the `mutate_rate` fault, plus the child-list index
-//! (32 bytes a chat/call/lead/complaint: times and position, never JSON) that lets the
+//! (40 bytes a chat/call/lead/complaint: times and position, never JSON) that lets the
 //! child lists page in O(log N + limit) and render only the page.
 
 use std::collections::{BTreeMap, HashMap};
@@ -101,7 +101,7 @@ pub(crate) struct Snapshot {
 }
 
 /// One child record (chat, call, lead or complaint) in the child-list index: only what
-/// sorting, filtering and rendering the page on demand need (32 bytes, no JSON).
+/// sorting, filtering and rendering the page on demand need (40 bytes, no JSON).
 /// Field order is the sort order of the lists: `updated_at`, then conversation, then
 /// position inside the conversation's array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,6 +114,8 @@ pub(crate) struct ChildRow {
     pub(crate) position: u32,
     /// The child's `created_at` (unix secs).
     pub(crate) created: i64,
+    /// The conversation's `updated_at` in the indexed state (to render that state).
+    pub(crate) version: i64,
 }
 
 /// Every child of every visible conversation at one instant, per kind, sorted by
@@ -386,13 +388,14 @@ impl Account {
                     // since the snapshot): the entry is always self-consistent.
                     memo.insert(id, (conv.updated, conv.child_times()));
                 }
-                if let Some((_, times)) = memo.get(&id) {
+                if let Some((version, times)) = memo.get(&id) {
                     for &(kind, position, updated, created) in times.iter() {
                         rows[usize::from(kind)].push(ChildRow {
                             updated,
                             conversation: id,
                             position,
                             created,
+                            version: *version,
                         });
                     }
                 }
@@ -445,8 +448,21 @@ impl Account {
             .map(|c| c.render(&self.pools))
     }
 
+    /// The conversation JSON visible at `at` (unix secs) in its state as of `version`.
+    pub(crate) fn conversation_json_upto(&self, id: i64, at: i64, version: i64) -> Option<Value> {
+        self.build_upto(id, at, version)
+            .map(|c| c.render(&self.pools))
+    }
+
     /// Builds the internal model of `id` at its latest version as of `at`.
     pub(crate) fn build(&self, id: i64, at: i64) -> Option<Conv> {
+        self.build_upto(id, at, at)
+    }
+
+    /// Builds `id` as visible at `at` with only the changes stamped up to `version`:
+    /// the state a list page selected (sorted, filtered) before a concurrent request
+    /// added a mid-paging version, so a page never contradicts its own order.
+    pub(crate) fn build_upto(&self, id: i64, at: i64, version: i64) -> Option<Conv> {
         self.extend_to(at);
         let e = self.entry(id)?;
         let muts = self.mutation_times(id);
@@ -472,7 +488,7 @@ impl Account {
                     .enumerate()
                     .map(|(j, &t)| (t, S_MUTATION + j as u64)),
             )
-            .filter(|(t, _)| *t <= at)
+            .filter(|(t, _)| *t <= at.min(version))
             .collect();
         changes.sort_unstable();
         for (t, stream) in changes {
@@ -1933,6 +1949,7 @@ mod tests {
                             conversation: id,
                             position: k as u32,
                             created,
+                            version: conv.updated,
                         });
                     }
                 }

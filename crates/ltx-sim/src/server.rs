@@ -267,8 +267,8 @@ enum Matches {
         hi: usize,
         desc: bool,
     },
-    /// An explicit list (other filters or created_at order).
-    List(Vec<i64>),
+    /// An explicit list of (updated_at, id) (other filters or created_at order).
+    List(Vec<(i64, i64)>),
 }
 
 impl Matches {
@@ -279,14 +279,15 @@ impl Matches {
         }
     }
 
-    fn get(&self, i: usize) -> Option<i64> {
+    /// The i-th match as (updated_at in the matched state, id).
+    fn get(&self, i: usize) -> Option<(i64, i64)> {
         match self {
             Matches::Window { snap, lo, hi, desc } => {
                 if i >= hi - lo {
                     return None;
                 }
                 let k = if *desc { hi - 1 - i } else { lo + i };
-                snap.by_updated.get(k).map(|&(_, id)| id)
+                snap.by_updated.get(k).copied()
             }
             Matches::List(v) => v.get(i).copied(),
         }
@@ -324,10 +325,10 @@ fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Matches {
             let lo = snap.by_updated.partition_point(|&(t, _)| t < q.updated.lo);
             let hi = snap.by_updated.partition_point(|&(t, _)| t <= q.updated.hi);
             let slice = &snap.by_updated[lo..hi.max(lo)];
-            let mut ids: Vec<i64> = slice
+            let mut ids: Vec<(i64, i64)> = slice
                 .iter()
-                .map(|&(_, id)| id)
-                .filter(|&id| id_ok(id) && created_ok(id))
+                .copied()
+                .filter(|&(_, id)| id_ok(id) && created_ok(id))
                 .collect();
             if q.sort == Sort::UpdatedDesc {
                 ids.reverse();
@@ -335,21 +336,12 @@ fn conversation_matches(s: &Shared, q: &ListQuery, at: i64) -> Matches {
             Matches::List(ids)
         }
         Sort::CreatedAsc | Sort::CreatedDesc => {
-            let upd: HashMap<i64, i64> = if q.updated.is_full() {
-                HashMap::new()
-            } else {
-                snap.by_updated.iter().map(|&(t, id)| (id, t)).collect()
-            };
-            let mut ids: Vec<i64> = snap
+            let upd: HashMap<i64, i64> = snap.by_updated.iter().map(|&(t, id)| (id, t)).collect();
+            let mut ids: Vec<(i64, i64)> = snap
                 .by_created
                 .iter()
-                .copied()
-                .filter(|&id| {
-                    id_ok(id)
-                        && created_ok(id)
-                        && (q.updated.is_full()
-                            || upd.get(&id).is_some_and(|t| q.updated.contains(*t)))
-                })
+                .filter_map(|&id| upd.get(&id).map(|&t| (t, id)))
+                .filter(|&(t, id)| id_ok(id) && created_ok(id) && q.updated.contains(t))
                 .collect();
             if q.sort == Sort::CreatedDesc {
                 ids.reverse();
@@ -392,12 +384,14 @@ fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Pro
     };
     let at = s.now_secs();
     let mut ids = conversation_matches(s, &q, at);
-    if maybe_mutate(s, ids.len(), |i| ids.get(i), at) {
+    if maybe_mutate(s, ids.len(), |i| ids.get(i).map(|(_, id)| id), at) {
         ids = conversation_matches(s, &q, at);
     }
     let results = (q.offset..q.offset.saturating_add(q.limit))
         .map_while(|i| ids.get(i))
-        .filter_map(|id| s.account.conversation_json(id, from_secs(at)))
+        // Rendered in the matched state: a version added meanwhile by a concurrent
+        // request must not contradict this page's order.
+        .filter_map(|(version, id)| s.account.conversation_json_upto(id, at, version))
         .map(|v| restrict(v, &q.fields))
         .collect();
     page_response(ids.len(), results)
@@ -502,7 +496,7 @@ fn child_matches(s: &Shared, kind: ChildKind, q: &ListQuery, at: i64) -> ChildMa
 
 /// Renders one child row at `at` as the list returns it (with its `conversation`).
 fn render_child(s: &Shared, kind: ChildKind, row: &ChildRow, at: i64) -> Option<Value> {
-    let conv = s.account.build(row.conversation, at)?;
+    let conv = s.account.build_upto(row.conversation, at, row.version)?;
     render_from(s, &conv, kind, row)
 }
 
@@ -536,8 +530,11 @@ fn list_children(
         let Some(row) = rows.get(i) else {
             break;
         };
-        if built.as_ref().is_none_or(|c| c.id != row.conversation) {
-            built = s.account.build(row.conversation, at);
+        if built
+            .as_ref()
+            .is_none_or(|c| c.id != row.conversation || c.updated != row.version)
+        {
+            built = s.account.build_upto(row.conversation, at, row.version);
         }
         if let Some(item) = built.as_ref().and_then(|c| render_from(s, c, kind, &row)) {
             results.push(restrict(item, &q.fields));
