@@ -123,6 +123,11 @@ pub struct ExtractConfig {
     /// Capacity of the conversation channel the CLI creates (backpressure).
     #[serde(default = "default_channel_capacity")]
     pub channel_capacity: usize,
+    /// Top-level conversation fields requested (`fields=`) on conversation list and
+    /// single-conversation requests; `None` = every stored field
+    /// ([`crate::fields::CONVERSATION_FIELDS`]). Must include `id` and `updated_at`.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
 }
 
 fn default_concurrency() -> usize {
@@ -173,6 +178,7 @@ impl ExtractConfig {
             lookback: default_lookback(),
             start_date: None,
             channel_capacity: default_channel_capacity(),
+            fields: None,
         }
     }
 
@@ -264,6 +270,9 @@ impl ExtractConfig {
         }
         if self.channel_capacity == 0 {
             return bad("extract.channel_capacity", "must be at least 1".into());
+        }
+        if let Some(list) = &self.fields {
+            crate::fields::check(list).or_else(|m| bad("extract.fields", m))?;
         }
         Ok(())
     }

@@ -75,7 +75,7 @@ async fn fetch(client: &Client, emitter: &Emitter, id: i64) -> Result<(), Extrac
     let req = Request {
         verb,
         path,
-        params: Vec::new(),
+        params: vec![("fields", crate::fields::fields_param(client.config()))],
         context: format!(" (conversation {id})"),
         allow_404: true,
     };

@@ -253,6 +253,21 @@ pub(crate) enum Sink<'a> {
     Discover(&'a crate::discover::Discovered),
 }
 
+/// Parameters of one list page; conversation pages also name the fields to return.
+fn list_params(
+    client: &Client,
+    resource: Resource,
+    range: &Window,
+    offset: u64,
+    limit: u32,
+) -> crate::profile::Params {
+    let mut params = client.profile().list_params(range, offset, limit);
+    if resource == Resource::Conversations {
+        params.push(("fields", crate::fields::fields_param(client.config())));
+    }
+    params
+}
+
 /// Pages one window of one resource to the end, handing every record to `sink`.
 pub(crate) async fn page_window(
     client: &Client,
@@ -284,7 +299,7 @@ pub(crate) async fn page_window(
             let req = Request {
                 verb,
                 path: path.clone(),
-                params: profile.list_params(&range, offset, limit),
+                params: list_params(client, resource, &range, offset, limit),
                 context,
                 allow_404: !required,
             };

@@ -133,3 +133,55 @@ async fn incremental_syncs_return_exactly_the_changed_window() {
     assert!(changed_total > 0);
     assert!(late_arrivals > 0, "the account must produce late arrivals");
 }
+
+/// Every stored field is requested by default (the simulator honours `fields`, so a
+/// missing name would drop that field); a configured list restricts what arrives, in
+/// both profiles and both modes (list pages and single-conversation fetches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_are_requested_on_lists_and_fetches() {
+    let sim = sim(150, ltx_sim::Faults::default()).await;
+    for profile in [Profile::V2, Profile::WebApi] {
+        for mode in [Mode::List, Mode::Discover] {
+            let mut cfg = config(&sim, profile, mode);
+            let all = run(&client(&cfg), &plan_sync(&client(&cfg), None).await)
+                .await
+                .unwrap();
+            assert_eq!(all.conversations.len(), 150);
+            for c in &all.conversations {
+                let v: serde_json::Value = serde_json::from_str(c.raw.get()).unwrap();
+                for f in [
+                    "events",
+                    "employees",
+                    "chats",
+                    "visitor_variables",
+                    "widget_type",
+                ] {
+                    assert!(
+                        v.get(f).is_some(),
+                        "{profile:?}/{mode:?}: {} lacks {f}",
+                        c.id
+                    );
+                }
+            }
+            cfg.fields = Some(
+                ltx_extract::CONVERSATION_FIELDS
+                    .iter()
+                    .filter(|f| **f != "events")
+                    .map(|f| (*f).to_owned())
+                    .collect(),
+            );
+            let some = run(&client(&cfg), &plan_sync(&client(&cfg), None).await)
+                .await
+                .unwrap();
+            assert_eq!(some.conversations.len(), 150);
+            for c in &some.conversations {
+                let v: serde_json::Value = serde_json::from_str(c.raw.get()).unwrap();
+                assert!(
+                    v.get("events").is_none(),
+                    "{profile:?}/{mode:?}: events not asked for"
+                );
+                assert!(v.get("chats").is_some());
+            }
+        }
+    }
+}

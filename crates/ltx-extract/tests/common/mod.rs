@@ -171,7 +171,8 @@ pub fn faulty() -> Faults {
         error_rate: 0.10,
         rate_limited_rate: 0.05,
         malformed_rate: 0.02,
-        mutate_rate: 0.05,
+        // High enough that even the small debug-build runs mutate mid-paging.
+        mutate_rate: 0.10,
         ..Faults::default()
     }
 }
