@@ -32,7 +32,13 @@ Secrets come only from the environment, never from files or flags:
 )]
 pub struct Cli {
     /// Log format on stderr: text for people, json (one object per line) for schedulers.
-    #[arg(long, global = true, value_enum, env = "LTX_LOG_FORMAT", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "LTX_LOG_FORMAT",
+        hide_env_values = true
+    )]
     pub log_format: Option<LogFormat>,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -49,28 +55,40 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole pipeline against a built-in simulator and show what the warehouse holds.
-    #[command(after_help = "Examples:\n  ltx demo\n  ltx demo --warehouse /tmp/wh --conversations 5000\n  ltx query --warehouse /tmp/wh \"SELECT * FROM channel_mix\"")]
+    #[command(
+        after_help = "Examples:\n  ltx demo\n  ltx demo --warehouse /tmp/wh --conversations 5000\n  ltx query --warehouse /tmp/wh \"SELECT * FROM channel_mix\""
+    )]
     Demo(DemoArgs),
     /// Sync conversations from the LiveTex API into the warehouse (incremental by default).
     #[command(after_help = format!("Examples:\n  LIVETEX_API_TOKEN=… ltx sync\n  ltx sync --pipeline pipelines/livetex.toml --full-refresh\n  ltx sync --from 2026-01-01 --to 2026-02-01 --mode discover\n  LIVETEX_LOGIN=… LIVETEX_PASSWORD=… ltx sync --profile web-api\n\n{SECRETS}\n\n{EXIT_CODES}"))]
     Sync(SyncArgs),
     /// Show the last runs, the cursor, rows per table, quality issues and the warehouse size.
-    #[command(after_help = "Examples:\n  ltx status\n  ltx status --warehouse /data/livetex --format json")]
+    #[command(
+        after_help = "Examples:\n  ltx status\n  ltx status --warehouse /data/livetex --format json"
+    )]
     Status(StatusArgs),
     /// Run SQL against the warehouse (read-only) and print the result.
-    #[command(after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap.")]
+    #[command(
+        after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap."
+    )]
     Query(QueryArgs),
     /// Load conversations from files (API pages, JSON arrays, JSONL; plain, .gz or .zst).
-    #[command(after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex")]
+    #[command(
+        after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex"
+    )]
     Import(ImportArgs),
     /// Merge small Parquet files of each partition into larger ones.
     #[command(after_help = "Example:\n  ltx compact --warehouse /data/livetex")]
     Compact(WarehouseArgs),
     /// Rebuild the DuckDB views (after moving or copying the warehouse directory).
-    #[command(after_help = "Example:\n  mv warehouse /data/livetex && ltx register --warehouse /data/livetex")]
+    #[command(
+        after_help = "Example:\n  mv warehouse /data/livetex && ltx register --warehouse /data/livetex"
+    )]
     Register(WarehouseArgs),
     /// Serve a simulated LiveTex API (both profiles) until Ctrl-C.
-    #[command(after_help = "Examples:\n  ltx sim --port 8080 --conversations 10000\n  ltx sim --token-ttl 60 --realtime")]
+    #[command(
+        after_help = "Examples:\n  ltx sim --port 8080 --conversations 10000\n  ltx sim --token-ttl 60 --realtime"
+    )]
     Sim(SimArgs),
     /// Check the config and pipeline files, and that the API accepts the credentials.
     #[command(after_help = format!("Examples:\n  ltx validate\n  ltx validate --pipeline pipelines/livetex-webapi.toml --offline\n\n{SECRETS}"))]
@@ -81,10 +99,20 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
     /// Pipeline file (TOML; keys as in config/default.toml). Missing default file = built-in defaults.
-    #[arg(long, value_name = "FILE", env = "LTX_PIPELINE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "LTX_PIPELINE",
+        hide_env_values = true
+    )]
     pub pipeline: Option<PathBuf>,
     /// Warehouse directory [default: the pipeline's destination, else ./warehouse].
-    #[arg(long, value_name = "DIR", env = "LTX_WAREHOUSE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LTX_WAREHOUSE",
+        hide_env_values = true
+    )]
     pub warehouse: Option<PathBuf>,
 }
 
@@ -123,7 +151,12 @@ pub struct SourceArgs {
     #[arg(long, value_name = "URL", env = "LTX_BASE_URL", hide_env_values = true)]
     pub base_url: Option<String>,
     /// Requests in flight at once.
-    #[arg(long, value_name = "N", env = "LTX_CONCURRENCY", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "LTX_CONCURRENCY",
+        hide_env_values = true
+    )]
     pub concurrency: Option<u32>,
     /// Records per page.
     #[arg(long, value_name = "N", env = "LTX_PAGE_SIZE", hide_env_values = true)]
@@ -132,7 +165,11 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     /// These flags (and their env variables) as config overrides.
-    pub fn overrides(&self, warehouse: Option<PathBuf>, log_format: Option<LogFormat>) -> Overrides {
+    pub fn overrides(
+        &self,
+        warehouse: Option<PathBuf>,
+        log_format: Option<LogFormat>,
+    ) -> Overrides {
         Overrides {
             profile: self.profile,
             mode: self.mode,
@@ -215,7 +252,11 @@ pub struct StatusArgs {
 #[derive(Debug, Clone, Args)]
 pub struct QueryArgs {
     /// The SQL to run.
-    #[arg(value_name = "SQL", required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        value_name = "SQL",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub sql: Option<String>,
     /// Read the SQL from a file.
     #[arg(short = 'f', long = "file", value_name = "FILE")]

@@ -439,7 +439,9 @@ impl Config {
         ltx_model::parse_api_datetime(&self.sync.start_date).map_err(|e| {
             err(
                 "sync.start_date",
-                format!("{e}; expected a date like 2024-01-01 or a datetime like 2024-01-01T00:00:00"),
+                format!(
+                    "{e}; expected a date like 2024-01-01 or a datetime like 2024-01-01T00:00:00"
+                ),
             )
         })?;
         parse_duration(&self.sync.lookback).map_err(|m| err("sync.lookback", m))?;
@@ -486,10 +488,7 @@ impl Config {
             }
         }
         if self.destination.warehouse.as_os_str().is_empty() {
-            return Err(err(
-                "destination.warehouse",
-                "must not be empty".to_owned(),
-            ));
+            return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
         if self.log.level.trim().is_empty() {
             return Err(err(
@@ -522,7 +521,11 @@ fn from_value(file: &str, value: toml::Value) -> Result<Config, ConfigError> {
         // serde names an unknown field but not the section it was found in; the path does.
         ConfigError::Key {
             file: file.to_owned(),
-            key: if key == "." { "(top level)".to_owned() } else { key },
+            key: if key == "." {
+                "(top level)".to_owned()
+            } else {
+                key
+            },
             message: inner,
         }
     })
@@ -603,13 +606,18 @@ mod tests {
         c.validate("default").unwrap();
         assert_eq!(c.source.profile, Profile::V2);
         assert_eq!(c.source.mode, Mode::List);
-        assert_eq!(c.sync.lookback_duration().unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            c.sync.lookback_duration().unwrap(),
+            Duration::from_secs(3600)
+        );
     }
 
     #[test]
     fn shipped_pipelines_are_valid() {
         for f in ["livetex.toml", "livetex-webapi.toml"] {
-            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines").join(f);
+            let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../pipelines")
+                .join(f);
             let l = Config::load(Some(&p), true, &Overrides::default()).unwrap();
             assert!(l.file.is_some());
         }
@@ -646,12 +654,18 @@ mod tests {
         let e = Config::load(Some(&p), true, &Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("source.page_size") && e.contains("1..=50"), "{e}");
+        assert!(
+            e.contains("source.page_size") && e.contains("1..=50"),
+            "{e}"
+        );
         let p = write(&d, "[sync]\ntables = [\"chatz\"]\n");
         let e = Config::load(Some(&p), true, &Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("sync.tables") && e.contains("chat_messages"), "{e}");
+        assert!(
+            e.contains("sync.tables") && e.contains("chat_messages"),
+            "{e}"
+        );
     }
 
     #[test]

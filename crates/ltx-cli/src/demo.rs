@@ -34,8 +34,8 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
 
 /// Runs the demo.
 pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
-    let advance = parse_duration(&args.advance)
-        .map_err(|e| UsageError(format!("--advance: {e}")))?;
+    let advance =
+        parse_duration(&args.advance).map_err(|e| UsageError(format!("--advance: {e}")))?;
     let started = Instant::now();
     let sim = SimServer::start(SimConfig {
         seed: args.seed,
@@ -111,7 +111,12 @@ fn print_summary(
     use std::io::Write;
     let counts = ltx_transform::Table::ALL
         .iter()
-        .map(|t| format!("SELECT '{0}' AS \"table\", count(*) AS \"rows\" FROM \"{0}\"", t.name()))
+        .map(|t| {
+            format!(
+                "SELECT '{0}' AS \"table\", count(*) AS \"rows\" FROM \"{0}\"",
+                t.name()
+            )
+        })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let (schema, batches) = crate::query::run(&conn, &counts)?;

@@ -33,7 +33,9 @@ pub struct UsageError(pub String);
 /// Which exit code an error chain maps to: the first recognised error wins.
 pub fn classify(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
-        if cause.downcast_ref::<ConfigError>().is_some() || cause.downcast_ref::<UsageError>().is_some() {
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<UsageError>().is_some()
+        {
             return Exit::Usage;
         }
         if let Some(e) = cause.downcast_ref::<ltx_extract::ExtractError>() {
@@ -43,7 +45,9 @@ pub fn classify(err: &anyhow::Error) -> Exit {
                 _ => Exit::Failed,
             };
         }
-        if let Some(ltx_load::LoadError::Locked { .. }) = cause.downcast_ref::<ltx_load::LoadError>() {
+        if let Some(ltx_load::LoadError::Locked { .. }) =
+            cause.downcast_ref::<ltx_load::LoadError>()
+        {
             return Exit::Locked;
         }
     }

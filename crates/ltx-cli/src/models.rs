@@ -41,7 +41,10 @@ mod tests {
         embedded.sort();
         assert_eq!(on_disk, embedded);
         for (_, sql) in MODELS {
-            assert!(!sql.trim_end().ends_with(';'), "a model is one SELECT, without ';'");
+            assert!(
+                !sql.trim_end().ends_with(';'),
+                "a model is one SELECT, without ';'"
+            );
         }
     }
 }

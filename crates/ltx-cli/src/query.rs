@@ -52,14 +52,14 @@ pub fn write(
 ) -> anyhow::Result<()> {
     match format {
         OutputFormat::Table => {
-            let table = arrow::util::pretty::pretty_format_batches_with_schema(
-                schema.clone(),
-                batches,
-            )?;
+            let table =
+                arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), batches)?;
             writeln!(out, "{table}")?;
         }
         OutputFormat::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
             if batches.is_empty() {
                 // The CSV writer writes a header only with a batch: give it an empty one.
                 w.write(&RecordBatch::new_empty(schema.clone()))?;

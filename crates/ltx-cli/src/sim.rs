@@ -17,7 +17,8 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
     if let Some(ttl) = args.token_ttl {
         cfg.token_ttl = Duration::from_secs(ttl);
     }
-    let handle = SimServer::start_on(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
+    let handle =
+        SimServer::start_on(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let url = handle.base_url();
     println!("LiveTex simulator listening on {url}");
     println!("  v2 profile:      {url}/v2   token: {}", handle.token());
@@ -26,7 +27,10 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
         handle.login(),
         handle.password()
     );
-    println!("  simulated clock: {}", handle.now().format("%Y-%m-%dT%H:%M:%SZ"));
+    println!(
+        "  simulated clock: {}",
+        handle.now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
     println!();
     println!("Try:");
     println!(

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tracing::Instrument as _;
 use chrono::{DateTime, Utc};
 use ltx_extract::{AuthConfig, ExtractConfig, Item, Secret};
 use ltx_load::{LoadOptions, RunInfo, RunOutcome, RunWriter, Warehouse};
 use ltx_transform::{TransformConfig, TransformStats, Transformer};
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::cli::SyncArgs;
 use crate::config::{parse_duration, Config, Mode, Profile};
@@ -120,11 +120,7 @@ pub fn extract_config(config: &Config, auth: AuthConfig) -> anyhow::Result<Extra
 
 fn new_run_id(now: DateTime<Utc>) -> String {
     // Sortable by time, unique across processes.
-    format!(
-        "{}-{}",
-        now.format("%Y%m%dT%H%M%SZ"),
-        &uuid_like()[..8]
-    )
+    format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &uuid_like()[..8])
 }
 
 fn uuid_like() -> String {
@@ -132,10 +128,13 @@ fn uuid_like() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{:016x}", (nanos as u64) ^ (u64::from(std::process::id()) << 32))
-        .chars()
-        .rev()
-        .collect()
+    format!(
+        "{:016x}",
+        (nanos as u64) ^ (u64::from(std::process::id()) << 32)
+    )
+    .chars()
+    .rev()
+    .collect()
 }
 
 fn parse_date_flag(flag: &str, value: &str) -> Result<DateTime<Utc>, UsageError> {
@@ -319,7 +318,15 @@ pub async fn run_sync(
         let (tx, rx) = mpsc::channel(ecfg.channel_capacity);
         let counters = Arc::new(Counters::default());
         let progress = Progress::start("sync", Some(metrics.clone()), counters.clone(), opts.quiet);
-        let consumer = spawn_consumer(rx, writer, config, &run_id, started_at, opts.keep_raw, counters);
+        let consumer = spawn_consumer(
+            rx,
+            writer,
+            config,
+            &run_id,
+            started_at,
+            opts.keep_raw,
+            counters,
+        );
         let extracted = ltx_extract::extract_with(&client, &range, tx).await;
         // The consumer ends when the extractor drops its sender (done or failed).
         let consumed = consumer.await.context("the transform thread panicked")?;

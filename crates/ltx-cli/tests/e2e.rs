@@ -120,7 +120,15 @@ fn stderr(o: &Output) -> String {
 /// `ltx sync` (v2 token) against `sim` into `wh`.
 fn sync(s: &Scratch, sim: &Sim, wh: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
     let (pipeline, url, w) = (s.pipeline(), sim.url(), wh.display().to_string());
-    let mut args = vec!["sync", "--pipeline", &pipeline, "--base-url", &url, "--warehouse", &w];
+    let mut args = vec![
+        "sync",
+        "--pipeline",
+        &pipeline,
+        "--base-url",
+        &url,
+        "--warehouse",
+        &w,
+    ];
     args.extend_from_slice(extra);
     let mut all = vec![("LIVETEX_API_TOKEN", sim.handle.token())];
     all.extend_from_slice(envs);
@@ -150,7 +158,11 @@ fn warehouse_truth(wh: &Path) -> BTreeMap<i64, i64> {
         .collect();
     let n = rows.len();
     let map: BTreeMap<i64, i64> = rows.into_iter().collect();
-    assert_eq!(map.len(), n, "duplicate conversation ids in the conversations view");
+    assert_eq!(
+        map.len(),
+        n,
+        "duplicate conversation ids in the conversations view"
+    );
     map
 }
 
@@ -180,8 +192,16 @@ fn assert_matches_truth(sim: &Sim, wh: &Path) {
     let want = sim.truth();
     let got = warehouse_truth(wh);
     assert!(!want.is_empty());
-    let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(k)).take(5).collect();
-    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(k)).take(5).collect();
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !got.contains_key(k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !want.contains_key(k))
+        .take(5)
+        .collect();
     let stale: Vec<_> = want
         .iter()
         .filter(|(k, v)| got.get(k).is_some_and(|g| g != *v))
@@ -201,12 +221,25 @@ fn demo_runs_and_shows_models() {
     let wh = s.wh("demo-wh");
     let o = ltx(
         s.path(),
-        &["demo", "--warehouse", wh.to_str().unwrap(), "--conversations", "300"],
+        &[
+            "demo",
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "--conversations",
+            "300",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
     let out = stdout(&o);
-    for needle in ["full sync", "incremental sync", "Rows per table", "conversations/s", "Channel mix", "Top operators"] {
+    for needle in [
+        "full sync",
+        "incremental sync",
+        "Rows per table",
+        "conversations/s",
+        "Channel mix",
+        "Top operators",
+    ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
     assert!(wh.join("warehouse.duckdb").exists());
@@ -231,7 +264,11 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
     let o = ltx(s.path(), &["status", "--warehouse", w], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(stdout(&o).contains("conversations"), "{}", text(&o));
-    let o = ltx(s.path(), &["status", "--warehouse", w, "--format", "json"], &[]);
+    let o = ltx(
+        s.path(),
+        &["status", "--warehouse", w, "--format", "json"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let _: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status json");
 
@@ -241,18 +278,42 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
     let o = ltx(s.path(), &["query", "--warehouse", w, sql], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(stdout(&o).contains(&format!("| {n}")), "{}", text(&o));
-    let o = ltx(s.path(), &["query", "--warehouse", w, "--format", "csv", sql], &[]);
+    let o = ltx(
+        s.path(),
+        &["query", "--warehouse", w, "--format", "csv", sql],
+        &[],
+    );
     assert_eq!(stdout(&o), format!("n\n{n}\n"), "{}", text(&o));
-    let o = ltx(s.path(), &["query", "--warehouse", w, "--format", "json", sql], &[]);
+    let o = ltx(
+        s.path(),
+        &["query", "--warehouse", w, "--format", "json", sql],
+        &[],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["n"], n as i64, "{}", text(&o));
-    std::fs::write(s.path().join("q.sql"), "SELECT * FROM daily_conversation_kpis").unwrap();
-    let o = ltx(s.path(), &["query", "--warehouse", w, "-f", "q.sql", "--format", "csv"], &[]);
+    std::fs::write(
+        s.path().join("q.sql"),
+        "SELECT * FROM daily_conversation_kpis",
+    )
+    .unwrap();
+    let o = ltx(
+        s.path(),
+        &["query", "--warehouse", w, "-f", "q.sql", "--format", "csv"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stdout(&o).starts_with("day_utc,site_id,department_id,conversations"), "{}", text(&o));
+    assert!(
+        stdout(&o).starts_with("day_utc,site_id,department_id,conversations"),
+        "{}",
+        text(&o)
+    );
     // every BI model answers
     for (name, _) in ltx_cli::models::MODELS {
-        let o = ltx(s.path(), &["query", "--warehouse", w, &format!("SELECT * FROM {name}")], &[]);
+        let o = ltx(
+            s.path(),
+            &["query", "--warehouse", w, &format!("SELECT * FROM {name}")],
+            &[],
+        );
         assert!(o.status.success(), "{name}: {}", text(&o));
     }
     // bad SQL is a failure, not a crash
@@ -272,7 +333,10 @@ fn both_profiles_and_both_modes_match_ground_truth() {
                 &sim,
                 &wh,
                 &["--profile", profile, "--mode", mode, "--page-size", "50"],
-                &[("LIVETEX_LOGIN", sim.handle.login()), ("LIVETEX_PASSWORD", sim.handle.password())],
+                &[
+                    ("LIVETEX_LOGIN", sim.handle.login()),
+                    ("LIVETEX_PASSWORD", sim.handle.password()),
+                ],
             );
             assert!(o.status.success(), "{profile}/{mode}: {}", text(&o));
             assert_matches_truth(&sim, &wh);
@@ -284,18 +348,33 @@ fn both_profiles_and_both_modes_match_ground_truth() {
 fn bad_config_exits_2_and_names_the_key() {
     let s = Scratch::new();
     std::fs::write(s.path().join("bad.toml"), "[source]\nmode = \"lst\"\n").unwrap();
-    let o = ltx(s.path(), &["sync", "--pipeline", "bad.toml"], &[("LIVETEX_API_TOKEN", "x")]);
+    let o = ltx(
+        s.path(),
+        &["sync", "--pipeline", "bad.toml"],
+        &[("LIVETEX_API_TOKEN", "x")],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let e = stderr(&o);
-    assert!(e.contains("bad.toml") && e.contains("source.mode") && e.contains("discover"), "{e}");
+    assert!(
+        e.contains("bad.toml") && e.contains("source.mode") && e.contains("discover"),
+        "{e}"
+    );
 
     std::fs::write(s.path().join("bad2.toml"), "[source]\npage_sise = 10\n").unwrap();
-    let o = ltx(s.path(), &["validate", "--offline", "--pipeline", "bad2.toml"], &[]);
+    let o = ltx(
+        s.path(),
+        &["validate", "--offline", "--pipeline", "bad2.toml"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stderr(&o).contains("page_sise"), "{}", text(&o));
 
     // a named pipeline that does not exist
-    let o = ltx(s.path(), &["validate", "--offline", "--pipeline", "nope.toml"], &[]);
+    let o = ltx(
+        s.path(),
+        &["validate", "--offline", "--pipeline", "nope.toml"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // clap usage errors
     let o = ltx(s.path(), &["sync", "--no-such-flag"], &[]);
@@ -303,7 +382,11 @@ fn bad_config_exits_2_and_names_the_key() {
     let o = ltx(s.path(), &["sync", "--mode", "sideways"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // env values are validated too (and never echoed in --help)
-    let o = ltx(s.path(), &["validate", "--offline"], &[("LTX_CONCURRENCY", "1000")]);
+    let o = ltx(
+        s.path(),
+        &["validate", "--offline"],
+        &[("LTX_CONCURRENCY", "1000")],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stderr(&o).contains("source.concurrency"), "{}", text(&o));
     // missing token
@@ -325,7 +408,15 @@ fn bad_token_exits_3() {
     let wh = s.wh("wh");
     let o = ltx(
         s.path(),
-        &["sync", "--pipeline", &s.pipeline(), "--base-url", &sim.url(), "--warehouse", wh.to_str().unwrap()],
+        &[
+            "sync",
+            "--pipeline",
+            &s.pipeline(),
+            "--base-url",
+            &sim.url(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+        ],
         &[("LIVETEX_API_TOKEN", "not-the-token")],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -357,10 +448,22 @@ fn wrong_password_exits_3_and_leaves_the_warehouse_untouched() {
     let s = Scratch::new();
     let wh = s.wh("wh");
     let login = [("LIVETEX_LOGIN", sim.handle.login())];
-    let o = sync(&s, &sim, &wh, &["--profile", "web-api"], &[login[0], ("LIVETEX_PASSWORD", sim.handle.password())]);
+    let o = sync(
+        &s,
+        &sim,
+        &wh,
+        &["--profile", "web-api"],
+        &[login[0], ("LIVETEX_PASSWORD", sim.handle.password())],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let before = snapshot_files(&wh);
-    let o = sync(&s, &sim, &wh, &["--profile", "web-api"], &[login[0], ("LIVETEX_PASSWORD", "wrong-password")]);
+    let o = sync(
+        &s,
+        &sim,
+        &wh,
+        &["--profile", "web-api"],
+        &[login[0], ("LIVETEX_PASSWORD", "wrong-password")],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(!stderr(&o).contains("wrong-password"), "{}", text(&o));
     let after = snapshot_files(&wh);
@@ -383,10 +486,18 @@ fn locked_warehouse_exits_4() {
     let held = ltx_load::Warehouse::open(&wh, ltx_load::LoadOptions::default()).unwrap();
     let o = sync(&s, &sim, &wh, &[], &[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
-    let o = ltx(s.path(), &["compact", "--warehouse", wh.to_str().unwrap()], &[]);
+    let o = ltx(
+        s.path(),
+        &["compact", "--warehouse", wh.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     // readers do not need the lock
-    let o = ltx(s.path(), &["query", "--warehouse", wh.to_str().unwrap(), "SELECT 1"], &[]);
+    let o = ltx(
+        s.path(),
+        &["query", "--warehouse", wh.to_str().unwrap(), "SELECT 1"],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
     drop(held);
     let o = sync(&s, &sim, &wh, &[], &[]);
@@ -405,17 +516,23 @@ fn sync_succeeds_while_the_catalog_is_open() {
     assert!(o.status.success(), "{}", text(&o));
 
     let ro = catalog(&wh);
-    let before: i64 = ro.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    let before: i64 = ro
+        .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+        .unwrap();
     sim.advance_hours(2);
     let o = sync(&s, &sim, &wh, &[], &[]);
     assert!(o.status.success(), "while open read-only: {}", text(&o));
     // the reader still answers (from the catalog it opened)
-    let again: i64 = ro.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    let again: i64 = ro
+        .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+        .unwrap();
     assert!(again >= before);
     drop(ro);
 
     let rw = duckdb::Connection::open(wh.join("warehouse.duckdb")).unwrap();
-    let _: i64 = rw.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0)).unwrap();
+    let _: i64 = rw
+        .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+        .unwrap();
     sim.advance_hours(2);
     let o = sync(&s, &sim, &wh, &[], &[]);
     assert!(o.status.success(), "while open read-write: {}", text(&o));
@@ -441,7 +558,11 @@ fn orphans(wh: &Path) -> Vec<String> {
     walk(&manifest["tables"], &mut referenced);
     let mut found = Vec::new();
     for (p, _) in snapshot_files(&wh.join("data")) {
-        let rel = p.strip_prefix(wh).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = p
+            .strip_prefix(wh)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if !referenced.contains(&rel) {
             found.push(rel);
         }
@@ -484,15 +605,18 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted() {
         sim.advance_hours(2);
         // The crash goes to whichever step meets the point: the second sync, else a
         // compaction, else the sync after it.
-        let mut fired = false;
         let o = sync(&s, &sim, &wh, &["--keep-raw"], &crash);
-        if !o.status.success() {
-            fired = true;
-            assert!(o.status.code().is_none() || o.status.code() == Some(134), "{point}: {}", text(&o));
+        let fired = if !o.status.success() {
+            assert!(
+                o.status.code().is_none() || o.status.code() == Some(134),
+                "{point}: {}",
+                text(&o)
+            );
+            true
         } else {
             let o = ltx(s.path(), &["compact", "--warehouse", w], &crash);
-            fired = !o.status.success();
-        }
+            !o.status.success()
+        };
         if !fired {
             never_fired.push(*point);
         }
@@ -520,10 +644,16 @@ fn contains_issued_token(s: &str) -> Option<String> {
     let mut i = 0;
     while let Some(pos) = s[i..].find("wa-") {
         let start = i + pos + 3;
-        let digits = bytes[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         let rest = start + digits;
         if digits > 0 && bytes.get(rest) == Some(&b'-') {
-            let hex = bytes[rest + 1..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            let hex = bytes[rest + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_hexdigit())
+                .count();
             if hex >= 16 {
                 return Some(s[i + pos..rest + 1 + hex].to_owned());
             }
@@ -554,22 +684,49 @@ fn secrets_never_reach_logs() {
             &s,
             &sim,
             &wh,
-            &["--profile", "web-api", "--concurrency", "1", "--page-size", "10", "-v", "--log-format", format],
-            &[("LIVETEX_LOGIN", sim.handle.login()), ("LIVETEX_PASSWORD", sim.handle.password())],
+            &[
+                "--profile",
+                "web-api",
+                "--concurrency",
+                "1",
+                "--page-size",
+                "10",
+                "-v",
+                "--log-format",
+                format,
+            ],
+            &[
+                ("LIVETEX_LOGIN", sim.handle.login()),
+                ("LIVETEX_PASSWORD", sim.handle.password()),
+            ],
         );
         assert!(o.status.success(), "{format}: {}", text(&o));
         let err = stderr(&o);
-        assert!(!err.contains(sim.handle.password()), "{format}: password in logs");
+        assert!(
+            !err.contains(sim.handle.password()),
+            "{format}: password in logs"
+        );
         assert_eq!(contains_issued_token(&err), None, "{format}: token in logs");
-        assert!(!err.contains(sim.handle.token()), "{format}: v2 token in logs");
+        assert!(
+            !err.contains(sim.handle.token()),
+            "{format}: v2 token in logs"
+        );
         // the run record holds no secret either
         for (p, bytes) in snapshot_files(&wh.join("_ltx")) {
             let t = String::from_utf8_lossy(&bytes);
-            assert!(!t.contains(sim.handle.password()), "password in {}", p.display());
+            assert!(
+                !t.contains(sim.handle.password()),
+                "password in {}",
+                p.display()
+            );
             assert_eq!(contains_issued_token(&t), None, "token in {}", p.display());
         }
     }
-    assert!(sim.handle.stats().logins >= 2, "the short TTL must force a re-login: {:?}", sim.handle.stats());
+    assert!(
+        sim.handle.stats().logins >= 2,
+        "the short TTL must force a re-login: {:?}",
+        sim.handle.stats()
+    );
 }
 
 #[test]
@@ -577,7 +734,10 @@ fn import_files_through_the_same_path() {
     let sim = Sim::small(120);
     let s = Scratch::new();
     // A JSON array file and a gzip'd JSONL file, split between them.
-    let all: Vec<serde_json::Value> = sim.handle.ground_truth_conversations(sim.handle.now()).collect();
+    let all: Vec<serde_json::Value> = sim
+        .handle
+        .ground_truth_conversations(sim.handle.now())
+        .collect();
     let (a, b) = all.split_at(all.len() / 2);
     std::fs::write(s.path().join("a.json"), serde_json::to_vec(a).unwrap()).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -590,12 +750,29 @@ fn import_files_through_the_same_path() {
     let wh = s.wh("wh");
     let o = ltx(
         s.path(),
-        &["import", "--pipeline", &s.pipeline(), "--warehouse", wh.to_str().unwrap(), "a.json", "b.jsonl.gz"],
+        &[
+            "import",
+            "--pipeline",
+            &s.pipeline(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "a.json",
+            "b.jsonl.gz",
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
     assert_matches_truth(&sim, &wh);
-    let o = ltx(s.path(), &["import", "--warehouse", wh.to_str().unwrap(), "missing.json"], &[]);
+    let o = ltx(
+        s.path(),
+        &[
+            "import",
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "missing.json",
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
@@ -610,7 +787,18 @@ fn register_rebuilds_views_after_a_move() {
     let m = moved.to_str().unwrap();
     let o = ltx(s.path(), &["register", "--warehouse", m], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = ltx(s.path(), &["query", "--warehouse", m, "--format", "csv", "SELECT count(*) AS n FROM chats"], &[]);
+    let o = ltx(
+        s.path(),
+        &[
+            "query",
+            "--warehouse",
+            m,
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM chats",
+        ],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let o = ltx(s.path(), &["compact", "--warehouse", m], &[]);
     assert!(o.status.success(), "{}", text(&o));
@@ -623,9 +811,18 @@ fn help_of_every_subcommand() {
     let o = ltx(dir.path(), &["--help"], &[]);
     assert!(o.status.success());
     insta::assert_snapshot!("help", stdout(&o));
-    for cmd in ["demo", "sync", "status", "query", "import", "compact", "register", "sim", "validate"] {
+    for cmd in [
+        "demo", "sync", "status", "query", "import", "compact", "register", "sim", "validate",
+    ] {
         // Set env values to prove they are not shown.
-        let o = ltx(dir.path(), &[cmd, "--help"], &[("LTX_BASE_URL", "http://secret.example"), ("LTX_WAREHOUSE", "/secret/wh")]);
+        let o = ltx(
+            dir.path(),
+            &[cmd, "--help"],
+            &[
+                ("LTX_BASE_URL", "http://secret.example"),
+                ("LTX_WAREHOUSE", "/secret/wh"),
+            ],
+        );
         assert!(o.status.success(), "{cmd}: {}", text(&o));
         let out = stdout(&o);
         assert!(!out.contains("secret"), "{cmd} --help shows an env value");
