@@ -149,7 +149,8 @@ pub(crate) fn view_statements(
         let glob = layout.runs_dir().join("*.json");
         let cols: Vec<String> = RUN_COLUMNS
             .iter()
-            .map(|(c, t)| format!("{}: {}", ident(c), lit(t)))
+            // Struct keys as string literals: DuckDB's documented `columns = {'name': 'TYPE'}`.
+            .map(|(c, t)| format!("{}: {}", lit(c), lit(t)))
             .collect();
         let names: Vec<String> = RUN_COLUMNS.iter().map(|(c, _)| ident(c)).collect();
         format!(
@@ -198,6 +199,11 @@ pub(crate) fn build(
     let statements = view_statements(layout, manifest)?;
     {
         let conn = duckdb::Connection::open(&tmp).map_err(|e| cat_err(e.to_string()))?;
+        // A model needing an extension that is not compiled in (e.g. ICU for time zone
+        // functions on TIMESTAMPTZ) must fail at once with DuckDB's message, not try to
+        // download it: syncs run on servers without internet access.
+        conn.execute_batch("SET autoinstall_known_extensions = false")
+            .map_err(|e| cat_err(e.to_string()))?;
         for (name, sql) in &statements {
             conn.execute_batch(sql)
                 .map_err(|e| cat_err(format!("view {name}: {e}")))?;

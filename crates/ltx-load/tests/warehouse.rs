@@ -296,7 +296,7 @@ fn views_work_from_another_cwd_and_after_moving_with_register() {
     let wh = Warehouse::open(&moved, opts()).unwrap();
     let models = vec![(
         "daily".to_string(),
-        "SELECT date_trunc('day', created_at) AS day, count(*) AS n FROM conversations GROUP BY 1;"
+        "SELECT date_trunc('day', CAST(created_at AS TIMESTAMP)) AS day, count(*) AS n FROM conversations GROUP BY 1;"
             .to_string(),
     )];
     wh.register(&models).unwrap();
@@ -311,6 +311,19 @@ fn views_work_from_another_cwd_and_after_moving_with_register() {
     )];
     match wh.register(&bad) {
         Err(LoadError::Model { name, .. }) => assert_eq!(name, "broken"),
+        other => panic!("expected Model error, got {other:?}"),
+    }
+    // A model needing an extension that is not compiled in (ICU: time zone arithmetic on
+    // TIMESTAMPTZ) fails at once naming the model; nothing is downloaded.
+    let icu = vec![(
+        "needs_icu".to_string(),
+        "SELECT date_trunc('day', created_at) AS day FROM conversations".to_string(),
+    )];
+    match wh.register(&icu) {
+        Err(LoadError::Model { name, message }) => {
+            assert_eq!(name, "needs_icu");
+            assert!(message.contains("icu"), "{message}");
+        }
         other => panic!("expected Model error, got {other:?}"),
     }
     // The previous catalog (with `daily`) is still in place.
