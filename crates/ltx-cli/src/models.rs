@@ -1,7 +1,7 @@
 //! The BI models of `sql/`, embedded so that `ltx` works from any directory.
 //! The loader creates each as `CREATE VIEW <name> AS <sql>` over the table views.
 
-/// `(name, sql)` of every model, in documentation order (`sql/MODELS.md`).
+/// `(name, sql)` of every model, in documentation order (`sql/README.md`, "BI models").
 pub const MODELS: [(&str, &str); 6] = [
     (
         "daily_conversation_kpis",
