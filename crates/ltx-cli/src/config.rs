@@ -142,7 +142,7 @@ pub struct SourceConfig {
     pub base_url: String,
     /// list or discover.
     pub mode: Mode,
-    /// Records per page.
+    /// Records per page (0 = the profile's maximum).
     pub page_size: u32,
     /// Requests in flight.
     pub concurrency: u32,
@@ -399,11 +399,11 @@ impl Config {
             }
         }
         let max = s.profile.max_page_size();
-        if s.page_size == 0 || s.page_size > max {
+        if s.page_size > max {
             return Err(err(
                 "source.page_size",
                 format!(
-                    "{} is out of range; allowed 1..={max} for profile {}",
+                    "{} is out of range; allowed 1..={max} for profile {} (0 = {max})",
                     s.page_size,
                     s.profile.as_str()
                 ),

@@ -55,7 +55,13 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     config.source.base_url = sim.base_url();
     config.source.rate_limit_per_s = 0.0;
     config.source.concurrency = 8;
-    config.sync.start_date = "2000-01-01".to_owned();
+    // The simulated account's history starts `history_days` before its clock; a week-long
+    // window keeps the number of (cheap, but sequentially planned) windows small.
+    let history = chrono::Duration::days(i64::from(SimConfig::default().history_days) + 1);
+    config.sync.start_date = (sim.now() - history)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    config.sync.window = "7d".to_owned();
     // The simulated clock stands still between syncs: nothing is still changing.
     config.sync.settle = "0s".to_owned();
     config.destination.warehouse = args.warehouse.clone();

@@ -104,7 +104,7 @@ pub fn extract_config(config: &Config, auth: AuthConfig) -> anyhow::Result<Extra
         Mode::List => ltx_extract::Mode::List,
         Mode::Discover => ltx_extract::Mode::Discover,
     };
-    e.page_size = Some(s.page_size);
+    e.page_size = (s.page_size > 0).then_some(s.page_size);
     e.concurrency = s.concurrency as usize;
     e.rate_limit_per_s = (s.rate_limit_per_s > 0.0).then_some(s.rate_limit_per_s);
     e.max_attempts = s.max_retries + 1;
