@@ -13,6 +13,9 @@ use crate::config::{parse_duration, Config};
 use crate::exit::UsageError;
 use crate::sync::{extract_config, run_sync, SyncOptions, SyncReport};
 
+/// Days of simulated history before the simulator's clock.
+const DEMO_HISTORY_DAYS: u32 = 14;
+
 /// The three example queries the demo prints (over the BI models).
 pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
     (
@@ -37,7 +40,10 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let advance =
         parse_duration(&args.advance).map_err(|e| UsageError(format!("--advance: {e}")))?;
     let started = Instant::now();
+    // Two weeks of history: a busy enough account that a couple of simulated hours bring
+    // new and updated conversations for the incremental sync to pick up.
     let sim = SimServer::start(SimConfig {
+        history_days: DEMO_HISTORY_DAYS,
         seed: args.seed,
         conversations: args.conversations,
         ..SimConfig::default()
@@ -57,7 +63,7 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     config.source.concurrency = 8;
     // The simulated account's history starts `history_days` before its clock; a week-long
     // window keeps the number of (cheap, but sequentially planned) windows small.
-    let history = chrono::Duration::days(i64::from(SimConfig::default().history_days) + 1);
+    let history = chrono::Duration::days(i64::from(DEMO_HISTORY_DAYS) + 1);
     config.sync.start_date = (sim.now() - history)
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
