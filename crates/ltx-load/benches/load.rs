@@ -28,6 +28,12 @@ use ltx_transform::{TableBatch, TransformConfig, TransformStats, Transformer};
 /// Input lines a worker takes per turn (amortizes the reader lock).
 const CHUNK_LINES: usize = 256;
 
+/// Rows per transform batch. The transform keeps up to this many rows per (table, month)
+/// in its builders, per worker; the default 65 536 costs ~200 MB per worker on the
+/// simulator's data (wide `conversations`/`chats` rows with JSON columns), so the bench
+/// uses a smaller value (the loader accumulates row groups of its own size anyway).
+const BATCH_ROWS: usize = 8192;
+
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -76,8 +82,12 @@ fn worker(
     reader: &Mutex<BufReader<std::fs::File>>,
     tx: &std::sync::mpsc::SyncSender<Vec<TableBatch>>,
     synced_at: chrono::DateTime<chrono::Utc>,
+    batch_rows: usize,
 ) -> (u64, TransformStats) {
-    let mut t = Transformer::new(TransformConfig::new("bench", synced_at));
+    let mut t = Transformer::new(TransformConfig {
+        batch_rows,
+        ..TransformConfig::new("bench", synced_at)
+    });
     let mut chunk: Vec<String> = Vec::with_capacity(CHUNK_LINES);
     let mut lines = 0u64;
     loop {
@@ -109,12 +119,19 @@ fn worker(
     (lines, stats)
 }
 
-fn run(input: &Path, wh_dir: &Path, workers: usize, transform_only: bool) {
+fn run(input: &Path, wh_dir: &Path, workers: usize, batch_rows: usize, transform_only: bool) {
+    // Loader knobs for experiments, from the environment (defaults = LoadOptions).
+    let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<usize>().unwrap());
+    let defaults = LoadOptions::default();
     let wh = Warehouse::open(
         wh_dir,
         LoadOptions {
             crash: CrashHook::disabled(),
-            ..LoadOptions::default()
+            row_group_rows: env("LTX_BENCH_ROW_GROUP_ROWS").unwrap_or(defaults.row_group_rows),
+            staging_memory_bytes: env("LTX_BENCH_STAGING_MB")
+                .map_or(defaults.staging_memory_bytes, |mb| mb << 20),
+            zstd_level: env("LTX_BENCH_ZSTD").map_or(defaults.zstd_level, |l| l as i32),
+            ..defaults
         },
     )
     .unwrap();
@@ -130,7 +147,7 @@ fn run(input: &Path, wh_dir: &Path, workers: usize, transform_only: bool) {
         .map(|_| {
             let reader = Arc::clone(&reader);
             let tx = tx.clone();
-            std::thread::spawn(move || worker(&reader, &tx, synced_at))
+            std::thread::spawn(move || worker(&reader, &tx, synced_at, batch_rows))
         })
         .collect();
     drop(tx);
@@ -156,7 +173,7 @@ fn run(input: &Path, wh_dir: &Path, workers: usize, transform_only: bool) {
     let total = started.elapsed();
     let rows: u64 = report.tables.values().map(|t| t.rows_added).sum();
     println!(
-        "{{\"input_lines\":{lines},\"workers\":{workers},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"warehouse_mb\":{:.1}}}",
+        "{{\"input_lines\":{lines},\"workers\":{workers},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"warehouse_mb\":{:.1}}}",
         report.conversations,
         write_done.as_secs_f64(),
         (total - write_done).as_secs_f64(),
@@ -201,12 +218,15 @@ fn main() {
         return;
     }
     let workers: usize = arg_value(&args, "--workers").map_or(2, |v| v.parse().unwrap());
+    let batch_rows: usize =
+        arg_value(&args, "--batch-rows").map_or(BATCH_ROWS, |v| v.parse().unwrap());
     let transform_only = args.iter().any(|a| a == "--transform-only");
     if let Some(i) = args.iter().position(|a| a == "--run") {
         run(
             Path::new(&args[i + 1]),
             Path::new(&args[i + 2]),
             workers,
+            batch_rows,
             transform_only,
         );
         return;
@@ -229,6 +249,8 @@ fn main() {
             tmp.path().join("wh").to_str().unwrap(),
             "--workers",
             &workers.to_string(),
+            "--batch-rows",
+            &batch_rows.to_string(),
         ]);
         if transform_only {
             cmd.arg("--transform-only");
