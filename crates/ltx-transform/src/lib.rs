@@ -21,11 +21,13 @@ mod conversation_events;
 mod conversations;
 mod dimensions;
 mod leads;
+pub mod pool;
 mod quality;
 mod rejected;
 mod schema;
 mod transformer;
 
+pub use pool::{Record, TransformPool};
 pub use transformer::Transformer;
 
 use std::collections::BTreeMap;
@@ -293,6 +295,18 @@ impl TransformStats {
     /// Rows written to `table` so far.
     pub fn rows_of(&self, table: Table) -> u64 {
         self.rows.get(table.name()).copied().unwrap_or(0)
+    }
+
+    /// Adds `other`'s counts to these (the pool sums its workers' counts).
+    pub fn merge(&mut self, other: &TransformStats) {
+        self.conversations += other.conversations;
+        self.rejected += other.rejected;
+        for (k, v) in &other.rows {
+            *self.rows.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in &other.quality_issues {
+            *self.quality_issues.entry(k).or_insert(0) += v;
+        }
     }
 }
 

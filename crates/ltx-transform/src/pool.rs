@@ -1,0 +1,347 @@
+//! The transform on several threads: [`TransformPool`].
+//!
+//! Parsing JSON is most of the transform's CPU time and needs no shared state, so the pool
+//! runs `workers` threads, each with its own [`Transformer`], fed chunks of records from a
+//! bounded channel. The caller (one thread: the loader's) pushes records and receives full
+//! batches through a sink callback, so it keeps writing while the workers transform, and
+//! memory stays bounded on both sides: a full input channel makes [`TransformPool::push`]
+//! wait — writing whatever batches are ready meanwhile — and a slow sink makes the workers
+//! wait.
+//!
+//! Each record is transformed by exactly one worker, so a conversation's rows stay together
+//! whatever the interleaving. Batches arrive in no particular order across workers; the
+//! loader already resolves versions by `_source_updated_at`, not by arrival order.
+//! Dimension rows (latest attributes per key) are emitted by every worker at the end; the
+//! loader keeps the newest per key in the same way.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::{TableBatch, TransformConfig, TransformStats, Transformer};
+
+/// Records per chunk handed to a worker (amortizes channel and lock costs).
+pub const CHUNK_RECORDS: usize = 128;
+
+/// One input record of the pool.
+#[derive(Debug)]
+pub enum Record {
+    /// A conversation as JSON text (the API's bytes, unchanged).
+    Json(Box<str>),
+    /// An item the extractor could not key (e.g. not JSON): becomes a `_rejected` row.
+    Unreadable {
+        /// The raw text as received.
+        raw: Box<str>,
+        /// Why it could not be read, with its origin.
+        error: String,
+    },
+}
+
+/// Why the pool stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    /// A worker thread panicked (a bug): its records are lost for this run, so the run must
+    /// fail rather than commit a partial result.
+    #[error("a transform worker panicked: {0}")]
+    WorkerPanicked(String),
+}
+
+/// N transform threads behind bounded channels. See the module docs.
+pub struct TransformPool {
+    chunk: Vec<Record>,
+    input: Option<SyncSender<Vec<Record>>>,
+    output: Receiver<Vec<TableBatch>>,
+    workers: Vec<JoinHandle<TransformStats>>,
+}
+
+impl std::fmt::Debug for TransformPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransformPool")
+            .field("workers", &self.workers.len())
+            .field("pending", &self.chunk.len())
+            .finish()
+    }
+}
+
+/// The number of transform threads to use by default: one per core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+impl TransformPool {
+    /// Starts `workers` (at least 1) threads, each with a [`Transformer`] of `config`.
+    pub fn new(config: TransformConfig, workers: usize) -> Self {
+        let workers = workers.max(1);
+        let (in_tx, in_rx) = mpsc::sync_channel::<Vec<Record>>(workers * 2);
+        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<TableBatch>>(workers * 2);
+        let in_rx = Arc::new(Mutex::new(in_rx));
+        let handles = (0..workers)
+            .map(|i| {
+                let in_rx = Arc::clone(&in_rx);
+                let out_tx = out_tx.clone();
+                let config = config.clone();
+                std::thread::Builder::new()
+                    .name(format!("ltx-transform-{i}"))
+                    .spawn(move || work(config, &in_rx, &out_tx))
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let handles = match handles {
+            Ok(h) => h,
+            // Spawning fails only when the OS is out of threads; run what we have.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not start transform threads");
+                Vec::new()
+            }
+        };
+        Self {
+            chunk: Vec::with_capacity(CHUNK_RECORDS),
+            input: Some(in_tx),
+            output: out_rx,
+            workers: handles,
+        }
+    }
+
+    /// Worker threads running.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Queues one record. Full batches produced meanwhile are handed to `sink`; while the
+    /// input channel is full this waits, handing batches to `sink` as they come.
+    pub fn push<E: From<PoolError>>(
+        &mut self,
+        record: Record,
+        sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.chunk.push(record);
+        if self.chunk.len() >= CHUNK_RECORDS {
+            self.send_chunk(sink)?;
+        }
+        Ok(())
+    }
+
+    /// Hands every batch that is ready to `sink` without waiting.
+    pub fn drain_ready<E: From<PoolError>>(
+        &mut self,
+        sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while let Ok(batches) = self.output.try_recv() {
+            sink(batches)?;
+        }
+        Ok(())
+    }
+
+    fn send_chunk<E: From<PoolError>>(
+        &mut self,
+        sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_RECORDS));
+        loop {
+            let Some(input) = &self.input else {
+                return Err(self.stopped().into());
+            };
+            match input.try_send(chunk) {
+                Ok(()) => return self.drain_ready(sink),
+                Err(TrySendError::Full(c)) => {
+                    chunk = c;
+                    match self.output.recv_timeout(Duration::from_millis(2)) {
+                        Ok(batches) => sink(batches)?,
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return Err(self.stopped().into()),
+                    }
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(self.stopped().into()),
+            }
+        }
+    }
+
+    /// Every worker is gone although input remained: one panicked. Joins them for the cause.
+    fn stopped(&mut self) -> PoolError {
+        self.input = None;
+        let mut cause = String::from("transform workers stopped");
+        for h in self.workers.drain(..) {
+            if let Err(p) = h.join() {
+                cause = panic_message(&p);
+            }
+        }
+        PoolError::WorkerPanicked(cause)
+    }
+
+    /// Transforms what is queued, hands every remaining batch (including the dimensions)
+    /// to `sink`, and returns the summed counts of all workers.
+    pub fn finish<E: From<PoolError>>(
+        mut self,
+        sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
+    ) -> Result<TransformStats, E> {
+        if !self.chunk.is_empty() {
+            self.send_chunk(sink)?;
+        }
+        self.input = None; // workers finish once the queue is empty
+        for batches in self.output.iter() {
+            sink(batches)?;
+        }
+        let mut total = TransformStats::default();
+        for h in std::mem::take(&mut self.workers) {
+            match h.join() {
+                Ok(stats) => total.merge(&stats),
+                Err(p) => return Err(PoolError::WorkerPanicked(panic_message(&p)).into()),
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// One worker: chunks in, full batches out, the rest (and its counts) at the end.
+fn work(
+    config: TransformConfig,
+    input: &Mutex<Receiver<Vec<Record>>>,
+    output: &SyncSender<Vec<TableBatch>>,
+) -> TransformStats {
+    let mut t = Transformer::new(config);
+    loop {
+        // The lock is held only while waiting for the next chunk.
+        let next = match input.lock() {
+            Ok(rx) => rx.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(chunk) = next else { break };
+        for record in chunk {
+            match record {
+                Record::Json(raw) => t.push_json(&raw),
+                Record::Unreadable { raw, error } => t.push_unreadable(&raw, &error),
+            }
+        }
+        let full = t.drain_full();
+        if !full.is_empty() && output.send(full).is_err() {
+            // The caller is gone (it failed); nothing left to deliver to.
+            return t.stats();
+        }
+    }
+    let (rest, stats) = t.finish();
+    if !rest.is_empty() {
+        // Ignoring a send error is right here: the caller is gone only if it failed.
+        let _ = output.send(rest);
+    }
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Table;
+    use chrono::{TimeZone, Utc};
+
+    fn config(batch_rows: usize) -> TransformConfig {
+        TransformConfig {
+            batch_rows,
+            ..TransformConfig::new(
+                "pool-test",
+                Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            )
+        }
+    }
+
+    fn records(n: u64) -> Vec<String> {
+        let mut buf = Vec::new();
+        ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
+        String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Rows per table from batches.
+    fn count(batches: &[TableBatch]) -> std::collections::BTreeMap<&'static str, u64> {
+        let mut m = std::collections::BTreeMap::new();
+        for b in batches {
+            *m.entry(b.table.name()).or_insert(0) += b.batch.num_rows() as u64;
+        }
+        m
+    }
+
+    #[test]
+    fn pool_emits_the_same_rows_as_one_transformer() {
+        let lines = records(700);
+        let mut single = Transformer::new(config(256));
+        let mut expected = Vec::new();
+        for l in &lines {
+            single.push_json(l);
+            expected.extend(single.drain_full());
+        }
+        single.push_unreadable("not json", "bad body");
+        let (rest, single_stats) = single.finish();
+        expected.extend(rest);
+
+        for workers in [1, 2, 3] {
+            let mut pool = TransformPool::new(config(256), workers);
+            let mut got = Vec::new();
+            let mut sink = |b: Vec<TableBatch>| -> Result<(), PoolError> {
+                got.extend(b);
+                Ok(())
+            };
+            for l in &lines {
+                pool.push(Record::Json(l.clone().into()), &mut sink)
+                    .unwrap();
+            }
+            pool.push(
+                Record::Unreadable {
+                    raw: "not json".into(),
+                    error: "bad body".into(),
+                },
+                &mut sink,
+            )
+            .unwrap();
+            let stats = pool.finish(&mut sink).unwrap();
+            assert_eq!(stats.conversations, single_stats.conversations);
+            assert_eq!(stats.rejected, 1);
+            assert_eq!(stats.quality_issues, single_stats.quality_issues);
+            let (a, b) = (count(&got), count(&expected));
+            // Conversation-scoped tables match exactly; dimensions may repeat a key once per
+            // worker (the loader keeps the newest), so they are at least as many.
+            for t in Table::ALL {
+                let (x, y) = (a.get(t.name()), b.get(t.name()));
+                if matches!(
+                    t,
+                    Table::Employees | Table::Visitors | Table::Sites | Table::Departments
+                ) {
+                    assert!(x >= y, "{} with {workers} workers", t.name());
+                } else {
+                    assert_eq!(x, y, "{} with {workers} workers", t.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_pool_without_hanging() {
+        let lines = records(400);
+        let mut pool = TransformPool::new(config(64), 2);
+        let mut sink = |_: Vec<TableBatch>| -> Result<(), PoolError> {
+            Err(PoolError::WorkerPanicked("disk full".into()))
+        };
+        let mut failed = false;
+        for l in &lines {
+            if pool
+                .push(Record::Json(l.clone().into()), &mut sink)
+                .is_err()
+            {
+                failed = true;
+                break;
+            }
+        }
+        if !failed {
+            failed = pool.finish(&mut sink).is_err();
+        }
+        // Dropping the pool after the error must not hang (workers see a closed channel).
+        assert!(failed);
+    }
+}
