@@ -177,6 +177,8 @@ pub struct SyncConfig {
     pub channel_capacity: usize,
     /// Rows per Arrow batch.
     pub batch_rows: usize,
+    /// Transform threads (0 = one per core).
+    pub transform_workers: usize,
     /// Size of the windows a sync range is split into (paged concurrently).
     pub window: String,
     /// The newest `settle` of source time is left to the next sync (records still changing).
@@ -186,6 +188,14 @@ pub struct SyncConfig {
 }
 
 impl SyncConfig {
+    /// Transform threads to start: `transform_workers`, or one per core when 0.
+    pub fn workers(&self) -> usize {
+        match self.transform_workers {
+            0 => ltx_transform::pool::default_workers(),
+            n => n,
+        }
+    }
+
     /// `start_date` as UTC (validated on load).
     pub fn start(&self) -> Result<DateTime<Utc>, ConfigError> {
         ltx_model::parse_api_datetime(&self.start_date).map_err(|e| ConfigError::Key {
@@ -460,6 +470,15 @@ impl Config {
                 format!(
                     "{} is out of range; allowed 1..=1000000",
                     self.sync.channel_capacity
+                ),
+            ));
+        }
+        if self.sync.transform_workers > 256 {
+            return Err(err(
+                "sync.transform_workers",
+                format!(
+                    "{} is out of range; allowed 0..=256 (0 = one per CPU core)",
+                    self.sync.transform_workers
                 ),
             ));
         }

@@ -16,6 +16,16 @@ use crate::sync::{extract_config, run_sync, SyncOptions, SyncReport};
 /// Days of simulated history before the simulator's clock.
 const DEMO_HISTORY_DAYS: u32 = 14;
 
+/// The simulated "now" of the demo: a Monday, 11:00 in Moscow, so that the hours the clock
+/// advances before the incremental sync are busy ones (new conversations arrive).
+fn demo_clock() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 2, 8, 0, 0)
+        .single()
+        .unwrap_or_else(ltx_sim::default_start_clock)
+}
+
 /// The three example queries the demo prints (over the BI models).
 pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
     (
@@ -46,6 +56,7 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         history_days: DEMO_HISTORY_DAYS,
         seed: args.seed,
         conversations: args.conversations,
+        start_clock: demo_clock(),
         ..SimConfig::default()
     })
     .await?;
@@ -134,13 +145,16 @@ fn print_summary(
     let (schema, batches) = crate::query::run(&conn, &counts)?;
     writeln!(out, "\nRows per table in {}:", warehouse.display())?;
     crate::query::write(&mut out, OutputFormat::Table, &schema, &batches)?;
-    let conversations = full.conversations + incr.conversations;
+    let fetched = full.conversations + incr.conversations;
     let sync_secs = (full.elapsed + incr.elapsed).as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "{conversations} conversations synced in {:.2}s ({:.0} conversations/s); demo total {:.2}s",
+        "{fetched} conversation records fetched by 2 syncs ({} + {} of them new to the \
+         warehouse) in {:.2}s ({:.0} conversations/s); demo total {:.2}s",
+        full.commit.conversations_new,
+        incr.commit.conversations_new,
         sync_secs,
-        conversations as f64 / sync_secs,
+        fetched as f64 / sync_secs,
         total.as_secs_f64()
     )?;
     for (title, sql) in EXAMPLE_QUERIES {

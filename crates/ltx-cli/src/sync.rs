@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use ltx_extract::{AuthConfig, ExtractConfig, Item, Secret};
-use ltx_load::{LoadOptions, RunInfo, RunOutcome, RunWriter, Warehouse};
-use ltx_transform::{TransformConfig, TransformStats, Transformer};
+use ltx_load::{CommitReport, LoadOptions, RunInfo, RunOutcome, RunWriter, Warehouse};
+use ltx_transform::{Record, TableBatch, TransformConfig, TransformPool, TransformStats};
 use tokio::sync::mpsc;
 use tracing::Instrument as _;
 
@@ -35,8 +35,10 @@ pub struct SyncReport {
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Conversations transformed.
     pub conversations: u64,
-    /// Rows per table written by this run.
+    /// Rows per table produced by the transform (dimension rows once per worker).
     pub stats: TransformStats,
+    /// What the commit did: rows added per table, new/replaced/unchanged conversations.
+    pub commit: CommitReport,
     /// HTTP requests (0 for imports).
     pub requests: u64,
     /// Wall time.
@@ -46,13 +48,18 @@ pub struct SyncReport {
 impl SyncReport {
     /// One summary line for logs and the terminal.
     pub fn summary(&self) -> String {
-        let rows: u64 = self.stats.rows.values().sum();
+        let rows: u64 = self.commit.tables.values().map(|t| t.rows_added).sum();
         let secs = self.elapsed.as_secs_f64().max(1e-9);
+        let c = &self.commit;
         format!(
-            "run {}: {} conversations, {} rows in {:.2}s ({:.0} conversations/s){}",
+            "run {}: {} conversations ({} new, {} updated, {} unchanged), {} rows written, {} rejected, in {:.2}s ({:.0} conversations/s){}",
             self.run_id,
             self.conversations,
+            c.conversations_new,
+            c.conversations_replaced,
+            c.conversations_unchanged,
             rows,
+            self.stats.rejected,
             self.elapsed.as_secs_f64(),
             self.conversations as f64 / secs,
             match self.window {
@@ -145,7 +152,8 @@ fn parse_date_flag(flag: &str, value: &str) -> Result<DateTime<Utc>, UsageError>
     })
 }
 
-/// The blocking half of a run: drains the channel into the transformer and the loader.
+/// The blocking half of a run: drains the channel into the transform pool (one thread per
+/// core parses and transforms) and writes the batches it produces on this thread.
 fn consume(
     mut rx: mpsc::Receiver<Item>,
     mut writer: RunWriter,
@@ -154,9 +162,9 @@ fn consume(
     keep_raw: bool,
     counters: Arc<Counters>,
 ) -> anyhow::Result<(RunWriter, TransformStats)> {
-    let mut transformer = Transformer::new(tcfg);
-    let mut since_drain = 0usize;
-    let write = |writer: &mut RunWriter, batches: Vec<ltx_transform::TableBatch>| {
+    let mut pool = TransformPool::new(tcfg, config.sync.workers());
+    tracing::debug!(workers = pool.workers(), "transform started");
+    let write = |writer: &mut RunWriter, batches: Vec<TableBatch>| -> anyhow::Result<()> {
         for b in batches {
             if config.sync.loads(b.table) {
                 counters
@@ -165,30 +173,25 @@ fn consume(
                 writer.write(b)?;
             }
         }
-        anyhow::Ok(())
+        Ok(())
     };
     while let Some(item) = rx.blocking_recv() {
-        match item {
+        let record = match item {
             Item::Conversation(c) => {
                 if keep_raw {
                     writer.write_raw(c.raw.get())?;
                 }
-                transformer.push_json(c.raw.get());
                 counters.conversations.fetch_add(1, Ordering::Relaxed);
+                Record::Json(c.raw.into())
             }
-            Item::Unreadable(u) => {
-                transformer.push_unreadable(u.raw.get(), &format!("{} ({})", u.error, u.origin))
-            }
-        }
-        since_drain += 1;
-        // Draining is cheap but not free: every 64 conversations keeps batches bounded.
-        if since_drain >= 64 {
-            since_drain = 0;
-            write(&mut writer, transformer.drain_full())?;
-        }
+            Item::Unreadable(u) => Record::Unreadable {
+                raw: u.raw.into(),
+                error: format!("{} ({})", u.error, u.origin),
+            },
+        };
+        pool.push(record, &mut |b| write(&mut writer, b))?;
     }
-    let (rest, stats) = transformer.finish();
-    write(&mut writer, rest)?;
+    let stats = pool.finish(&mut |b| write(&mut writer, b))?;
     Ok((writer, stats))
 }
 
@@ -363,6 +366,7 @@ pub async fn run_sync(
                 window: Some((range.from, range.to)),
                 conversations: stats.conversations,
                 stats,
+                commit: report,
                 requests: summary.requests,
                 elapsed: started.elapsed(),
             })
@@ -447,17 +451,18 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
             cursor,
             ..RunOutcome::default()
         };
-        tokio::task::spawn_blocking(move || writer.commit(outcome)).await??;
-        anyhow::Ok(stats)
+        let commit = tokio::task::spawn_blocking(move || writer.commit(outcome)).await??;
+        anyhow::Ok((stats, commit))
     }
     .await;
     match result {
-        Ok(stats) => {
+        Ok((stats, commit)) => {
             let report = SyncReport {
                 run_id,
                 window: None,
                 conversations: stats.conversations,
                 stats,
+                commit,
                 requests: 0,
                 elapsed: started.elapsed(),
             };

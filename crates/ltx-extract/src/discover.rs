@@ -120,7 +120,9 @@ pub(crate) async fn run_discover(
                 .map(move |&(r, required)| (*w, r, required))
         });
         futures::stream::iter(units)
-            .map(|(w, r, required)| async move { page_window(client, r, w, sink, required).await })
+            .map(|(w, r, required)| async move {
+                page_window(client, r, w, sink, required, None, false).await
+            })
             .buffer_unordered(concurrency)
             .try_collect::<()>()
             .await?;

@@ -12,6 +12,14 @@
 //! If a whole page shares one second (more records in one second than a page holds),
 //! keyset cannot advance: that single second is paged with offsets, and re-paged while
 //! its `total` changes during the scan (bounded), then T moves to the next second.
+//!
+//! Windows split themselves where the data is: when a page reports that more than
+//! [`SPLIT_PAGES`] pages remain in `[T, to)`, the window keeps `[T, mid)` and hands
+//! `[mid, to)` to the scheduler as a new window, paged concurrently. A sync over ten
+//! mostly empty years therefore costs one request per empty stretch, not one per day, and
+//! a dense month is paged by several workers. Nothing is lost by a split: both halves are
+//! keyset-paged to their ends, and a record on a page that reached past `mid` is fetched
+//! again by the new window and dropped by the [`Emitter`].
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -19,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -33,6 +41,12 @@ use crate::window::{floor_s, SyncRange, Window};
 
 /// How many times a single crowded second is re-scanned while its total keeps changing.
 const MAX_SECOND_SCANS: u32 = 5;
+
+/// A window whose remaining `total` exceeds this many pages splits off its second half.
+pub(crate) const SPLIT_PAGES: u64 = 4;
+
+/// Windows are not split below this many seconds.
+const MIN_SPLIT_SECS: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -176,6 +190,32 @@ impl KeysetPager {
     }
 }
 
+impl KeysetPager {
+    /// After a page reported `total` records left in `[t, to)`: if that is more than
+    /// [`SPLIT_PAGES`] pages and the rest is at least two minutes long, this pager keeps
+    /// `[t, mid)` and returns `[mid, to)` for another worker. Only while keyset paging (a
+    /// crowded second or the offset fallback is finished first).
+    pub(crate) fn split_off(&mut self, total: Option<u64>) -> Option<Window> {
+        if self.done || self.state != State::Keyset {
+            return None;
+        }
+        if total? <= SPLIT_PAGES * u64::from(self.limit) {
+            return None;
+        }
+        let span = (self.window.to - self.t).num_seconds();
+        if span < 2 * MIN_SPLIT_SECS {
+            return None;
+        }
+        let mid = self.t + TimeDelta::seconds(span / 2);
+        let rest = Window {
+            from: mid,
+            to: self.window.to,
+        };
+        self.window.to = mid;
+        Some(rest)
+    }
+}
+
 /// Dedupes by id within a sync and sends to the output channel (backpressure).
 pub(crate) struct Emitter {
     tx: mpsc::Sender<Item>,
@@ -268,19 +308,24 @@ fn list_params(
     params
 }
 
-/// Pages one window of one resource to the end, handing every record to `sink`.
+/// Pages one window of one resource to the end, handing every record to `sink`. With
+/// `split`, a window with many pages left hands its second half to `split` (see the module
+/// docs) and pages only the first. A split-off window (`split_off`) does not add its first
+/// `total` to the progress total: its parent's first page already counted those records.
 pub(crate) async fn page_window(
     client: &Client,
     resource: Resource,
     window: Window,
     sink: &Sink<'_>,
     required: bool,
+    split: Option<&(dyn Fn(Window) + Sync)>,
+    split_off: bool,
 ) -> Result<(), ExtractError> {
     let profile = client.profile();
     let limit = client.config().effective_page_size();
     let (verb, path) = profile.list_endpoint(resource);
     let mut pager = KeysetPager::new(window, limit);
-    let mut first = true;
+    let mut first = !split_off;
     let span = tracing::info_span!("window", resource = resource.name(), %window);
     async {
         let started = Instant::now();
@@ -350,6 +395,12 @@ pub(crate) async fn page_window(
             page_span.record("elapsed_ms", page_started.elapsed().as_millis() as u64);
             page_span.in_scope(|| tracing::debug!("page done"));
             pager.advance(len, total, max);
+            if let Some(split) = split {
+                if let Some(rest) = pager.split_off(total) {
+                    tracing::debug!(window = %rest, total, "window split");
+                    split(rest);
+                }
+            }
         }
         tracing::debug!(pages, elapsed_ms = started.elapsed().as_millis() as u64, "window done");
         Ok(())
@@ -358,7 +409,8 @@ pub(crate) async fn page_window(
     .await
 }
 
-/// List mode: pages the conversations list over every window, `concurrency` at a time.
+/// List mode: pages the conversations list over every window, `concurrency` at a time;
+/// windows that split (see the module docs) queue their second halves here.
 pub(crate) async fn run_list(
     client: &Client,
     range: &SyncRange,
@@ -366,15 +418,54 @@ pub(crate) async fn run_list(
 ) -> Result<(), ExtractError> {
     let sink = Sink::Conversations(emitter);
     let sink = &sink;
-    futures::stream::iter(range.windows.iter().copied())
-        .map(|w| async move {
-            page_window(client, Resource::Conversations, w, sink, true).await?;
-            Metrics::inc(&client.metrics().windows_done);
-            Ok::<_, ExtractError>(())
-        })
-        .buffer_unordered(client.config().concurrency)
-        .try_collect::<()>()
-        .await
+    let concurrency = client.config().concurrency.max(1);
+    let (split_tx, mut split_rx) = mpsc::unbounded_channel::<Window>();
+    let split = move |w: Window| {
+        Metrics::inc(&client.metrics().windows_total);
+        // The receiver lives until every window is done, so this cannot fail.
+        let _ = split_tx.send(w);
+    };
+    let split: &(dyn Fn(Window) + Sync) = &split;
+    let page = |(w, split_off): (Window, bool)| async move {
+        page_window(
+            client,
+            Resource::Conversations,
+            w,
+            sink,
+            true,
+            Some(split),
+            split_off,
+        )
+        .await?;
+        Metrics::inc(&client.metrics().windows_done);
+        Ok::<_, ExtractError>(())
+    };
+    let mut pending: std::collections::VecDeque<(Window, bool)> =
+        range.windows.iter().map(|w| (*w, false)).collect();
+    let mut running = futures::stream::FuturesUnordered::new();
+    loop {
+        while running.len() < concurrency {
+            match pending.pop_front() {
+                Some(w) => running.push(page(w)),
+                None => break,
+            }
+        }
+        if running.is_empty() {
+            match split_rx.try_recv() {
+                Ok(w) => pending.push_back((w, true)),
+                Err(_) => return Ok(()),
+            }
+            continue;
+        }
+        tokio::select! {
+            Some(w) = split_rx.recv() => pending.push_back((w, true)),
+            done = running.next() => {
+                if let Some(result) = done {
+                    result?;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -512,6 +603,91 @@ mod tests {
         let (seen, initial, after) = run(7, 500, 400, 50);
         let kept = initial.keys().filter(|id| after[id] < 10_000).count();
         assert!(seen.len() >= kept);
+    }
+
+    /// Pages `[0, 10_000)` of `src` with windows that split, interleaving the pagers
+    /// round-robin (as concurrent workers would) and mutating between pages. Returns the
+    /// ids seen, the requests made and the windows used.
+    fn run_splitting(src: &mut FakeSource, seed: u64, limit: u32) -> (HashSet<i64>, u32, usize) {
+        let mut rng = rand_chacha_like(seed);
+        let n = src.records.len() as i64;
+        let mut pagers = vec![KeysetPager::new(
+            Window {
+                from: ts(0),
+                to: ts(10_000),
+            },
+            limit,
+        )];
+        let (mut seen, mut requests, mut windows) = (HashSet::new(), 0u32, 1usize);
+        while !pagers.is_empty() {
+            let mut next = Vec::new();
+            for mut pager in pagers {
+                let Some((r, offset)) = pager.next_request() else {
+                    continue;
+                };
+                requests += 1;
+                assert!(requests < 100_000, "pagers do not terminate");
+                for _ in 0..rng.gen_range(0..3) {
+                    if n > 0 {
+                        src.records.insert(rng.gen_range(0..n), 20_000);
+                    }
+                }
+                let (page, total) = src.query(r.from.timestamp(), r.to.timestamp(), offset, limit);
+                let max = page.iter().map(|&(_, t)| ts(t)).max();
+                seen.extend(page.iter().map(|&(id, _)| id));
+                pager.advance(page.len(), Some(total), max);
+                if let Some(rest) = pager.split_off(Some(total)) {
+                    assert!(rest.from < rest.to);
+                    windows += 1;
+                    next.push(KeysetPager::new(rest, limit));
+                }
+                next.push(pager);
+            }
+            pagers = next;
+        }
+        (seen, requests, windows)
+    }
+
+    #[test]
+    fn split_windows_miss_nothing_and_skip_empty_stretches() {
+        for seed in 0..10 {
+            let mut rng = rand_chacha_like(100 + seed);
+            // Dense at the end (recent history), empty for most of the range, plus a
+            // crowded second.
+            let records = (0..3000)
+                .map(|id| {
+                    let t = if id < 200 {
+                        9_500
+                    } else {
+                        rng.gen_range(9_000..10_000)
+                    };
+                    (id, t)
+                })
+                .collect();
+            let mut src = FakeSource { records };
+            let (seen, requests, windows) = run_splitting(&mut src, seed, 50);
+            for (id, t) in &src.records {
+                if *t < 10_000 {
+                    assert!(seen.contains(id), "seed {seed}: id {id} at {t} missed");
+                }
+            }
+            assert!(
+                windows > 4,
+                "seed {seed}: a dense range splits ({windows} windows)"
+            );
+            // 3000 records / 50 per page = 60 pages; splits and the crowded second add a few.
+            assert!(requests < 160, "seed {seed}: {requests} requests");
+        }
+    }
+
+    #[test]
+    fn a_sparse_range_is_not_split() {
+        let records = (0..120).map(|id| (id, id * 80)).collect();
+        let mut src = FakeSource { records };
+        let (seen, requests, windows) = run_splitting(&mut src, 1, 50);
+        assert_eq!(windows, 1);
+        assert!(requests <= 4, "{requests}");
+        assert!(seen.len() >= 117);
     }
 
     #[test]

@@ -41,6 +41,15 @@ async fn full_then_follow_up(profile: Profile, mode: Mode, n: u64) {
         "the test must exercise 429s"
     );
     assert!(first.unreadable.is_empty());
+    if mode == Mode::List {
+        // Dense windows split themselves (and the test above found nothing lost).
+        assert!(
+            first.summary.windows > range.windows.len() as u64,
+            "no window split: {} windows of {} planned",
+            first.summary.windows,
+            range.windows.len()
+        );
+    }
     assert_eq!(got.len() as u64, first.summary.conversations);
 
     // The next sync (clock advanced, faults kept) catches the conversations changed mid-sync.
