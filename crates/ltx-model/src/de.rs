@@ -205,7 +205,7 @@ impl<'de> Visitor<'de> for DateTimeVisitor {
         f.write_str("a LiveTex datetime string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let t = v.trim();
+        let t = crate::time::trim(v);
         // MySQL's "zero date" is how some backends say "never".
         if t.is_empty() || t.starts_with("0000-00-00") {
             return Ok(None);

@@ -29,7 +29,7 @@ const NAIVE_FORMATS: [&str; 4] = [
 
 /// Parses a LiveTex datetime (naive Moscow time, or with an offset / `Z`) into UTC.
 pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
-    let s = value.trim();
+    let s = trim(value);
     if s.is_empty() {
         return Err(DateTimeError {
             value: value.to_owned(),
@@ -38,8 +38,8 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
     }
     // Fast path for what current responses carry (naive `YYYY-MM-DDTHH:MM:SS`): a
     // conversation has dozens of datetimes, and chrono's format parser is the hot spot.
-    if let Some(naive) = parse_naive_fast(s) {
-        return moscow_to_utc_cached(naive).ok_or_else(|| DateTimeError {
+    if let Some(local) = naive_secs_fast(s.as_bytes()) {
+        return moscow_secs_to_utc_cached(local).ok_or_else(|| DateTimeError {
             value: value.to_owned(),
             reason: "not a valid Moscow local time",
         });
@@ -79,9 +79,18 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
     })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` (or a space for `T`) without chrono's generic format parser.
-fn parse_naive_fast(s: &str) -> Option<NaiveDateTime> {
-    let b = s.as_bytes();
+/// `str::trim`, without its Unicode scan when both ends are visible ASCII (the usual case).
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if (b'!'..=b'~').contains(&a) && (b'!'..=b'~').contains(&b) => s,
+        _ => s.trim(),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (or a space for `T`) as seconds since 1970 of that wall-clock
+/// time, without chrono: days from the civil date (H. Hinnant's algorithm), checked as
+/// strictly as chrono's `from_ymd_opt`/`and_hms_opt` (no leap second, no 30 February).
+fn naive_secs_fast(b: &[u8]) -> Option<i64> {
     if b.len() != 19
         || b[4] != b'-'
         || b[7] != b'-'
@@ -91,46 +100,80 @@ fn parse_naive_fast(s: &str) -> Option<NaiveDateTime> {
     {
         return None;
     }
-    let num = |from: usize, to: usize| -> Option<u32> {
-        b[from..to].iter().try_fold(0u32, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
-        })
+    // Every digit position at once: a non-digit wraps to a byte above 9.
+    let d = |i: usize| i64::from(b[i].wrapping_sub(b'0'));
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().any(|&i| b[i].wrapping_sub(b'0') > 9) {
+        return None;
+    }
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let (month, day) = (d(5) * 10 + d(6), d(8) * 10 + d(9));
+    let (hour, minute, second) = (d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
     };
-    let year = i32::try_from(num(0, 4)?).ok()?;
-    chrono::NaiveDate::from_ymd_opt(year, num(5, 7)?, num(8, 10)?)?.and_hms_opt(
-        num(11, 13)?,
-        num(14, 16)?,
-        num(17, 19)?,
-    )
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date, years starting in March.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
-/// [`moscow_to_utc`] with the tz lookup cached per local hour: Moscow's offset has only
-/// changed on whole local hours since 1930, so every time in an hour shares its shift.
-/// Times before 1970 are resolved directly.
-fn moscow_to_utc_cached(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+/// [`moscow_to_utc`] of a wall-clock time given as seconds since 1970, with the tz lookup
+/// cached per local day. Moscow's offset has only changed on whole local hours, at most
+/// once a day, so a day whose first and last hour share a shift (UTC minus local) shares
+/// it throughout; a day with a change is resolved per hour. Times before 1970 and after
+/// year 9999 are resolved directly.
+fn moscow_secs_to_utc_cached(local: i64) -> Option<DateTime<Utc>> {
     use std::cell::Cell;
-    const SLOTS: usize = 64;
+    const SLOTS: usize = 1024;
     thread_local! {
-        /// Direct-mapped cache: (local hour since the epoch, UTC minus local in seconds).
+        /// Direct-mapped cache: (local day since the epoch, UTC minus local in seconds).
         static CACHE: [Cell<(i64, i64)>; SLOTS] = const { [const { Cell::new((i64::MIN, 0)) }; SLOTS] };
     }
-    let local = naive.and_utc().timestamp();
-    if local < 0 {
-        return moscow_to_utc(naive);
+    if !(0..253_402_300_800).contains(&local) {
+        return moscow_to_utc(DateTime::from_timestamp(local, 0)?.naive_utc());
     }
-    let hour = local.div_euclid(3600);
-    let slot = (hour as usize) % SLOTS;
-    let shift = CACHE.with(|c| {
-        let (h, shift) = c[slot].get();
-        if h == hour {
-            return Some(shift);
+    let day = local / 86_400;
+    let slot = (day as usize) % SLOTS;
+    let (cached_day, cached_shift) = CACHE.with(|c| c[slot].get());
+    let shift = if cached_day == day {
+        cached_shift
+    } else {
+        let first = hour_shift(day * 24)?;
+        if first == hour_shift(day * 24 + 23)? {
+            CACHE.with(|c| c[slot].set((day, first)));
+            first
+        } else {
+            hour_shift(local / 3_600)?
         }
-        let start = DateTime::from_timestamp(hour * 3600, 0)?.naive_utc();
-        let shift = moscow_to_utc(start)?.timestamp() - hour * 3600;
-        c[slot].set((hour, shift));
-        Some(shift)
-    })?;
-    DateTime::from_timestamp(local + shift, naive.and_utc().timestamp_subsec_nanos())
+    };
+    DateTime::from_timestamp(local + shift, 0)
+}
+
+/// UTC minus Moscow wall-clock time, in seconds, at the start of a local hour since 1970.
+fn hour_shift(hour: i64) -> Option<i64> {
+    let start = DateTime::from_timestamp(hour * 3_600, 0)?.naive_utc();
+    Some(moscow_to_utc(start)?.timestamp() - hour * 3_600)
+}
+
+/// As [`moscow_secs_to_utc_cached`], for a naive time (with fractions).
+#[cfg(test)]
+fn moscow_to_utc_cached(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let utc = moscow_secs_to_utc_cached(naive.and_utc().timestamp())?;
+    DateTime::from_timestamp(utc.timestamp(), naive.and_utc().timestamp_subsec_nanos())
 }
 
 /// Resolves a Moscow wall-clock time to UTC. Ambiguous times (clocks set back,
@@ -161,6 +204,7 @@ pub fn format_api_datetime(utc: DateTime<Utc>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -237,7 +281,10 @@ mod tests {
                 for min in [0, 59] {
                     let naive = day.and_hms_opt(h, min, 7).unwrap();
                     let text = naive.format("%Y-%m-%dT%H:%M:%S").to_string();
-                    assert_eq!(parse_naive_fast(&text), Some(naive));
+                    assert_eq!(
+                        naive_secs_fast(text.as_bytes()),
+                        Some(naive.and_utc().timestamp())
+                    );
                     assert_eq!(moscow_to_utc_cached(naive), moscow_to_utc(naive), "{text}");
                     assert_eq!(
                         parse_api_datetime(&text).ok(),
@@ -247,9 +294,66 @@ mod tests {
                 }
             }
         }
-        assert_eq!(parse_naive_fast("2026-03-14T18:02:1x"), None);
-        assert_eq!(parse_naive_fast("2026-13-14T18:02:11"), None);
+        for bad in [
+            "2026-03-14T18:02:1x",
+            "2026-13-14T18:02:11",
+            "2026-00-14T18:02:11",
+        ] {
+            assert_eq!(naive_secs_fast(bad.as_bytes()), None, "{bad}");
+        }
         assert!(parse_api_datetime("2026-02-30T10:00:00").is_err());
+    }
+
+    #[test]
+    fn day_cache_agrees_with_the_tz_database_every_day_since_1970() {
+        // Three hours of every day (start, the usual transition hours, end) through 2035.
+        let mut day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        while day.year() < 2035 {
+            for h in [0, 2, 3, 23] {
+                let naive = day.and_hms_opt(h, 30, 0).unwrap();
+                let local = naive.and_utc().timestamp();
+                assert_eq!(
+                    moscow_secs_to_utc_cached(local),
+                    moscow_to_utc(naive),
+                    "{naive}"
+                );
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn fast_calendar_agrees_with_chrono() {
+        // Every day of years around leap rules (1900, 2000, 2100), the epoch and year 0,
+        // plus days that do not exist and times out of range: same answer as chrono.
+        for year in [
+            0, 1, 1899, 1900, 1969, 1970, 1999, 2000, 2004, 2024, 2100, 9999,
+        ] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    for (h, m, s) in [(0, 0, 0), (23, 59, 59), (24, 0, 0), (12, 60, 0), (1, 2, 60)]
+                    {
+                        let text = format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}");
+                        // chrono reads `:60` as a leap second; the fast path leaves it to chrono.
+                        let chrono = NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S")
+                            .ok()
+                            .filter(|_| s < 60)
+                            .map(|n| n.and_utc().timestamp());
+                        assert_eq!(naive_secs_fast(text.as_bytes()), chrono, "{text}");
+                    }
+                }
+            }
+        }
+        assert_eq!(trim(" 2026-03-14T18:02:11\n"), "2026-03-14T18:02:11");
+        assert_eq!(trim("\u{a0}x"), "x");
+        assert_eq!(trim(""), "");
+        // ... and the full parse still gives chrono's answer for a leap second.
+        assert_eq!(
+            parse_api_datetime("2026-03-14T18:02:60").ok(),
+            NaiveDateTime::parse_from_str("2026-03-14T18:02:60", "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .and_then(moscow_to_utc)
+        );
     }
 
     #[test]
