@@ -55,6 +55,73 @@ table_builder! {
 /// reduced to their id, anything else is kept; a non-array is kept as sent.
 fn department_ids(e: &Employee) -> Option<String> {
     let text = raw(&e.departments)?;
+    Some(simple_ids(text).unwrap_or_else(|| ids_of_value(text)))
+}
+
+/// The usual shape, `[{"id": 302, ...}, ...]` with an integer `id` in every object, read
+/// without building a `Value` per item; `None` for anything else (then [`ids_of_value`]
+/// decides, so the result is the same either way).
+fn simple_ids(text: &str) -> Option<String> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    struct Ids;
+    impl<'de> Visitor<'de> for Ids {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of objects with an integer id")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+            let mut out = String::from("[");
+            while let Some(IdOf(id)) = seq.next_element()? {
+                if out.len() > 1 {
+                    out.push(',');
+                }
+                out.push_str(&id.to_string());
+            }
+            out.push(']');
+            Ok(out)
+        }
+    }
+
+    /// An object's integer `id`; exactly one `id` key, written without escapes.
+    struct IdOf(i64);
+    impl<'de> serde::Deserialize<'de> for IdOf {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(IdOfVisitor)
+        }
+    }
+    struct IdOfVisitor;
+    impl<'de> Visitor<'de> for IdOfVisitor {
+        type Value = IdOf;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object with an integer id")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IdOf, A::Error> {
+            let mut id = None;
+            // A key with escapes fails as a borrowed `&str`: the general path takes it.
+            while let Some(key) = map.next_key::<&str>()? {
+                if key != "id" {
+                    map.next_value::<IgnoredAny>()?;
+                } else if id.is_some() {
+                    return Err(serde::de::Error::custom("duplicate id"));
+                } else {
+                    // An i64 prints as `Value` prints it; floats and huge u64 fail here.
+                    id = Some(map.next_value::<i64>()?);
+                }
+            }
+            id.map(IdOf)
+                .ok_or_else(|| serde::de::Error::custom("no id"))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let ids = (&mut de).deserialize_seq(Ids).ok()?;
+    de.end().ok()?;
+    Some(ids)
+}
+
+/// `departments` through a `Value`: any shape.
+fn ids_of_value(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(items)) => {
             let ids: Vec<Value> = items
@@ -64,9 +131,9 @@ fn department_ids(e: &Employee) -> Option<String> {
                     other => other,
                 })
                 .collect();
-            Some(Value::Array(ids).to_string())
+            Value::Array(ids).to_string()
         }
-        _ => Some(text.to_owned()),
+        _ => text.to_owned(),
     }
 }
 
@@ -176,5 +243,40 @@ impl DepartmentsBuilder {
             .append_value(ctx.conversation_id);
         push_lineage!(self, ctx, s, &x.extra);
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_ids_agree_with_the_value_path() {
+        let fast = [
+            "[]",
+            " [ ] ",
+            r#"[{"id":302}]"#,
+            r#"[{"id": 302, "title": "Продажи", "nested": {"id": 1}}, {"x": [1], "id": 7}]"#,
+            r#"[{"id":-5},{"id":9223372036854775807}]"#,
+        ];
+        for text in fast {
+            assert_eq!(simple_ids(text), Some(ids_of_value(text)), "{text}");
+        }
+        let general = [
+            r#"[{"id":18446744073709551615}]"#,
+            r#"[{"id":302.0}]"#,
+            r#"[{"id":"302"}]"#,
+            r#"[{"id":1,"id":2}]"#,
+            r#"[{"\u0069d":3}]"#,
+            r#"[{"title":"no id"}]"#,
+            "[302, 303]",
+            r#"[{"id":1}, 2]"#,
+            r#"{"id":1}"#,
+            "null",
+            "302",
+        ];
+        for text in general {
+            assert_eq!(simple_ids(text), None, "{text}");
+        }
     }
 }
