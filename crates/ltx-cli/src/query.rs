@@ -32,10 +32,23 @@ pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
         .with_context(|| format!("opening {} read-only", path.display()))
 }
 
+/// DuckDB's own message, without the driver's "Error code 1: Unknown error code" suffix.
+fn duckdb_message(e: &duckdb::Error) -> String {
+    let text = e.to_string();
+    text.trim_end_matches(": Error code 1: Unknown error code")
+        .trim_end()
+        .to_owned()
+}
+
 /// Runs `sql` and returns its schema and batches.
 pub fn run(conn: &Connection, sql: &str) -> anyhow::Result<(SchemaRef, Vec<RecordBatch>)> {
-    let mut stmt = conn.prepare(sql).context("preparing the query")?;
-    let batches: Vec<RecordBatch> = stmt.query_arrow([]).context("running the query")?.collect();
+    let mut stmt = conn
+        .prepare(sql)
+        .map_err(|e| anyhow::anyhow!("the query failed: {}", duckdb_message(&e)))?;
+    let batches: Vec<RecordBatch> = stmt
+        .query_arrow([])
+        .map_err(|e| anyhow::anyhow!("the query failed: {}", duckdb_message(&e)))?
+        .collect();
     let schema = batches
         .first()
         .map(|b| b.schema())

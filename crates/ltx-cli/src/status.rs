@@ -33,7 +33,8 @@ pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
         }
         OutputFormat::Table | OutputFormat::Csv => {
             let checks = quality_by_check(dir);
-            out.write_all(render(&status, &checks).as_bytes())?;
+            let visible = dimension_rows(dir);
+            out.write_all(render(&status, &checks, &visible).as_bytes())?;
         }
     }
     Ok(())
@@ -52,6 +53,31 @@ fn quality_by_check(dir: &std::path::Path) -> Vec<(String, i64)> {
     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
         .map(|rows| rows.flatten().collect())
         .unwrap_or_default()
+}
+
+/// Rows the dimension views show (the latest row per key); their files hold one row per
+/// conversation that mentioned the key. Empty when the catalog cannot be read.
+fn dimension_rows(dir: &std::path::Path) -> std::collections::BTreeMap<String, i64> {
+    use ltx_transform::Table;
+    let Ok(conn) = crate::query::open_catalog(dir) else {
+        return Default::default();
+    };
+    [
+        Table::Employees,
+        Table::Visitors,
+        Table::Sites,
+        Table::Departments,
+    ]
+    .iter()
+    .filter_map(|t| {
+        let n = conn
+            .query_row(&format!("SELECT count(*) FROM \"{}\"", t.name()), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .ok()?;
+        Some((t.name().to_owned(), n))
+    })
+    .collect()
 }
 
 fn human_bytes(b: u64) -> String {
@@ -75,7 +101,14 @@ fn ts(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 }
 
 /// The human-readable status report.
-pub fn render(s: &WarehouseStatus, checks: &[(String, i64)]) -> String {
+///
+/// `visible` holds the view's row count where it differs from the rows stored in files
+/// (dimensions); other tables show the stored count, which their views show too.
+pub fn render(
+    s: &WarehouseStatus,
+    checks: &[(String, i64)],
+    visible: &std::collections::BTreeMap<String, i64>,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "warehouse  {}", s.dir.display());
     let _ = writeln!(
@@ -102,14 +135,18 @@ pub fn render(s: &WarehouseStatus, checks: &[(String, i64)]) -> String {
     let _ = writeln!(o, "\ntables");
     let _ = writeln!(
         o,
-        "  {:<24} {:>10} {:>6} {:>10} {:>10}",
-        "table", "rows", "files", "partitions", "size"
+        "  {:<24} {:>10} {:>12} {:>6} {:>10} {:>10}",
+        "table", "rows", "stored rows", "files", "partitions", "size"
     );
     for t in &s.tables {
+        let shown = visible
+            .get(&t.name)
+            .map_or_else(|| t.rows.to_string(), i64::to_string);
         let _ = writeln!(
             o,
-            "  {:<24} {:>10} {:>6} {:>10} {:>10}",
+            "  {:<24} {:>10} {:>12} {:>6} {:>10} {:>10}",
             t.name,
+            shown,
             t.rows,
             t.files,
             t.partitions,

@@ -1031,3 +1031,67 @@ fn sim_serves_what_it_prints_and_stops_on_ctrl_c() {
     let status = child.wait().unwrap();
     assert!(status.success(), "ltx sim exited with {status:?}");
 }
+
+/// Splits a shell command line into words (double and single quotes, `#` comments).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut cur, mut quote, mut in_word) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '#') if !in_word => break,
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (_, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+#[test]
+fn the_readme_quickstart_commands_work() {
+    // Every `cargo run --release -p ltx-cli -- …` line of the README's Quickstart, in order,
+    // run as the built binary in a fresh directory (as a new user would, from a clone).
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let quickstart = readme
+        .split("## Quickstart")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let prefix = "cargo run --release -p ltx-cli -- ";
+    let commands: Vec<Vec<String>> = quickstart
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(prefix))
+        .map(shell_words)
+        .collect();
+    assert!(commands.len() >= 3, "{quickstart}");
+    assert_eq!(commands[0][0], "demo");
+    let s = Scratch::new();
+    for words in &commands {
+        let args: Vec<&str> = words.iter().map(String::as_str).collect();
+        let o = ltx(s.path(), &args, &[]);
+        assert!(o.status.success(), "ltx {}\n{}", words.join(" "), text(&o));
+        assert!(
+            !stdout(&o).trim().is_empty(),
+            "ltx {}: no output",
+            words.join(" ")
+        );
+    }
+}
