@@ -1095,3 +1095,60 @@ fn the_readme_quickstart_commands_work() {
         );
     }
 }
+
+#[test]
+fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
+    // The models are views over a synced warehouse; each must return rows, and each example
+    // query of sql/README.md must run as printed, inside the binary's own DuckDB (no
+    // extension downloaded: the test machine is offline).
+    let sim = Sim::small(300);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let w = wh.to_str().unwrap();
+    let csv = |sql: &str| {
+        let o = ltx(
+            s.path(),
+            &["query", "--warehouse", w, "--format", "csv", sql],
+            &[],
+        );
+        assert!(o.status.success(), "{sql}\n{}", text(&o));
+        stdout(&o)
+    };
+    for model in [
+        "daily_conversation_kpis",
+        "operator_performance",
+        "channel_mix",
+        "lead_funnel",
+        "geography",
+        "hourly_load_heatmap",
+    ] {
+        let n: i64 = csv(&format!("SELECT count(*) AS n FROM {model}"))
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(n > 0, "{model} is empty");
+    }
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/README.md"))
+            .unwrap();
+    let examples: Vec<&str> = readme
+        .split("```sql\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().trim())
+        .collect();
+    assert!(examples.len() >= 6, "{} examples", examples.len());
+    for sql in examples {
+        let out = csv(sql);
+        assert!(out.lines().count() > 1, "no rows from\n{sql}\n{out}");
+    }
+    // Both clocks of the heatmap count every conversation once.
+    let per_clock =
+        csv("SELECT clock, sum(conversations) AS n FROM hourly_load_heatmap GROUP BY 1 ORDER BY 1");
+    let total = csv("SELECT count(*) AS n FROM conversations");
+    let n = total.lines().nth(1).unwrap();
+    assert_eq!(per_clock, format!("clock,n\nMSK,{n}\nUTC,{n}\n"));
+}
