@@ -50,6 +50,24 @@ fn transform_all(lines: &[String]) -> usize {
     rows + rest.iter().map(|b| b.batch.num_rows()).sum::<usize>()
 }
 
+fn transform_pool(lines: &[String], workers: usize) -> usize {
+    let config = TransformConfig::new("bench", Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
+    let mut pool = ltx_transform::TransformPool::new(config, workers);
+    let mut rows = 0usize;
+    let mut sink =
+        |batches: Vec<ltx_transform::TableBatch>| -> Result<(), ltx_transform::pool::PoolError> {
+            rows += batches.iter().map(|b| b.batch.num_rows()).sum::<usize>();
+            Ok(())
+        };
+    for line in lines {
+        pool.push(ltx_transform::Record::Json(line.as_str().into()), &mut sink)
+            .unwrap();
+    }
+    let stats = pool.finish(&mut sink).unwrap();
+    assert_eq!(stats.rejected, 0);
+    rows
+}
+
 /// CPU time of this thread in ns (Linux), so a loaded machine does not distort the figure.
 fn thread_cpu_ns() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
@@ -84,6 +102,11 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(lines.len() as u64));
     g.bench_function("json_to_arrow", |b| b.iter(|| transform_all(&lines)));
+    // The product's path (`ltx sync`/`ltx import`): a TransformPool, one worker per core.
+    let workers = ltx_transform::pool::default_workers();
+    g.bench_function(format!("pool_{workers}_workers"), |b| {
+        b.iter(|| transform_pool(&lines, workers))
+    });
     g.bench_function("parse_only", |b| {
         b.iter(|| {
             lines
