@@ -225,14 +225,7 @@ pub async fn command(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|v| parse_date_flag("--to", v))
         .transpose()?;
-    if ctx.config.personal_data.hashes_anything() && pii_salt().is_empty() {
-        return Err(UsageError(
-            "[personal_data] hashes some columns: set LTX_PII_SALT in the environment \
-             (a secret, stable salt; without it hashes of phones and e-mails are reversible)"
-                .into(),
-        )
-        .into());
-    }
+    require_pii_salt(&ctx.config)?;
     let auth = auth_from_env(ctx.config.source.profile)?;
     let ecfg = extract_config(&ctx.config, auth)?;
     let report = run_sync(
@@ -408,6 +401,18 @@ fn spawn_consumer(
     };
     let config = config.clone();
     tokio::task::spawn_blocking(move || consume(rx, writer, tcfg, config, keep_raw, counters))
+}
+
+/// A pipeline that hashes personal data needs `LTX_PII_SALT` (checked before any work).
+pub fn require_pii_salt(config: &Config) -> Result<(), UsageError> {
+    if config.personal_data.hashes_anything() && pii_salt().is_empty() {
+        return Err(UsageError(
+            "[personal_data] hashes some columns: set LTX_PII_SALT in the environment \
+             (a secret, stable salt; without it hashes of phones and e-mails are reversible)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn pii_salt() -> String {

@@ -2,7 +2,7 @@
 //! credentials are present, and the API answers with them.
 
 use crate::cli::ValidateArgs;
-use crate::sync::{auth_from_env, extract_config};
+use crate::sync::{auth_from_env, extract_config, require_pii_salt};
 use crate::Context;
 
 /// Prints the effective configuration (never a secret) and probes the API unless `--offline`.
@@ -21,6 +21,7 @@ pub async fn command(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         c.source.concurrency
     );
     println!("warehouse: {}", c.destination.warehouse.display());
+    require_pii_salt(c)?;
     if args.offline {
         println!("API: not checked (--offline)");
         return Ok(());

@@ -440,10 +440,14 @@ fn bad_config_exits_2_and_names_the_key() {
     let o = ltx(s.path(), &["sync", "--pipeline", &s.pipeline()], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stderr(&o).contains("LIVETEX_API_TOKEN"), "{}", text(&o));
-    // the shipped pipelines validate offline
+    // the shipped pipelines validate offline (given the salt their hashing needs)
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     for p in ["pipelines/livetex.toml", "pipelines/livetex-webapi.toml"] {
-        let o = ltx(&root, &["validate", "--offline", "--pipeline", p], &[]);
+        let o = ltx(
+            &root,
+            &["validate", "--offline", "--pipeline", p],
+            &[("LTX_PII_SALT", "s3cret")],
+        );
         assert!(o.status.success(), "{p}: {}", text(&o));
     }
 }
@@ -1151,4 +1155,50 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
     let total = csv("SELECT count(*) AS n FROM conversations");
     let n = total.lines().nth(1).unwrap();
     assert_eq!(per_clock, format!("clock,n\nMSK,{n}\nUTC,{n}\n"));
+}
+
+#[test]
+fn validate_checks_the_credentials_against_the_api() {
+    let sim = Sim::small(10);
+    let s = Scratch::new();
+    let (p, url) = (s.pipeline(), sim.url());
+    let args = [
+        "validate",
+        "--pipeline",
+        p.as_str(),
+        "--base-url",
+        url.as_str(),
+    ];
+    let o = ltx(
+        s.path(),
+        &args,
+        &[("LIVETEX_API_TOKEN", sim.handle.token())],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("accepted the credentials"),
+        "{}",
+        text(&o)
+    );
+    let o = ltx(s.path(), &args, &[("LIVETEX_API_TOKEN", "wrong-token")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = ltx(s.path(), &args, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("LIVETEX_API_TOKEN"), "{}", text(&o));
+    // The shipped production pipeline hashes personal data: no salt, no run.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/livetex.toml");
+    let shipped = shipped.to_str().unwrap();
+    let o = ltx(
+        s.path(),
+        &["validate", "--offline", "--pipeline", shipped],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("LTX_PII_SALT"), "{}", text(&o));
+    let o = ltx(
+        s.path(),
+        &["validate", "--offline", "--pipeline", shipped],
+        &[("LTX_PII_SALT", "s3cret")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
 }
