@@ -9,7 +9,8 @@
 //!
 //! Does not own: HTTP (ltx-extract), the wire types and their tolerance (ltx-model),
 //! Parquet files, commits and DuckDB views (ltx-load). Plain synchronous code: the
-//! caller feeds it from a bounded channel and drains full batches as it goes.
+//! caller feeds a [`Transformer`] and drains full batches as it goes, or hands records to a
+//! [`TransformPool`] that runs one `Transformer` per core (JSON parsing is ~85% of the cost).
 
 mod calls;
 mod chat_messages;
