@@ -196,35 +196,33 @@ pub(crate) fn commit_run(
     let staged = c.staging.finish()?;
     let convs = &c.staging.convs;
 
-    // Which incoming conversations win?
-    let mut sorted: Vec<i64> = convs.keys().copied().collect();
-    sorted.sort_unstable();
+    // Which incoming conversations win? (`dropped` and `replaced` come out sorted.)
     let existing = merge::lookup_existing(
         layout.root(),
         manifest.files(Table::Conversations.name()),
         convs,
-        &sorted,
     )?;
-    let mut dropped = HashSet::new();
-    let mut replaced = HashSet::new();
+    let mut dropped: Vec<i64> = Vec::new();
+    let mut replaced: Vec<i64> = Vec::new();
     let mut old_partitions = BTreeSet::new();
-    for (id, seen) in convs {
-        if let Some((ts, part)) = existing.get(id) {
-            if *ts >= seen.ts {
-                dropped.insert(*id);
+    for (i, (id, ts)) in convs.iter().enumerate() {
+        if let Some((stored, part)) = existing.get(i) {
+            if stored >= ts {
+                dropped.push(id);
             } else {
-                replaced.insert(*id);
-                old_partitions.insert(part.clone());
+                replaced.push(id);
+                old_partitions.insert(part.to_string());
             }
         }
     }
+    drop(existing);
     crash.check("merge.after_lookup")?;
     tracing::debug!(
         run_id = %c.info.run_id,
         incoming = convs.len(),
         replaced = replaced.len(),
         unchanged = dropped.len(),
-        duplicates = c.staging.duplicates.len(),
+        duplicates = convs.duplicates().len(),
         "merge plan"
     );
 
@@ -232,9 +230,8 @@ pub(crate) fn commit_run(
     let filter = StagedFilter {
         convs,
         dropped: &dropped,
-        duplicates: &c.staging.duplicates,
     };
-    let must_filter = !dropped.is_empty() || !c.staging.duplicates.is_empty();
+    let must_filter = !dropped.is_empty() || !convs.duplicates().is_empty();
     for sf in staged {
         let change = changes.entry(sf.table.name().to_string()).or_default();
         if must_filter && filter.needs_rewrite(&sf.path, sf.table)? {
@@ -278,14 +275,12 @@ pub(crate) fn commit_run(
 
     // Copy-on-write of live files holding rows of replaced conversations.
     if !replaced.is_empty() {
-        let mut sorted_replaced: Vec<i64> = replaced.iter().copied().collect();
-        sorted_replaced.sort_unstable();
         for table in Table::ALL {
             let Some(col) = conversation_column(table) else {
                 continue;
             };
             for f in manifest.files(table.name()) {
-                if !old_partitions.contains(&f.partition) || !f.may_contain_any(&sorted_replaced) {
+                if !old_partitions.contains(&f.partition) || !f.may_contain_any(&replaced) {
                     continue;
                 }
                 let src = layout.abs(&f.path);
@@ -416,7 +411,7 @@ pub(crate) fn commit_run(
         conversations_new: new_count as u64,
         conversations_replaced: replaced.len() as u64,
         conversations_unchanged: dropped.len() as u64,
-        duplicates_in_run: c.staging.duplicates.len() as u64,
+        duplicates_in_run: convs.duplicates().len() as u64,
         files_written: txn.added.len() as u64,
         files_retired: txn.retired.len() as u64,
         elapsed: c.started.elapsed(),

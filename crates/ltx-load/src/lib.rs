@@ -33,9 +33,13 @@
 //!   holding the previous catalog keeps working. See [`catalog`].
 //! * **One writer** — `_ltx/lock` is held with `File::try_lock` for the life of a writable
 //!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
-//! * **Bounded memory** — staging writers flush early above a memory budget, merges and
-//!   compaction stream record batches; only the run's conversation ids and versions are
-//!   kept in memory (~40 bytes per conversation).
+//! * **Bounded memory** — at most 16 staging writers hold an unfinished row group (the
+//!   least recently written is flushed), and they flush early above a memory budget that
+//!   counts their per-column zstd and dictionary state; merges and compaction stream
+//!   record batches. Nothing per conversation is held while writing: the run's ids and
+//!   versions are read back from the staged files at commit (16 bytes per conversation).
+//!   Keys, instants and free text are written without dictionaries and free text without
+//!   statistics (see [`staging`]), which the loader's CPU time and memory are mostly spent on.
 //!
 //! # Usage
 //! ```no_run

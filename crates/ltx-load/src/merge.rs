@@ -8,7 +8,7 @@
 //! import can never regress data. Everything here streams record batches: files are read
 //! with a column projection to decide, and rewritten batch by batch through a filter.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use parquet::file::properties::WriterProperties;
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::manifest::FileEntry;
 use crate::staging::{
-    conversation_column, i64_column, min_max, ts_column, widen, Seen, VERSION_COLUMN,
+    conversation_column, i64_column, min_max, ts_column, widen, RunConversations, VERSION_COLUMN,
 };
 
 /// Rows read per batch when streaming files.
@@ -141,20 +141,46 @@ pub(crate) fn rewrite(
     }))
 }
 
+/// The stored versions of a run's conversations, by position in [`RunConversations`].
+#[derive(Debug, Default)]
+pub(crate) struct Existing {
+    /// (`_source_updated_at` µs, index into `partitions`); allocated on the first hit, so a
+    /// run of new conversations costs nothing.
+    found: Vec<Option<(i64, u32)>>,
+    partitions: Vec<String>,
+}
+
+impl Existing {
+    /// Stored version and partition of the run's `i`-th conversation.
+    pub(crate) fn get(&self, i: usize) -> Option<(i64, &str)> {
+        let (ts, p) = self.found.get(i).copied().flatten()?;
+        Some((
+            ts,
+            self.partitions.get(p as usize).map_or("", String::as_str),
+        ))
+    }
+}
+
 /// Versions (`_source_updated_at` µs) and partitions already stored for the incoming ids.
 /// Only `conversations` files whose id range may contain an incoming id are read, and only
 /// their two key columns.
 pub(crate) fn lookup_existing(
     root: &Path,
     conversation_files: &[FileEntry],
-    incoming: &HashMap<i64, Seen>,
-    sorted_ids: &[i64],
-) -> Result<HashMap<i64, (i64, String)>> {
-    let mut out: HashMap<i64, (i64, String)> = HashMap::new();
+    incoming: &RunConversations,
+) -> Result<Existing> {
+    let mut out = Existing::default();
     for f in conversation_files {
-        if !f.may_contain_any(sorted_ids) {
+        if !incoming.any_in(f.min_conversation_id, f.max_conversation_id) {
             continue;
         }
+        let part = match out.partitions.iter().position(|p| *p == f.partition) {
+            Some(p) => p,
+            None => {
+                out.partitions.push(f.partition.clone());
+                out.partitions.len() - 1
+            }
+        } as u32;
         let path = root.join(&f.path);
         for batch in open_reader(&path, Some(&["conversation_id", VERSION_COLUMN]))? {
             let batch = batch.map_err(arrow_err("conversations"))?;
@@ -164,17 +190,17 @@ pub(crate) fn lookup_existing(
                 if ids.is_null(i) {
                     continue;
                 }
-                let id = ids.value(i);
-                if !incoming.contains_key(&id) {
+                let Some(at) = incoming.index_of(ids.value(i)) else {
                     continue;
-                }
+                };
                 let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
-                match out.get_mut(&id) {
+                if out.found.is_empty() {
+                    out.found = vec![None; incoming.len()];
+                }
+                match &mut out.found[at] {
                     Some(e) if e.0 >= t => {}
                     Some(e) => e.0 = t,
-                    None => {
-                        out.insert(id, (t, f.partition.clone()));
-                    }
+                    e @ None => *e = Some((t, part)),
                 }
             }
         }
@@ -182,33 +208,28 @@ pub(crate) fn lookup_existing(
     Ok(out)
 }
 
-/// True when any row of the file at `path` has a conversation id in `ids`.
-pub(crate) fn file_has_any(
-    path: &Path,
-    col: &str,
-    table: Table,
-    ids: &HashSet<i64>,
-) -> Result<bool> {
+/// True when any row of the file at `path` has a conversation id in `ids` (sorted).
+pub(crate) fn file_has_any(path: &Path, col: &str, table: Table, ids: &[i64]) -> Result<bool> {
     for batch in open_reader(path, Some(&[col]))? {
         let batch = batch.map_err(arrow_err(table.name()))?;
         let c = i64_column(&batch, col, table.name())?;
-        if c.iter().flatten().any(|id| ids.contains(&id)) {
+        if c.iter().flatten().any(|id| ids.binary_search(&id).is_ok()) {
             return Ok(true);
         }
     }
     Ok(false)
 }
 
-/// Mask keeping rows whose conversation is not in `ids`.
+/// Mask keeping rows whose conversation is not in `ids` (sorted).
 pub(crate) fn mask_without(
     batch: &RecordBatch,
     col: &str,
     table: Table,
-    ids: &HashSet<i64>,
+    ids: &[i64],
 ) -> Result<BooleanArray> {
     let c = i64_column(batch, col, table.name())?;
     Ok(c.iter()
-        .map(|id| Some(id.is_none_or(|id| !ids.contains(&id))))
+        .map(|id| Some(id.is_none_or(|id| ids.binary_search(&id).is_err())))
         .collect())
 }
 
@@ -216,9 +237,20 @@ pub(crate) fn mask_without(
 /// once (duplicates of the same version are removed by key), unless the warehouse already
 /// holds that version or a newer one.
 pub(crate) struct StagedFilter<'a> {
-    pub convs: &'a HashMap<i64, Seen>,
-    pub dropped: &'a HashSet<i64>,
-    pub duplicates: &'a HashSet<i64>,
+    pub convs: &'a RunConversations,
+    /// Incoming ids whose stored version is the same or newer, sorted.
+    pub dropped: &'a [i64],
+}
+
+impl StagedFilter<'_> {
+    fn dropped(&self, id: i64) -> bool {
+        self.dropped.binary_search(&id).is_ok()
+    }
+
+    /// A row of another version than the run's newest of its conversation.
+    fn stale_version(&self, id: i64, ts: i64) -> bool {
+        self.convs.get(id).is_some_and(|v| v != ts)
+    }
 }
 
 impl StagedFilter<'_> {
@@ -237,10 +269,7 @@ impl StagedFilter<'_> {
                 }
                 let id = ids.value(i);
                 let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
-                if self.dropped.contains(&id)
-                    || self.duplicates.contains(&id)
-                    || self.convs.get(&id).is_some_and(|s| s.ts != t)
-                {
+                if self.dropped(id) || self.convs.is_duplicate(id) || self.stale_version(id, t) {
                     return Ok(true);
                 }
             }
@@ -260,7 +289,7 @@ impl StagedFilter<'_> {
         };
         let ids = i64_column(batch, col, table.name())?;
         let ts = ts_column(batch, VERSION_COLUMN, table.name())?;
-        let has_dup = ids.iter().flatten().any(|id| self.duplicates.contains(&id));
+        let has_dup = ids.iter().flatten().any(|id| self.convs.is_duplicate(id));
         let keys = if has_dup {
             Some(dedupe_keys(batch, table, col)?)
         } else {
@@ -274,11 +303,10 @@ impl StagedFilter<'_> {
             }
             let id = ids.value(i);
             let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
-            let stale =
-                self.dropped.contains(&id) || self.convs.get(&id).is_some_and(|s| s.ts != t);
+            let stale = self.dropped(id) || self.stale_version(id, t);
             let keep = if stale {
                 false
-            } else if self.duplicates.contains(&id) {
+            } else if self.convs.is_duplicate(id) {
                 match &keys {
                     Some(k) => seen.insert(k.row(i).as_ref().to_vec()),
                     None => true,

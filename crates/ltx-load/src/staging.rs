@@ -1,12 +1,20 @@
 //! Staging: a run's batches are streamed into Parquet files under `_ltx/tmp/<run_id>/`
-//! (one `ArrowWriter` per open (table, partition)) while the conversation ids and versions
-//! of the run are collected for the merge at commit.
+//! (one `ArrowWriter` per (table, partition)); at the end the conversation ids and versions
+//! of the run are read back from the staged `conversations` files for the merge.
 //!
-//! Memory stays bounded whatever the run size: each writer buffers at most one row group,
-//! and when the writers together buffer more than the staging budget the largest is
-//! flushed early (a smaller row group is a far better trade than an out-of-memory kill).
+//! Memory stays bounded whatever the run size:
+//! * each writer buffers at most one row group, and only [`MAX_OPEN_GROUPS`] writers may
+//!   hold one at a time: the least recently written is flushed (input sorted by time
+//!   leaves the writers of past months idle; their half-filled row groups, column
+//!   encoders and zstd contexts would otherwise stay in memory until the commit);
+//! * when the open row groups together exceed the staging budget the largest are flushed
+//!   early (a smaller row group is a far better trade than an out-of-memory kill);
+//! * nothing per conversation is kept while writing: the run's versions are read back
+//!   from the staged files after the writers are closed, into a sorted vector
+//!   ([`RunConversations`], 16 bytes per conversation), so the writers' memory and the
+//!   versions' never add up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -16,6 +24,7 @@ use ltx_transform::{Table, TableBatch, TableKind};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::crash::CrashHook;
 use crate::error::{io_err, pq_err, LoadError, Result};
@@ -38,15 +47,100 @@ pub(crate) fn table_by_name(name: &str) -> Option<Table> {
     Table::ALL.iter().copied().find(|t| t.name() == name)
 }
 
+/// Columns written without a dictionary: unique or nearly unique per row (keys, instants,
+/// free text and JSON). Dictionary-encoding them only costs the loader CPU (every value is
+/// hashed into the dictionary until it overflows) and memory (the dictionary and its hash
+/// table per open column chunk), and zstd compresses their plain pages as well.
+const NO_DICTIONARY: &[&str] = &[
+    // keys
+    "conversation_id",
+    "_seen_in_conversation_id",
+    "chat_id",
+    "message_id",
+    "call_id",
+    "lead_id",
+    "complaint_id",
+    "first_message_id",
+    "visitor_id",
+    // instants (`_synced_at` is one value per run: it keeps its dictionary)
+    "created_at",
+    "created_at_msk",
+    "updated_at",
+    "completed_at",
+    "last_visit_at",
+    "banned_at",
+    "_source_updated_at",
+    // free text and JSON
+    "text",
+    "answer_text",
+    "raw_json",
+    "events",
+    "event_text",
+    "visitor_variables",
+    "prechat_fields",
+    "prechats_chat",
+    "prechats_hidden",
+    "search_query",
+    "ext_referer",
+    "int_referer",
+    "entry_page",
+    "page",
+    "last_ip",
+    "email",
+    "phone",
+    "name",
+    "nickname",
+    "comment",
+    "error",
+];
+
+/// Free text and JSON columns written without statistics: min/max of message texts or
+/// JSON documents prune nothing, yet cost a comparison per value and two truncated values
+/// per page in the column index. Keys, instants and categorical columns keep them.
+const NO_STATISTICS: &[&str] = &[
+    "text",
+    "answer_text",
+    "raw_json",
+    "events",
+    "event_text",
+    "visitor_variables",
+    "prechat_fields",
+    "prechats_chat",
+    "prechats_hidden",
+    "department_ids",
+    "_extra",
+    "search_query",
+    "ext_referer",
+    "int_referer",
+    "entry_page",
+    "page",
+    "last_user_agent",
+    "comment",
+    "employee_remark",
+    "error",
+];
+
+/// Dictionary page limit: a column whose distinct values exceed this falls back to plain
+/// encoding (the default, 1 MiB, lets a unique `Int64` column intern 131 072 values per
+/// row group before giving up).
+const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
+
 /// Parquet writer settings shared by every data file.
 pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProperties {
     let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(row_group_rows.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")));
+    b = b.set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
+    for c in NO_DICTIONARY {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
+    }
+    for c in NO_STATISTICS {
+        b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
+    }
+    b.build()
 }
 
 /// The `Int64` column `name` of a batch of `table`.
@@ -102,11 +196,81 @@ pub(crate) fn widen(
     (lo, hi)
 }
 
-/// The newest version of a conversation seen in this run.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Seen {
-    /// Max `_source_updated_at` (µs) seen for the id.
-    pub ts: i64,
+/// The conversations of a run and their newest version, sorted by id (16 bytes each;
+/// a hash map took ~35 bytes per conversation, and twice that while it grew).
+#[derive(Debug, Default)]
+pub(crate) struct RunConversations {
+    /// (conversation id, newest `_source_updated_at` µs in the run), sorted, ids unique.
+    versions: Vec<(i64, i64)>,
+    /// Ids that occur more than once in the run, sorted.
+    duplicates: Vec<i64>,
+}
+
+impl RunConversations {
+    /// From (id, version) pairs in any order and with repeats.
+    pub(crate) fn from_pairs(mut pairs: Vec<(i64, i64)>) -> Self {
+        pairs.sort_unstable();
+        let mut duplicates = Vec::new();
+        let mut out = 0usize;
+        for i in 0..pairs.len() {
+            let (id, ts) = pairs[i];
+            if out > 0 && pairs[out - 1].0 == id {
+                // Sorted by (id, ts): the later pair is the newer version.
+                pairs[out - 1].1 = ts;
+                if duplicates.last() != Some(&id) {
+                    duplicates.push(id);
+                }
+            } else {
+                pairs[out] = (id, ts);
+                out += 1;
+            }
+        }
+        pairs.truncate(out);
+        pairs.shrink_to_fit();
+        Self {
+            versions: pairs,
+            duplicates,
+        }
+    }
+
+    /// Distinct conversations.
+    pub(crate) fn len(&self) -> usize {
+        self.versions.len()
+    }
+
+    /// The newest version of `id` in the run.
+    pub(crate) fn get(&self, id: i64) -> Option<i64> {
+        self.index_of(id).map(|i| self.versions[i].1)
+    }
+
+    /// Position of `id` in [`RunConversations::iter`] order.
+    pub(crate) fn index_of(&self, id: i64) -> Option<usize> {
+        self.versions.binary_search_by_key(&id, |v| v.0).ok()
+    }
+
+    /// (id, version) by ascending id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.versions.iter().copied()
+    }
+
+    /// True when some id lies in `min..=max`.
+    pub(crate) fn any_in(&self, min: Option<i64>, max: Option<i64>) -> bool {
+        let (Some(min), Some(max)) = (min, max) else {
+            return false;
+        };
+        let i = self.versions.partition_point(|v| v.0 < min);
+        self.versions.get(i).is_some_and(|v| v.0 <= max)
+    }
+
+    /// Ids that occur more than once in the run, sorted.
+    pub(crate) fn duplicates(&self) -> &[i64] {
+        &self.duplicates
+    }
+
+    /// Whether `id` occurs more than once in the run.
+    pub(crate) fn is_duplicate(&self, id: i64) -> bool {
+        self.duplicates.binary_search(&id).is_ok()
+    }
 }
 
 /// A finished staging file.
@@ -127,19 +291,45 @@ struct OpenFile {
     writer: ArrowWriter<File>,
     rows: u64,
     range: (Option<i64>, Option<i64>),
+    /// Write tick of the last batch (for the least-recently-written flush).
+    last_write: u64,
 }
 
-/// All open staging writers of a run plus the run's conversation versions.
+impl OpenFile {
+    /// Whether the writer holds an unfinished row group (its encoders are allocated).
+    fn has_group(&self) -> bool {
+        self.writer.in_progress_rows() > 0
+    }
+
+    /// Memory of the unfinished row group: what `ArrowWriter::memory_size` reports (pages
+    /// and encoder buffers) plus the per-column state it leaves out: a zstd compression
+    /// context with its workspace, an unused decompression context, the dictionary's hash
+    /// table. Measured with massif: ~50 MB for the ~300 columns of 16 open row groups.
+    fn memory(&self) -> usize {
+        if !self.has_group() {
+            return 0;
+        }
+        self.writer.memory_size() + COLUMN_OVERHEAD_BYTES * self.table.schema().fields().len()
+    }
+}
+
+/// Writers that may hold an unfinished row group at once (one month of every table, plus
+/// the next month's while the input crosses a month boundary).
+pub(crate) const MAX_OPEN_GROUPS: usize = 16;
+
+/// Per-column memory of an open row group not counted by `ArrowWriter::memory_size`.
+const COLUMN_OVERHEAD_BYTES: usize = 128 << 10;
+
+/// All open staging writers of a run.
 pub(crate) struct Staging {
     dir: PathBuf,
     props: WriterProperties,
     memory_budget: usize,
     writers: HashMap<(&'static str, String), OpenFile>,
     next_file: usize,
-    /// Conversation id → newest version in this run.
-    pub convs: HashMap<i64, Seen>,
-    /// Ids that occur more than once in this run.
-    pub duplicates: HashSet<i64>,
+    tick: u64,
+    /// The run's conversations, known once [`Staging::finish`] ran.
+    pub convs: RunConversations,
     /// Rows received per table.
     pub rows_in: HashMap<&'static str, u64>,
     crash: CrashHook,
@@ -159,8 +349,8 @@ impl Staging {
             memory_budget,
             writers: HashMap::new(),
             next_file: 0,
-            convs: HashMap::new(),
-            duplicates: HashSet::new(),
+            tick: 0,
+            convs: RunConversations::default(),
             rows_in: HashMap::new(),
             crash,
             wrote_any: false,
@@ -180,33 +370,17 @@ impl Staging {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        if table == Table::Conversations {
-            let ids = i64_column(&batch, "conversation_id", name)?;
-            let ts = ts_column(&batch, VERSION_COLUMN, name)?;
-            for i in 0..ids.len() {
-                if ids.is_null(i) {
-                    continue;
-                }
-                let id = ids.value(i);
-                let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
-                match self.convs.entry(id) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(Seen { ts: t });
-                    }
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        self.duplicates.insert(id);
-                        if t > o.get().ts {
-                            o.get_mut().ts = t;
-                        }
-                    }
-                }
-            }
-        }
         let range = match conversation_column(table) {
             Some(col) => min_max(i64_column(&batch, col, name)?),
             None => (None, None),
         };
-        let open = match self.writers.entry((name, partition)) {
+        self.tick += 1;
+        let key = (name, partition);
+        let opens_group = !self.writers.get(&key).is_some_and(OpenFile::has_group);
+        if opens_group {
+            self.limit_open_groups()?;
+        }
+        let open = match self.writers.entry(key) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 self.next_file += 1;
@@ -226,12 +400,14 @@ impl Staging {
                     writer,
                     rows: 0,
                     range: (None, None),
+                    last_write: 0,
                 })
             }
         };
         open.writer.write(&batch).map_err(pq_err(&open.path))?;
         open.rows += batch.num_rows() as u64;
         open.range = widen(open.range, range);
+        open.last_write = self.tick;
         *self.rows_in.entry(name).or_default() += batch.num_rows() as u64;
         self.enforce_budget()?;
         if !self.wrote_any {
@@ -241,20 +417,43 @@ impl Staging {
         Ok(())
     }
 
-    /// Flushes the biggest buffered row groups until the writers fit in half the budget.
+    /// Before a writer opens a row group: flushes the least recently written open groups
+    /// so that at most [`MAX_OPEN_GROUPS`] exist afterwards.
+    fn limit_open_groups(&mut self) -> Result<()> {
+        let mut open: Vec<(u64, (&'static str, String))> = self
+            .writers
+            .iter()
+            .filter(|(_, w)| w.has_group())
+            .map(|(k, w)| (w.last_write, k.clone()))
+            .collect();
+        if open.len() < MAX_OPEN_GROUPS {
+            return Ok(());
+        }
+        open.sort_unstable_by_key(|(tick, _)| *tick);
+        let excess = open.len() + 1 - MAX_OPEN_GROUPS;
+        for (_, key) in open.into_iter().take(excess) {
+            if let Some(w) = self.writers.get_mut(&key) {
+                w.writer.flush().map_err(pq_err(&w.path))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the biggest open row groups until they fit in half the budget.
     ///
     /// Measured with `memory_size` (encoded pages *and* encoder state: dictionaries,
-    /// unencoded keys), not `in_progress_size` (the encoded size only), which
-    /// underestimated by ~5x: a 64 MiB budget let staging grow to ~350 MB.
+    /// unencoded keys) plus a per-column allowance, not `in_progress_size` (the encoded
+    /// size only), which underestimated by ~5x: a 64 MiB budget let staging grow to ~350 MB.
     fn enforce_budget(&mut self) -> Result<()> {
-        let total: usize = self.writers.values().map(|w| w.writer.memory_size()).sum();
+        let total: usize = self.writers.values().map(OpenFile::memory).sum();
         if total <= self.memory_budget {
             return Ok(());
         }
         let mut sizes: Vec<(usize, (&'static str, String))> = self
             .writers
             .iter()
-            .map(|(k, w)| (w.writer.memory_size(), k.clone()))
+            .map(|(k, w)| (w.memory(), k.clone()))
+            .filter(|(size, _)| *size > 0)
             .collect();
         sizes.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut remaining = total;
@@ -270,7 +469,8 @@ impl Staging {
         Ok(())
     }
 
-    /// Closes and fsyncs every staging file (sorted by table, partition).
+    /// Closes and fsyncs every staging file (sorted by table, partition), then reads the
+    /// run's conversation versions back from the staged `conversations` files.
     pub(crate) fn finish(&mut self) -> Result<Vec<StagedFile>> {
         let mut open: Vec<OpenFile> = self.writers.drain().map(|(_, v)| v).collect();
         open.sort_by(|a, b| (a.table.name(), &a.partition).cmp(&(b.table.name(), &b.partition)));
@@ -289,8 +489,37 @@ impl Staging {
                 max: f.range.1,
             });
         }
+        self.convs = read_versions(&out)?;
         Ok(out)
     }
+}
+
+/// (conversation id, version) of every row of the staged `conversations` files.
+fn read_versions(staged: &[StagedFile]) -> Result<RunConversations> {
+    let files: Vec<&StagedFile> = staged
+        .iter()
+        .filter(|f| f.table == Table::Conversations)
+        .collect();
+    let rows: u64 = files.iter().map(|f| f.rows).sum();
+    let mut pairs = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+    let name = Table::Conversations.name();
+    for f in files {
+        let reader =
+            crate::merge::open_reader(&f.path, Some(&["conversation_id", VERSION_COLUMN]))?;
+        for batch in reader {
+            let batch = batch.map_err(crate::error::arrow_err(name))?;
+            let ids = i64_column(&batch, "conversation_id", name)?;
+            let ts = ts_column(&batch, VERSION_COLUMN, name)?;
+            for i in 0..ids.len() {
+                if ids.is_null(i) {
+                    continue;
+                }
+                let t = if ts.is_null(i) { i64::MIN } else { ts.value(i) };
+                pairs.push((ids.value(i), t));
+            }
+        }
+    }
+    Ok(RunConversations::from_pairs(pairs))
 }
 
 /// Fails unless the batch has exactly the table's columns and types.
@@ -324,4 +553,69 @@ pub(crate) fn check_schema(table: Table, partition: &str, batch: &RecordBatch) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_conversations_keep_the_newest_version_and_flag_repeats() {
+        let c =
+            RunConversations::from_pairs(vec![(5, 10), (3, 7), (5, 30), (9, 1), (5, 20), (3, 7)]);
+        assert_eq!(c.iter().collect::<Vec<_>>(), [(3, 7), (5, 30), (9, 1)]);
+        assert_eq!(c.duplicates(), [3, 5]);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get(5), Some(30));
+        assert_eq!(c.get(4), None);
+        assert_eq!(c.index_of(9), Some(2));
+        assert!(c.is_duplicate(3) && !c.is_duplicate(9));
+        assert!(c.any_in(Some(4), Some(5)));
+        assert!(!c.any_in(Some(6), Some(8)));
+        assert!(!c.any_in(None, Some(8)));
+    }
+
+    #[test]
+    fn only_a_bounded_number_of_row_groups_stay_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let props = writer_props(1 << 20, 1);
+        let mut s = Staging::new(
+            dir.path().to_path_buf(),
+            props,
+            usize::MAX,
+            CrashHook::disabled(),
+        );
+        let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(
+            "run",
+            chrono::Utc::now(),
+        ));
+        let mut buf = Vec::new();
+        ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, 300).unwrap();
+        for line in String::from_utf8(buf).unwrap().lines() {
+            t.push_json(line);
+        }
+        let (batches, stats) = t.finish();
+        let tables: std::collections::HashSet<_> = batches
+            .iter()
+            .map(|b| (b.table, b.partition.clone()))
+            .collect();
+        assert!(
+            tables.len() > MAX_OPEN_GROUPS,
+            "test needs more writers than the cap"
+        );
+        for b in batches {
+            s.write(b).unwrap();
+            let open = s.writers.values().filter(|w| w.has_group()).count();
+            assert!(open <= MAX_OPEN_GROUPS);
+        }
+        let staged = s.finish().unwrap();
+        let rows: u64 = staged
+            .iter()
+            .filter(|f| f.table == Table::Conversations)
+            .map(|f| f.rows)
+            .sum();
+        assert_eq!(rows, stats.conversations);
+        assert_eq!(s.convs.len() as u64, stats.conversations);
+    }
 }
