@@ -1,6 +1,6 @@
 //! Transform + load throughput and peak memory.
 //!
-//! `cargo bench -p ltx-load --bench load` (10k and 100k conversations; add `-- --1m` for
+//! `cargo bench -p ltx-load -p ltx-cli --bench load` (10k and 100k conversations; add `-- --1m` for
 //! 1M). Options: `--workers N` (transform threads, default 2), `--transform-only` (drop the
 //! batches instead of loading them: the transform's share of the cost), `--sizes 10000,…`.
 //!
@@ -9,24 +9,26 @@
 //! generate and ~5 GB), then a second child runs the pipeline and reports conversations/s
 //! and its own peak RSS (VmHWM), so the figures of one size do not leak into the next.
 //!
-//! The pipeline is the one `ltx sync`/`ltx import` should use on a small machine: the
-//! transform (JSON parsing is ~80% of its CPU time) runs on `--workers` threads, each with
-//! its own `Transformer` fed chunks of input lines, and one loader thread writes every
-//! batch into the run's staging files. A conversation is transformed by exactly one worker,
-//! so its rows stay together whatever the interleaving; the loader does not care which
-//! worker a batch came from.
+//! The pipeline is the product's (`ltx import`/`ltx sync`): this thread reads lines and
+//! pushes them into an `ltx_transform::TransformPool` of `--workers` threads (JSON parsing
+//! is most of the transform's CPU time), and writes every batch the pool hands back into
+//! the run's staging files, then commits. The child also reports its CPU time (user+sys,
+//! all threads) so a figure taken on a busy machine can be judged; `--rss-trace` prints
+//! VmRSS every 250 ms to stderr (where memory grows over the run).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use ltx_load::{CrashHook, LoadOptions, RunInfo, RunOutcome, Warehouse};
-use ltx_transform::{TableBatch, TransformConfig, TransformStats, Transformer};
+use ltx_load::{CrashHook, LoadError, LoadOptions, RunInfo, RunOutcome, Warehouse};
+use ltx_transform::pool::PoolError;
+use ltx_transform::{Record, TableBatch, TransformConfig, TransformPool};
 
-/// Input lines a worker takes per turn (amortizes the reader lock).
-const CHUNK_LINES: usize = 256;
+/// Lines the reader thread sends per message.
+const READ_CHUNK: usize = 128;
 
 /// Rows per transform batch. The transform keeps up to this many rows per (table, month)
 /// in its builders, per worker; the default 65 536 costs ~200 MB per worker on the
@@ -34,16 +36,64 @@ const CHUNK_LINES: usize = 256;
 /// uses a smaller value (the loader accumulates row groups of its own size anyway).
 const BATCH_ROWS: usize = 8192;
 
-fn vm_hwm_kb() -> u64 {
+/// The sink's error: the loader's or the pool's.
+#[derive(Debug)]
+#[allow(dead_code)] // the fields are read through `Debug` when a run fails
+enum BenchError {
+    Load(LoadError),
+    Pool(PoolError),
+}
+
+impl From<PoolError> for BenchError {
+    fn from(e: PoolError) -> Self {
+        BenchError::Pool(e)
+    }
+}
+
+impl From<LoadError> for BenchError {
+    fn from(e: LoadError) -> Self {
+        BenchError::Load(e)
+    }
+}
+
+/// A `/proc/self/status` field in kB (`VmHWM`, `VmRSS`).
+fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// (user, sys) CPU seconds of this process, all threads (`/proc/self/stat`, 100 ticks/s).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (tick(11), tick(12))
+}
+
+/// User+sys CPU seconds of the calling thread.
+fn thread_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    tick(11) + tick(12)
+}
+
+/// 1-minute load average of the machine.
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 fn generate(n: u64, path: &Path) {
@@ -76,50 +126,14 @@ fn input_for(exe: &Path, n: u64) -> PathBuf {
     path
 }
 
-/// One transform worker: takes chunks of lines from the shared reader until it is
-/// exhausted, sends full batches to the loader. Returns (lines, stats).
-fn worker(
-    reader: &Mutex<BufReader<std::fs::File>>,
-    tx: &std::sync::mpsc::SyncSender<Vec<TableBatch>>,
-    synced_at: chrono::DateTime<chrono::Utc>,
+fn run(
+    input: &Path,
+    wh_dir: &Path,
+    workers: usize,
     batch_rows: usize,
-) -> (u64, TransformStats) {
-    let mut t = Transformer::new(TransformConfig {
-        batch_rows,
-        ..TransformConfig::new("bench", synced_at)
-    });
-    let mut chunk: Vec<String> = Vec::with_capacity(CHUNK_LINES);
-    let mut lines = 0u64;
-    loop {
-        chunk.clear();
-        {
-            let mut r = reader.lock().unwrap();
-            for _ in 0..CHUNK_LINES {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap() == 0 {
-                    break;
-                }
-                chunk.push(line);
-            }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        for line in &chunk {
-            t.push_json(line.trim_end());
-        }
-        lines += chunk.len() as u64;
-        let full = t.drain_full();
-        if !full.is_empty() {
-            tx.send(full).unwrap();
-        }
-    }
-    let (rest, stats) = t.finish();
-    tx.send(rest).unwrap();
-    (lines, stats)
-}
-
-fn run(input: &Path, wh_dir: &Path, workers: usize, batch_rows: usize, transform_only: bool) {
+    transform_only: bool,
+    rss_trace: bool,
+) {
     // Loader knobs for experiments, from the environment (defaults = LoadOptions).
     let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<usize>().unwrap());
     let defaults = LoadOptions::default();
@@ -135,53 +149,117 @@ fn run(input: &Path, wh_dir: &Path, workers: usize, batch_rows: usize, transform
         },
     )
     .unwrap();
+    let trace = rss_trace.then(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = Arc::clone(&stop);
+        let t0 = Instant::now();
+        let h = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                eprintln!(
+                    "rss t={:.2}s rss_mb={:.1} hwm_mb={:.1}",
+                    t0.elapsed().as_secs_f64(),
+                    status_kb("VmRSS:") as f64 / 1024.0,
+                    status_kb("VmHWM:") as f64 / 1024.0
+                );
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+        (stop, h)
+    });
+    let load_before = loadavg();
     let started = Instant::now();
     let synced_at = chrono::Utc::now();
-    let reader = Arc::new(Mutex::new(BufReader::with_capacity(
-        1 << 20,
-        std::fs::File::open(input).unwrap(),
-    )));
-    // Bounded: a slow loader stalls the workers instead of piling batches up in memory.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TableBatch>>(2);
-    let handles: Vec<_> = (0..workers.max(1))
-        .map(|_| {
-            let reader = Arc::clone(&reader);
-            let tx = tx.clone();
-            std::thread::spawn(move || worker(&reader, &tx, synced_at, batch_rows))
-        })
-        .collect();
-    drop(tx);
+    // The reader runs on its own thread, as in `ltx import` (files are read by a task that
+    // feeds the transform through a bounded channel).
+    let (line_tx, line_rx) = std::sync::mpsc::sync_channel::<Vec<Box<str>>>(4);
+    let input = input.to_path_buf();
+    let reader = std::thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(input).unwrap());
+        let mut chunk = Vec::with_capacity(READ_CHUNK);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            line.truncate(line.trim_end().len());
+            chunk.push(line.into_boxed_str());
+            if chunk.len() == READ_CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                line_tx.send(full).unwrap();
+            }
+        }
+        line_tx.send(chunk).unwrap();
+    });
+    let mut pool = TransformPool::new(
+        TransformConfig {
+            batch_rows,
+            ..TransformConfig::new("bench", synced_at)
+        },
+        workers,
+    );
     let mut writer = wh.begin_run(RunInfo::new("bench", "bench")).unwrap();
     let mut batches_in = 0u64;
-    for batches in rx {
+    let mut sink = |batches: Vec<TableBatch>| -> Result<(), BenchError> {
         batches_in += batches.len() as u64;
         if !transform_only {
-            writer.write_all(batches).unwrap();
+            writer.write_all(batches)?;
+        }
+        Ok(())
+    };
+    let mut lines = 0u64;
+    for chunk in line_rx {
+        for line in chunk {
+            lines += 1;
+            pool.push(Record::Json(line), &mut sink).unwrap();
         }
     }
-    let mut lines = 0u64;
-    let mut conversations = 0u64;
-    let mut rejected = 0u64;
-    for h in handles {
-        let (l, stats) = h.join().unwrap();
-        lines += l;
-        conversations += stats.conversations;
-        rejected += stats.rejected;
-    }
+    reader.join().unwrap();
+    let stats = pool.finish(&mut sink).unwrap();
+    let loader_cpu = thread_cpu_seconds();
+    let (conversations, rejected) = (stats.conversations, stats.rejected);
     let write_done = started.elapsed();
     let report = writer.commit(RunOutcome::default()).unwrap();
     let total = started.elapsed();
+    let (user, sys) = cpu_seconds();
+    let hwm_mb = status_kb("VmHWM:") as f64 / 1024.0;
+    if let Some((stop, h)) = trace {
+        stop.store(true, Ordering::Relaxed);
+        h.join().unwrap();
+    }
     let rows: u64 = report.tables.values().map(|t| t.rows_added).sum();
+    let (files, groups) = row_groups(wh_dir);
     println!(
-        "{{\"input_lines\":{lines},\"workers\":{workers},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"warehouse_mb\":{:.1}}}",
+        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups}}}",
+        workers.max(1),
         report.conversations,
         write_done.as_secs_f64(),
         (total - write_done).as_secs_f64(),
         total.as_secs_f64(),
         lines as f64 / total.as_secs_f64(),
-        vm_hwm_kb() as f64 / 1024.0,
+        hwm_mb,
+        loadavg(),
         dir_mb(wh_dir),
     );
+}
+
+/// (data files, row groups) under `<wh>/data` (the layout the loader wrote).
+fn row_groups(wh_dir: &Path) -> (u64, u64) {
+    fn walk(p: &Path, acc: &mut (u64, u64)) {
+        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, acc);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                let f = std::fs::File::open(&p).unwrap();
+                let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+                acc.0 += 1;
+                acc.1 += parquet::file::reader::FileReader::metadata(&r).num_row_groups() as u64;
+            }
+        }
+    }
+    let mut acc = (0, 0);
+    walk(&wh_dir.join("data"), &mut acc);
+    acc
 }
 
 fn dir_mb(p: &Path) -> f64 {
@@ -221,6 +299,7 @@ fn main() {
     let batch_rows: usize =
         arg_value(&args, "--batch-rows").map_or(BATCH_ROWS, |v| v.parse().unwrap());
     let transform_only = args.iter().any(|a| a == "--transform-only");
+    let rss_trace = args.iter().any(|a| a == "--rss-trace");
     if let Some(i) = args.iter().position(|a| a == "--run") {
         run(
             Path::new(&args[i + 1]),
@@ -228,6 +307,7 @@ fn main() {
             workers,
             batch_rows,
             transform_only,
+            rss_trace,
         );
         return;
     }
@@ -254,6 +334,10 @@ fn main() {
         ]);
         if transform_only {
             cmd.arg("--transform-only");
+        }
+        if rss_trace {
+            cmd.arg("--rss-trace");
+            cmd.stderr(std::process::Stdio::inherit());
         }
         let out = cmd.output().unwrap();
         assert!(
