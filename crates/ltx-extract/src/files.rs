@@ -179,11 +179,16 @@ impl<'de> Visitor<'de> for Results<'_, '_> {
 ///
 /// Errors name the file and the 1-based record being read (e.g. a truncated file).
 /// An error returned by `on_item` stops reading and is returned as is.
+///
+/// JSON Lines (one conversation, or one page envelope, per line — what `ltx sync
+/// --keep-raw` writes and what exports usually are) take a fast path: each line is parsed
+/// from memory and handed on as it is. Anything else (arrays, pretty-printed JSON, one
+/// large envelope) is streamed through `serde_json`'s reader, which is slower (it reads
+/// byte by byte) but holds at most one conversation in memory.
 pub fn read_file(
     path: &Path,
     on_item: &mut dyn FnMut(Item) -> Result<(), ExtractError>,
 ) -> Result<FileSummary, ExtractError> {
-    let reader = open_decoded(path)?;
     let ctx = Ctx {
         path,
         on_item: RefCell::new(on_item),
@@ -191,6 +196,92 @@ pub fn read_file(
         failed: RefCell::new(None),
         envelope: Cell::new(false),
     };
+    if read_lines(&ctx)? {
+        let summary = ctx.summary.into_inner();
+        tracing::debug!(path = %path.display(), records = summary.records, envelope = ctx.envelope.get(), "JSON Lines file read");
+        return Ok(summary);
+    }
+    read_stream(ctx)
+}
+
+/// The JSON Lines fast path. Returns `Ok(false)`, having emitted nothing, when the first
+/// non-empty line is not a complete JSON object (the caller then streams the file).
+fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
+    use std::io::BufRead as _;
+    let path = ctx.path;
+    let mut reader = BufReader::with_capacity(1 << 20, open_decoded(path)?);
+    let mut line = String::new();
+    let mut envelopes: Option<bool> = None;
+    let file_error = |ctx: &Ctx<'_>, message: String| ExtractError::File {
+        path: path.to_owned(),
+        record: ctx.summary.borrow().records + 1,
+        message,
+    };
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).map_err(|e| {
+            file_error(
+                ctx,
+                format!("read error (corrupt or truncated compressed data?): {e}"),
+            )
+        })?;
+        if n == 0 {
+            return Ok(true);
+        }
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let raw = match serde_json::from_str::<Box<RawValue>>(text) {
+            Ok(raw) if text.starts_with('{') => raw,
+            // The first line is not a whole object: not JSON Lines.
+            _ if envelopes.is_none() => return Ok(false),
+            Ok(_) => {
+                return Err(file_error(
+                    ctx,
+                    "expected a JSON object on this line".into(),
+                ))
+            }
+            Err(e) if e.is_eof() => {
+                return Err(file_error(
+                    ctx,
+                    format!("unexpected end of file (truncated?): {e}"),
+                ))
+            }
+            Err(e) => return Err(file_error(ctx, e.to_string())),
+        };
+        // Page envelopes or conversations: decided by the first line.
+        let is_envelope = *envelopes.get_or_insert_with(|| is_envelope(raw.get()));
+        let result = if is_envelope {
+            ctx.envelope.set(true);
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            TopLevel(ctx).deserialize(&mut de)
+        } else {
+            ctx.emit::<serde_json::Error>(raw)
+        };
+        if let Err(e) = result {
+            if let Some(failed) = ctx.failed.borrow_mut().take() {
+                return Err(failed);
+            }
+            return Err(file_error(ctx, e.to_string()));
+        }
+    }
+}
+
+/// True when the object has a top-level `results` key (a page envelope).
+fn is_envelope(object: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        results: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Probe>(object).is_ok_and(|p| p.results.is_some())
+}
+
+/// The streaming path: any JSON layout, through `serde_json`'s reader.
+fn read_stream(ctx: Ctx<'_>) -> Result<FileSummary, ExtractError> {
+    let path = ctx.path;
+    let reader = open_decoded(path)?;
     let mut de = serde_json::Deserializer::from_reader(reader);
     let result = loop {
         match de.end() {
