@@ -55,8 +55,9 @@ fn quality_by_check(dir: &std::path::Path) -> Vec<(String, i64)> {
         .unwrap_or_default()
 }
 
-/// Rows the dimension views show (the latest row per key); their files hold one row per
-/// conversation that mentioned the key. Empty when the catalog cannot be read.
+/// Rows the dimension views show (the latest row per key; their files hold one row per
+/// conversation that mentioned the key) and distinct `_rejected` records (their files
+/// hold one row per sync that saw the record). Empty when the catalog cannot be read.
 fn dimension_rows(dir: &std::path::Path) -> std::collections::BTreeMap<String, i64> {
     use ltx_transform::Table;
     let Ok(conn) = crate::query::open_catalog(dir) else {
@@ -67,6 +68,7 @@ fn dimension_rows(dir: &std::path::Path) -> std::collections::BTreeMap<String, i
         Table::Visitors,
         Table::Sites,
         Table::Departments,
+        Table::Rejected,
     ]
     .iter()
     .filter_map(|t| {

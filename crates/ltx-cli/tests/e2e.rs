@@ -1202,3 +1202,34 @@ fn validate_checks_the_credentials_against_the_api() {
     );
     assert!(o.status.success(), "{}", text(&o));
 }
+
+#[test]
+fn a_bad_record_seen_by_every_sync_is_one_rejected_row() {
+    let sim = Sim::start(SimConfig {
+        conversations: 200,
+        seed: 11,
+        history_days: 20,
+        faults: Faults {
+            bad_record_rate: 0.05,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    });
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let count = |sql: &str| -> i64 { catalog(&wh).query_row(sql, [], |r| r.get(0)).unwrap() };
+    let first = count("SELECT count(*) FROM _rejected");
+    assert!(first > 0, "the simulator sent no bad record");
+    // A full refresh reads every bad record again.
+    let o = sync(&s, &sim, &wh, &["--full-refresh"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(count("SELECT count(*) FROM _rejected"), first);
+    assert_eq!(count("SELECT count(*) FROM _rejected_history"), 2 * first);
+    // Nothing is lost: every rejected conversation is named, with the field that failed.
+    assert_eq!(
+        count("SELECT count(*) FROM _rejected WHERE conversation_id IS NULL OR field_path IS NULL"),
+        0
+    );
+}

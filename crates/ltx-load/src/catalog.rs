@@ -131,6 +131,22 @@ pub(crate) fn view_statements(
                     keys.join(", ")
                 ),
             ));
+        } else if table.kind() == TableKind::Rejected {
+            // Every sync whose window (or lookback) covers a bad record rejects it again;
+            // the view shows each distinct rejection once, as last seen.
+            let history = format!("{name}_history");
+            out.push((
+                history.clone(),
+                format!("CREATE VIEW {} AS {source}", ident(&history)),
+            ));
+            out.push((
+                name.to_string(),
+                format!(
+                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY raw_json, error ORDER BY _synced_at DESC, _run_id DESC) = 1",
+                    ident(name),
+                    ident(&history),
+                ),
+            ));
         } else {
             out.push((
                 name.to_string(),
