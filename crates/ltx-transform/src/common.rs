@@ -138,20 +138,37 @@ impl Scratch {
         }
     }
 
+    /// The policy's action for `class`.
+    pub(crate) fn action(&self, class: PiiClass) -> PiiAction {
+        match class {
+            PiiClass::Names => self.pii.names,
+            PiiClass::Emails => self.pii.emails,
+            PiiClass::Phones => self.pii.phones,
+            PiiClass::Ips => self.pii.ips,
+            PiiClass::MessageTexts => self.pii.message_texts,
+        }
+    }
+
+    /// True when some class is hashed or dropped.
+    pub(crate) fn redacts_anything(&self) -> bool {
+        [
+            PiiClass::Names,
+            PiiClass::Emails,
+            PiiClass::Phones,
+            PiiClass::Ips,
+            PiiClass::MessageTexts,
+        ]
+        .iter()
+        .any(|c| self.action(*c) != PiiAction::Keep)
+    }
+
     /// `value` after the policy for `class`: as is, hashed (hex SHA-256 of salt+value) or null.
     pub(crate) fn pii<'a>(
         &'a mut self,
         class: PiiClass,
         value: Option<&'a str>,
     ) -> Option<&'a str> {
-        let action = match class {
-            PiiClass::Names => self.pii.names,
-            PiiClass::Emails => self.pii.emails,
-            PiiClass::Phones => self.pii.phones,
-            PiiClass::Ips => self.pii.ips,
-            PiiClass::MessageTexts => self.pii.message_texts,
-        };
-        match action {
+        match self.action(class) {
             PiiAction::Keep => value,
             PiiAction::Drop => None,
             PiiAction::Hash => {

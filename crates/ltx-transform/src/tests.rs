@@ -349,6 +349,62 @@ fn pii_hash_and_drop() {
 }
 
 #[test]
+fn rejected_records_follow_the_personal_data_policy() {
+    let mut bad = example();
+    bad["chats"][0]["messages"][1]["created_at"] = json!("yesterday");
+    bad["visitor"]["email"] = json!("olga@example.ru");
+    let raw = bad.to_string();
+    // Values of the classed fields (visitor.phone, visitor.email). Free text such as
+    // prechat_fields or event_text is outside the policy, in the tables and here alike.
+    let clear = ["+79120001122", "olga@example.ru"];
+    for v in clear {
+        assert!(raw.contains(v), "fixture lacks {v}");
+    }
+    // Keep everything: the record is stored exactly as received.
+    let (batches, _) = run(config(), std::slice::from_ref(&raw));
+    let stored = strs(&table(&batches, Table::Rejected), "raw_json");
+    assert_eq!(stored, [Some(raw.clone())]);
+    // Hash names, drop e-mails and phones: no clear value survives; names hash as in
+    // the tables; the error and the conversation id are still there.
+    let mut cfg = config();
+    cfg.pii = PiiPolicy {
+        names: PiiAction::Hash,
+        emails: PiiAction::Drop,
+        phones: PiiAction::Drop,
+        ips: PiiAction::Keep,
+        message_texts: PiiAction::Keep,
+        salt: "pepper".to_owned(),
+    };
+    let mut t = Transformer::new(cfg);
+    t.push_json(&raw);
+    t.push_unreadable("<html>+79120001122</html>", "page 3: not JSON");
+    let (batches, stats) = t.finish();
+    assert_eq!(stats.rejected, 2);
+    let rej = table(&batches, Table::Rejected);
+    let stored: Vec<String> = strs(&rej, "raw_json")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    for v in clear {
+        assert!(!stored[0].contains(v), "{v} survived in {}", stored[0]);
+        assert!(!stored[1].contains(v), "{v} survived in {}", stored[1]);
+    }
+    let redacted: Value = serde_json::from_str(&stored[0]).unwrap();
+    assert_eq!(redacted["visitor"]["name"], json!(sha("pepper", "Ольга")));
+    assert_eq!(redacted["visitor"]["email"], Value::Null);
+    assert_eq!(redacted["leads"][0]["name"], json!(sha("pepper", "Ольга")));
+    assert_eq!(
+        redacted["chats"][0]["messages"][1]["created_at"],
+        json!("yesterday")
+    );
+    assert_eq!(ints(&rej, "conversation_id"), [Some(48211093), None]);
+    assert!(strs(&rej, "error")[0]
+        .as_deref()
+        .unwrap()
+        .contains("yesterday"));
+}
+
+#[test]
 fn pii_policy_deserializes_lowercase() {
     let p: PiiPolicy =
         serde_json::from_value(json!({"names": "hash", "message_texts": "drop", "salt": "s"}))

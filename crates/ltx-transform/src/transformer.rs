@@ -194,11 +194,12 @@ impl Transformer {
             Ok(c) => self.push_conversation(&c),
             Err(err) => {
                 tracing::warn!(conversation_id = ?err.conversation_id, path = %err.path, error = %err.message, "conversation rejected");
+                let raw = crate::rejected::redact(raw, &mut self.scratch);
                 self.rejected.append(
                     err.conversation_id,
                     &err.to_string(),
                     Some(&err.path),
-                    raw,
+                    &raw,
                     self.synced_at_micros,
                     &self.config.run_id,
                 );
@@ -210,11 +211,12 @@ impl Transformer {
     /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
     pub fn push_unreadable(&mut self, raw: &str, error: &str) {
         let id = ltx_model::recover_id(raw);
+        let raw = crate::rejected::redact(raw, &mut self.scratch);
         self.rejected.append(
             id,
             error,
             None,
-            raw,
+            &raw,
             self.synced_at_micros,
             &self.config.run_id,
         );
