@@ -47,12 +47,35 @@ pub(crate) fn table_by_name(name: &str) -> Option<Table> {
     Table::ALL.iter().copied().find(|t| t.name() == name)
 }
 
-/// Columns written without a dictionary: unique or nearly unique per row (keys, instants,
-/// free text and JSON). Dictionary-encoding them only costs the loader CPU (every value is
-/// hashed into the dictionary until it overflows) and memory (the dictionary and its hash
-/// table per open column chunk), and zstd compresses their plain pages as well.
-const NO_DICTIONARY: &[&str] = &[
-    // keys
+/// Free text and JSON columns: written without a dictionary and without statistics.
+/// Dictionary-encoding them only costs the loader CPU (every value is hashed into the
+/// dictionary until it overflows) and memory (the dictionary and its hash table per open
+/// column chunk), and zstd compresses their plain pages as well; min/max of message texts
+/// or JSON documents prune nothing, yet cost a comparison per value and two truncated
+/// values per page in the column index.
+const FREE_TEXT: &[&str] = &[
+    "text",
+    "answer_text",
+    "raw_json",
+    "events",
+    "event_text",
+    "visitor_variables",
+    "prechat_fields",
+    "prechats_chat",
+    "prechats_hidden",
+    "search_query",
+    "ext_referer",
+    "int_referer",
+    "entry_page",
+    "page",
+    "comment",
+    "error",
+];
+
+/// Further columns written without a dictionary: unique or nearly unique per row (keys,
+/// instants, contact details). They keep their statistics (keys and instants prune).
+/// `_synced_at` is one value per run: it keeps its dictionary.
+const ALSO_NO_DICTIONARY: &[&str] = &[
     "conversation_id",
     "_seen_in_conversation_id",
     "chat_id",
@@ -62,7 +85,6 @@ const NO_DICTIONARY: &[&str] = &[
     "complaint_id",
     "first_message_id",
     "visitor_id",
-    // instants (`_synced_at` is one value per run: it keeps its dictionary)
     "created_at",
     "created_at_msk",
     "updated_at",
@@ -70,54 +92,20 @@ const NO_DICTIONARY: &[&str] = &[
     "last_visit_at",
     "banned_at",
     "_source_updated_at",
-    // free text and JSON
-    "text",
-    "answer_text",
-    "raw_json",
-    "events",
-    "event_text",
-    "visitor_variables",
-    "prechat_fields",
-    "prechats_chat",
-    "prechats_hidden",
-    "search_query",
-    "ext_referer",
-    "int_referer",
-    "entry_page",
-    "page",
     "last_ip",
     "email",
     "phone",
     "name",
     "nickname",
-    "comment",
-    "error",
 ];
 
-/// Free text and JSON columns written without statistics: min/max of message texts or
-/// JSON documents prune nothing, yet cost a comparison per value and two truncated values
-/// per page in the column index. Keys, instants and categorical columns keep them.
-const NO_STATISTICS: &[&str] = &[
-    "text",
-    "answer_text",
-    "raw_json",
-    "events",
-    "event_text",
-    "visitor_variables",
-    "prechat_fields",
-    "prechats_chat",
-    "prechats_hidden",
+/// Further columns written without statistics but with a dictionary (mostly repeated
+/// values: `_extra` is usually `{}`).
+const ALSO_NO_STATISTICS: &[&str] = &[
     "department_ids",
     "_extra",
-    "search_query",
-    "ext_referer",
-    "int_referer",
-    "entry_page",
-    "page",
     "last_user_agent",
-    "comment",
     "employee_remark",
-    "error",
 ];
 
 /// Dictionary page limit: a column whose distinct values exceed this falls back to plain
@@ -134,10 +122,10 @@ pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProp
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")));
     b = b.set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
-    for c in NO_DICTIONARY {
+    for c in FREE_TEXT.iter().chain(ALSO_NO_DICTIONARY) {
         b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
     }
-    for c in NO_STATISTICS {
+    for c in FREE_TEXT.iter().chain(ALSO_NO_STATISTICS) {
         b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
     }
     b.build()
