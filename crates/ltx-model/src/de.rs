@@ -35,7 +35,7 @@ fn float_to_i64<E: de::Error>(v: f64) -> Result<i64, E> {
     }
 }
 
-fn str_to_i64<E: de::Error>(s: &str) -> Result<Option<i64>, E> {
+pub(crate) fn str_to_i64<E: de::Error>(s: &str) -> Result<Option<i64>, E> {
     let t = s.trim();
     if t.is_empty() {
         return Ok(None);
@@ -90,6 +90,16 @@ pub fn req_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     opt_i64(d)?.ok_or_else(|| de::Error::custom("expected an integer, got null"))
 }
 
+/// A boolean sent as text (see module docs); `""`/`"null"` → `None`.
+pub(crate) fn str_to_bool<E: de::Error>(v: &str) -> Result<Option<bool>, E> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "t" => Ok(Some(true)),
+        "false" | "0" | "no" | "n" | "f" => Ok(Some(false)),
+        "" | "null" => Ok(None),
+        _ => Err(E::custom(format_args!("expected a boolean, got {v:?}"))),
+    }
+}
+
 struct BoolVisitor;
 
 impl<'de> Visitor<'de> for BoolVisitor {
@@ -121,12 +131,7 @@ impl<'de> Visitor<'de> for BoolVisitor {
         }
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "y" | "t" => Ok(Some(true)),
-            "false" | "0" | "no" | "n" | "f" => Ok(Some(false)),
-            "" | "null" => Ok(None),
-            _ => Err(E::custom(format_args!("expected a boolean, got {v:?}"))),
-        }
+        str_to_bool(v)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -196,6 +201,16 @@ pub fn string_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
+/// A datetime sent as text: `""` and MySQL's zero date → `None`, else [`parse_api_datetime`].
+pub(crate) fn str_to_datetime(v: &str) -> Result<Option<DateTime<Utc>>, crate::DateTimeError> {
+    let t = crate::time::trim(v);
+    // MySQL's "zero date" is how some backends say "never".
+    if t.is_empty() || t.starts_with("0000-00-00") {
+        return Ok(None);
+    }
+    parse_api_datetime(t).map(Some)
+}
+
 struct DateTimeVisitor;
 
 impl<'de> Visitor<'de> for DateTimeVisitor {
@@ -205,12 +220,7 @@ impl<'de> Visitor<'de> for DateTimeVisitor {
         f.write_str("a LiveTex datetime string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let t = crate::time::trim(v);
-        // MySQL's "zero date" is how some backends say "never".
-        if t.is_empty() || t.starts_with("0000-00-00") {
-            return Ok(None);
-        }
-        parse_api_datetime(t).map(Some).map_err(E::custom)
+        str_to_datetime(v).map_err(E::custom)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)

@@ -7,6 +7,7 @@
 //! table layout (ltx-transform), storage (ltx-load).
 
 pub mod de;
+pub mod fast;
 pub mod time;
 mod types;
 
@@ -42,9 +43,13 @@ impl<'a> Conversation<'a> {
     /// time zone cache), so it can run on another thread than the transform: see
     /// `ltx_transform::Transformer::push_parsed` for the two-core pattern.
     pub fn from_json(raw: &'a str) -> Result<Conversation<'a>, ModelError> {
-        // Plain serde_json first: path tracking allocates a String per key, which would
+        // The fast path first (see `fast`): serde only sees records it bails on.
+        // Then plain serde_json: path tracking allocates a String per key, which would
         // dominate the hot path. Only a failing record is parsed again, with tracking,
         // to name the field.
+        if let Some(conversation) = fast::conversation(raw) {
+            return Ok(conversation);
+        }
         match serde_json::from_str::<Conversation>(raw) {
             Ok(conversation) => Ok(conversation),
             Err(plain) => Err(Self::explain(raw, plain)),

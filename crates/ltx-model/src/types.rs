@@ -74,6 +74,43 @@ macro_rules! model {
             }
         }
 
+        impl<'a> crate::fast::FastMap<'a> for $name<'a> {
+            fn fast_map(
+                p: &mut crate::fast::Parser<'a>,
+                empty_is_none: bool,
+            ) -> crate::fast::R<Option<Self>> {
+                use crate::fast::{macro_support as m, FastSeed};
+                let mut seen = false;
+                $( let mut $f: Option<$t> = None; )*
+                let mut extra = Map::new();
+                let mut more = m::begin(p)?;
+                while more {
+                    let key = m::key(p)?;
+                    seen = true;
+                    match key {
+                        $( model!(@key $f $(, $key)?) => {
+                            if $f.is_some() {
+                                return m::duplicate();
+                            }
+                            $f = Some($seed.fast(p)?);
+                        } )*
+                        _ => {
+                            let value = p.extra_value()?;
+                            extra.insert(key.to_owned(), value);
+                        }
+                    }
+                    more = m::next(p)?;
+                }
+                if !seen && empty_is_none {
+                    return Ok(None);
+                }
+                Ok(Some($name {
+                    $( $f: model!(@fast_finish $kind $f), )*
+                    extra,
+                }))
+            }
+        }
+
         impl<'a> Deserialize<'a> for $name<'a> {
             fn deserialize<D: serde::Deserializer<'a>>(d: D) -> Result<Self, D::Error> {
                 d.deserialize_map(de::Struct::<Self>::default())
@@ -86,6 +123,8 @@ macro_rules! model {
         $f.ok_or_else(|| serde::de::Error::missing_field($key))?
     };
     (@finish opt $f:ident, $key:expr) => { $f.unwrap_or_default() };
+    (@fast_finish req $f:ident) => { $f.ok_or(crate::fast::Bail)? };
+    (@fast_finish opt $f:ident) => { $f.unwrap_or_default() };
 }
 
 model! {

@@ -1,0 +1,584 @@
+//! The fast path: a parser written for this model, tried before serde.
+//!
+//! serde_json spends ~250 instructions per token in its visitor machinery, and a
+//! conversation has ~650 tokens: parsing was ~85% of the transform's time. This parser
+//! reads the same model straight from the bytes, and is *strict*: whenever it meets
+//! anything it was not written for (a duplicate key, a float, a surrogate escape, an
+//! invalid value for a field, ...) it gives up ([`Bail`]) and the caller parses the record
+//! again with serde, which applies every tolerance and reports errors with a field path.
+//!
+//! The contract, checked by tests that compare both parsers on simulator data and on
+//! mutated records: **when the fast path returns a conversation, serde returns an equal
+//! one**; it never accepts a record serde rejects. Tolerances it does apply (numbers and
+//! booleans as strings, `""` datetimes, `[]`/`{}` for empty objects and arrays) call the
+//! same functions of [`crate::de`] as the serde visitors. Free-form values (kept as
+//! `RawValue`) and unknown fields (kept in `extra`) are handed to serde_json itself on the
+//! remaining input, so they are exactly what serde would produce.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::de;
+use crate::Conversation;
+
+/// "Not for the fast path": parse the record with serde instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bail;
+
+/// A fast-path result.
+pub type R<T> = Result<T, Bail>;
+
+/// Parses one conversation on the fast path; `None` means "use serde" (not "invalid").
+pub fn conversation(raw: &str) -> Option<Conversation<'_>> {
+    let mut p = Parser::new(raw);
+    if p.peek().ok()? != b'{' {
+        return None;
+    }
+    let conversation = <Conversation as FastMap>::fast_map(&mut p, false).ok()??;
+    p.ws();
+    (p.i == p.b.len()).then_some(conversation)
+}
+
+/// A cursor over JSON text (valid UTF-8, since it is a `&str`).
+#[derive(Debug)]
+pub struct Parser<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Bytes that end a run of plain string content: `"`, `\` and control characters.
+const fn special_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+}
+static SPECIAL: [bool; 256] = special_table();
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask with the high bit set in each of the 8 bytes of `x` (little-endian) that is
+/// `"`, `\` or below 0x20. Bytes above the first such byte may be flagged falsely (borrows
+/// run upwards), so only the lowest set bit is exact, which is all [`Parser::scan`] uses.
+#[inline]
+fn special_mask(x: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_20 = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    zero(x ^ (ONES * u64::from(b'"'))) | zero(x ^ (ONES * u64::from(b'\\'))) | below_20
+}
+
+impl<'a> Parser<'a> {
+    /// A parser at the start of `s`.
+    pub fn new(s: &'a str) -> Self {
+        Parser {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+        }
+    }
+
+    /// Skips JSON whitespace.
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next non-whitespace byte (not consumed).
+    #[inline]
+    fn peek(&mut self) -> R<u8> {
+        self.ws();
+        self.b.get(self.i).copied().ok_or(Bail)
+    }
+
+    /// Consumes `lit` exactly (after whitespace).
+    #[inline]
+    fn literal(&mut self, lit: &[u8]) -> R<()> {
+        self.ws();
+        if self.b.get(self.i..self.i + lit.len()) == Some(lit) {
+            self.i += lit.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Index of the next special byte at or after `j` (or the end).
+    #[inline]
+    fn scan(&self, mut j: usize) -> usize {
+        while let Some(chunk) = self.b.get(j..j + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let mask = special_mask(u64::from_le_bytes(word));
+            if mask != 0 {
+                return j + (mask.trailing_zeros() / 8) as usize;
+            }
+            j += 8;
+        }
+        while let Some(&c) = self.b.get(j) {
+            if SPECIAL[usize::from(c)] {
+                break;
+            }
+            j += 1;
+        }
+        j
+    }
+
+    /// A string value (at its opening quote): borrowed unless it has escapes.
+    fn string(&mut self) -> R<Cow<'a, str>> {
+        let start = self.i + 1;
+        let j = self.scan(start);
+        match self.b.get(j) {
+            Some(b'"') => {
+                self.i = j + 1;
+                self.s.get(start..j).map(Cow::Borrowed).ok_or(Bail)
+            }
+            Some(b'\\') => self.string_escaped(start, j).map(Cow::Owned),
+            _ => Err(Bail),
+        }
+    }
+
+    /// The rest of a string with escapes: `start` is its first byte, `j` the first `\`.
+    fn string_escaped(&mut self, start: usize, mut j: usize) -> R<String> {
+        let mut out = String::with_capacity(j - start + 16);
+        out.push_str(self.s.get(start..j).ok_or(Bail)?);
+        loop {
+            match self.b.get(j) {
+                Some(b'"') => {
+                    self.i = j + 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    let c = match self.b.get(j + 1).ok_or(Bail)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.s.get(j + 2..j + 6).ok_or(Bail)?;
+                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                                return Err(Bail);
+                            }
+                            let code = u32::from_str_radix(hex, 16).map_err(|_| Bail)?;
+                            // Surrogates (pairs or lone) are serde's business.
+                            let c = char::from_u32(code).ok_or(Bail)?;
+                            j += 4;
+                            c
+                        }
+                        _ => return Err(Bail),
+                    };
+                    out.push(c);
+                    j += 2;
+                }
+                Some(_) => {
+                    let end = self.scan(j);
+                    if end == j {
+                        return Err(Bail); // a control character
+                    }
+                    out.push_str(self.s.get(j..end).ok_or(Bail)?);
+                    j = end;
+                }
+                None => return Err(Bail),
+            }
+        }
+    }
+
+    /// An object key and its `:`; only keys without escapes (others go to serde).
+    #[inline]
+    fn key(&mut self) -> R<&'a str> {
+        if self.peek()? != b'"' {
+            return Err(Bail);
+        }
+        let start = self.i + 1;
+        let j = self.scan(start);
+        if self.b.get(j) != Some(&b'"') {
+            return Err(Bail);
+        }
+        let key = self.s.get(start..j).ok_or(Bail)?;
+        self.i = j + 1;
+        if self.peek()? != b':' {
+            return Err(Bail);
+        }
+        self.i += 1;
+        Ok(key)
+    }
+
+    /// Consumes `{`; whether a key follows (else `}` was consumed too).
+    #[inline]
+    fn object_begin(&mut self) -> R<bool> {
+        if self.peek()? != b'{' {
+            return Err(Bail);
+        }
+        self.i += 1;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// After a member: `,` → another key follows; `}` → the object ended.
+    #[inline]
+    fn object_next(&mut self) -> R<bool> {
+        let c = self.peek()?;
+        self.i += 1;
+        match c {
+            b',' => Ok(true),
+            b'}' => Ok(false),
+            _ => Err(Bail),
+        }
+    }
+
+    /// An integer as JSON writes it (`-?(0|[1-9][0-9]*)`, up to 18 digits); floats,
+    /// `-0`, exponents and larger numbers go to serde.
+    #[inline]
+    fn int(&mut self) -> R<i64> {
+        let neg = self.b.get(self.i) == Some(&b'-');
+        let start = self.i + usize::from(neg);
+        let mut j = start;
+        let mut v: i64 = 0;
+        while let Some(&c) = self.b.get(j) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if j - start == 18 {
+                return Err(Bail); // may not fit: serde's (it reads big numbers as floats)
+            }
+            v = v * 10 + i64::from(c - b'0');
+            j += 1;
+        }
+        let digits = j - start;
+        if digits == 0 || (digits > 1 && self.b.get(start) == Some(&b'0')) {
+            return Err(Bail);
+        }
+        if matches!(self.b.get(j), Some(b'.' | b'e' | b'E')) || (neg && v == 0) {
+            return Err(Bail);
+        }
+        self.i = j;
+        Ok(if neg { -v } else { v })
+    }
+
+    /// A value of any JSON type read by serde_json from the rest of the input (free-form
+    /// values and unknown fields: exactly what serde would make of them).
+    fn serde<T: Deserialize<'a>>(&mut self) -> R<T> {
+        let rest = self.s.get(self.i..).ok_or(Bail)?;
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        match stream.next() {
+            Some(Ok(value)) => {
+                self.i += stream.byte_offset();
+                Ok(value)
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// An unknown field's value, for `extra`.
+    pub fn extra_value(&mut self) -> R<serde_json::Value> {
+        self.serde()
+    }
+}
+
+/// A model type read on the fast path (implemented by `types.rs`'s macro).
+pub trait FastMap<'a>: Sized {
+    /// Reads the object at the cursor (which is at `{`); with `empty_is_none`, `{}` is `None`.
+    fn fast_map(p: &mut Parser<'a>, empty_is_none: bool) -> R<Option<Self>>;
+}
+
+/// What reads a field's value on the fast path: implemented by the seeds of [`crate::de`],
+/// with the same output type.
+pub trait FastSeed<'a> {
+    /// The field's type.
+    type Out;
+    /// Reads the value at the cursor.
+    fn fast(self, p: &mut Parser<'a>) -> R<Self::Out>;
+}
+
+/// Maps a tolerance function's error to [`Bail`] (serde will report it).
+fn tolerate<T>(r: Result<T, serde::de::value::Error>) -> R<T> {
+    r.map_err(|_| Bail)
+}
+
+impl<'a> FastSeed<'a> for de::OptI64 {
+    type Out = Option<i64>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<i64>> {
+        match p.peek()? {
+            b'-' | b'0'..=b'9' => p.int().map(Some),
+            b'n' => p.literal(b"null").map(|()| None),
+            b'"' => {
+                let s = p.string()?;
+                tolerate(de::str_to_i64(&s))
+            }
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a> FastSeed<'a> for de::ReqI64 {
+    type Out = i64;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<i64> {
+        de::OptI64.fast(p)?.ok_or(Bail)
+    }
+}
+
+impl<'a> FastSeed<'a> for de::OptBool {
+    type Out = Option<bool>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<bool>> {
+        match p.peek()? {
+            b't' => p.literal(b"true").map(|()| Some(true)),
+            b'f' => p.literal(b"false").map(|()| Some(false)),
+            b'n' => p.literal(b"null").map(|()| None),
+            b'-' | b'0'..=b'9' => match p.int()? {
+                0 => Ok(Some(false)),
+                1 => Ok(Some(true)),
+                _ => Err(Bail),
+            },
+            b'"' => {
+                let s = p.string()?;
+                tolerate(de::str_to_bool(&s))
+            }
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a> FastSeed<'a> for de::OptString {
+    type Out = Option<Cow<'a, str>>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<Cow<'a, str>>> {
+        match p.peek()? {
+            b'"' => p.string().map(Some),
+            b'n' => p.literal(b"null").map(|()| None),
+            b't' => p.literal(b"true").map(|()| Some(Cow::Borrowed("true"))),
+            b'f' => p.literal(b"false").map(|()| Some(Cow::Borrowed("false"))),
+            b'-' | b'0'..=b'9' => p.int().map(|v| Some(Cow::Owned(v.to_string()))),
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a> FastSeed<'a> for de::StringId {
+    type Out = Cow<'a, str>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Cow<'a, str>> {
+        match de::OptString.fast(p)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a> FastSeed<'a> for de::OptDateTime {
+    type Out = Option<DateTime<Utc>>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<DateTime<Utc>>> {
+        match p.peek()? {
+            b'"' => {
+                let s = p.string()?;
+                de::str_to_datetime(&s).map_err(|_| Bail)
+            }
+            b'n' => p.literal(b"null").map(|()| None),
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a> FastSeed<'a> for de::ReqDateTime {
+    type Out = DateTime<Utc>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<DateTime<Utc>> {
+        de::OptDateTime.fast(p)?.ok_or(Bail)
+    }
+}
+
+impl<'a, T: FastMap<'a>> FastSeed<'a> for de::Seq<T> {
+    type Out = Vec<T>;
+    fn fast(self, p: &mut Parser<'a>) -> R<Vec<T>> {
+        match p.peek()? {
+            b'[' => {
+                p.i += 1;
+                if p.peek()? == b']' {
+                    p.i += 1;
+                    return Ok(Vec::new());
+                }
+                let mut out = Vec::with_capacity(8);
+                loop {
+                    // An element is a required object (serde's `Struct`): `{}` reads as an
+                    // object with its required fields missing, i.e. an error (→ serde).
+                    if p.peek()? != b'{' {
+                        return Err(Bail);
+                    }
+                    out.push(T::fast_map(p, false)?.ok_or(Bail)?);
+                    let c = p.peek()?;
+                    p.i += 1;
+                    match c {
+                        b',' => {}
+                        b']' => return Ok(out),
+                        _ => return Err(Bail),
+                    }
+                }
+            }
+            b'n' => p.literal(b"null").map(|()| Vec::new()),
+            b'{' => {
+                // `{}` is PHP's empty array; anything in it is serde's error to report.
+                if p.object_begin()? {
+                    return Err(Bail);
+                }
+                Ok(Vec::new())
+            }
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a, T: FastMap<'a>> FastSeed<'a> for de::Object<T> {
+    type Out = Option<T>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<T>> {
+        match p.peek()? {
+            b'{' => T::fast_map(p, true),
+            b'n' => p.literal(b"null").map(|()| None),
+            b'[' => {
+                // `[]` is PHP's empty object.
+                p.i += 1;
+                p.literal(b"]").map(|()| None)
+            }
+            _ => Err(Bail),
+        }
+    }
+}
+
+impl<'a, T: FastMap<'a>> FastSeed<'a> for de::Boxed<T> {
+    type Out = Option<Box<T>>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<Box<T>>> {
+        de::Object::<T>::default().fast(p).map(|o| o.map(Box::new))
+    }
+}
+
+impl<'a> FastSeed<'a> for de::Plain<Option<&'a RawValue>> {
+    type Out = Option<&'a RawValue>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<&'a RawValue>> {
+        if p.peek()? == b'n' {
+            return p.literal(b"null").map(|()| None);
+        }
+        p.serde()
+    }
+}
+
+/// The fast path's helpers for the macro in `types.rs`.
+#[doc(hidden)]
+pub mod macro_support {
+    use super::{Bail, Parser, R};
+
+    /// Consumes `{`; whether a key follows.
+    #[inline]
+    pub fn begin(p: &mut Parser<'_>) -> R<bool> {
+        p.object_begin()
+    }
+    /// The next key and its `:`.
+    #[inline]
+    pub fn key<'a>(p: &mut Parser<'a>) -> R<&'a str> {
+        p.key()
+    }
+    /// `,` → true, `}` → false.
+    #[inline]
+    pub fn next(p: &mut Parser<'_>) -> R<bool> {
+        p.object_next()
+    }
+    /// A duplicate known key: serde's error to report.
+    pub fn duplicate<T>() -> R<T> {
+        Err(Bail)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_finds_the_first_special_byte_exactly() {
+        // Every byte value at every lane, behind every other byte value in the lanes before
+        // and after it: the scan must stop exactly at the first special byte.
+        let fill = [
+            b'a', b' ', 0x7f, 0x80, 0xa0, 0xd0, 0xff, b'!', b'#', b'[', b']',
+        ];
+        for lane in 0..8 {
+            for byte in 0..=255u8 {
+                for &f in &fill {
+                    for &after in &[f, b'"', b'\\', 0] {
+                        let mut w = vec![f; 20];
+                        w[lane] = byte;
+                        for x in &mut w[lane + 1..] {
+                            *x = after;
+                        }
+                        let want = w
+                            .iter()
+                            .position(|&c| SPECIAL[usize::from(c)])
+                            .unwrap_or(w.len());
+                        // Not UTF-8 in general: the scan only looks at bytes.
+                        let p = Parser { s: "", b: &w, i: 0 };
+                        assert_eq!(
+                            p.scan(0),
+                            want,
+                            "lane {lane} byte {byte:#x} fill {f:#x} after {after:#x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_unescape_as_serde_does() {
+        for text in [
+            r#""plain""#,
+            r#""Привет, мир""#,
+            r#""a\"b\\c\/d\n\t\r\b\f""#,
+            r#""\u0041\u00e9\u0416""#,
+            r#""long line with an escape near the end of it, past the first words\n""#,
+        ] {
+            let mut p = Parser::new(text);
+            let fast = p.string().unwrap();
+            let serde: String = serde_json::from_str(text).unwrap();
+            assert_eq!(fast, serde, "{text}");
+            assert_eq!(p.i, text.len());
+        }
+        for bad in [r#""\ud83d\ude00""#, "\"a\u{1}b\"", r#""\x""#, r#""open"#] {
+            assert_eq!(Parser::new(bad).string(), Err(Bail), "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        for (text, want) in [("0", 0), ("-7", -7), ("10000010001", 10_000_010_001)] {
+            assert_eq!(Parser::new(text).int(), Ok(want));
+        }
+        for bad in ["01", "-0", "1.0", "1e3", "-", "1234567890123456789"] {
+            assert_eq!(Parser::new(bad).int(), Err(Bail), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The fast parser's contract: whenever it returns a conversation, serde returns an equal
+//! one (compared as `Debug` text, which shows every field, `extra` and raw JSON included);
+//! it never accepts a record serde rejects. Checked on simulator output, on the example,
+//! on the tolerance cases, and on randomly mutated records.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use ltx_model::{fast, Conversation};
+use proptest::prelude::*;
+
+const EXAMPLE: &str = include_str!("fixtures/conversation.json");
+
+fn sim_lines(n: u64) -> Vec<String> {
+    let mut buf = Vec::new();
+    ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
+    String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `Some(true)`: fast path took it and agrees; `Some(false)`: fast path bailed.
+/// Panics when the fast path accepted something serde rejects or reads differently.
+fn check(raw: &str) -> bool {
+    let Some(fast) = fast::conversation(raw) else {
+        return false;
+    };
+    let serde = match serde_json::from_str::<Conversation>(raw) {
+        Ok(c) => c,
+        Err(e) => panic!("fast path accepted a record serde rejects ({e}): {raw}"),
+    };
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{serde:?}"),
+        "records differ: {raw}"
+    );
+    true
+}
+
+#[test]
+fn simulator_conversations_take_the_fast_path_and_equal_serde() {
+    let lines = sim_lines(3000);
+    let fast = lines.iter().filter(|l| check(l)).count();
+    eprintln!(
+        "fast path: {fast} of {} simulator conversations",
+        lines.len()
+    );
+    // The simulator sends some tolerances on purpose (e.g. durations as strings), which the
+    // fast path reads too; what it leaves to serde must stay the exception.
+    assert!(
+        fast * 100 >= lines.len() * 95,
+        "only {fast} of {} on the fast path",
+        lines.len()
+    );
+}
+
+#[test]
+fn the_example_takes_the_fast_path() {
+    assert!(check(EXAMPLE));
+    // Pretty-printed or compact, same result.
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(EXAMPLE).unwrap())
+            .unwrap();
+    assert!(check(&compact));
+}
+
+#[test]
+fn tolerances_agree_or_go_to_serde() {
+    let base = r#"{"id":5,"created_at":"2024-01-02T10:00:00","updated_at":"2024-01-02T10:00:00"#;
+    let cases = [
+        r#""}"#,
+        r#"","duration":"120","chat_count":" 3 ","page_count":""}"#,
+        r#"","duration":12.0}"#,
+        r#"","duration":1e3}"#,
+        r#"","duration":-0}"#,
+        r#"","duration":01}"#,
+        r#"","duration":123456789012345678901}"#,
+        r#"","duration":true}"#,
+        r#"","chats":{},"calls":null,"leads":[],"events":{"a":1}}"#,
+        r#"","visitor":[],"site":{},"department":null}"#,
+        r#"","visitor":[1]}"#,
+        r#"","visitor":{"id":7},"site":{"id":"8"}}"#,
+        r#"","visitor":{"id":""}}"#,
+        r#"","visitor":{"name":"x"}}"#,
+        r#"","chats":[{"id":1,"is_closed":"1","rem_auto":0,"is_managed":"yes"}]}"#,
+        r#"","chats":[{"id":1,"is_closed":2}]}"#,
+        r#"","chats":[{}]}"#,
+        r#"","chats":[{"id":1},]}"#,
+        r#"","chats":[{"id":1,"created_at":"","updated_at":"0000-00-00 00:00:00"}]}"#,
+        r#"","chats":[{"id":1,"created_at":"yesterday"}]}"#,
+        r#"","widget_id":17,"result":false,"city":null}"#,
+        r#"","widget_id":1.5}"#,
+        r#"","unknown":{"deep":[1,2.5,"x",null,true]},"other":"\u0416"}"#,
+        r#"","visitor_variables":{"a":"\ud83d\ude00"},"prechat_fields":[ {"k" : "v"} ]}"#,
+        r#"","city":"\ud83d\ude00"}"#,
+        r#"","city":"a\u0000b"}"#,
+        r#"","id":6}"#,
+        r#"","c\u0069ty":"x"}"#,
+        r#"","city":"x"} "#,
+        r#"","city":"x"}x"#,
+        r#"","city":"x",}"#,
+        r#"" , "city" : "x" }"#,
+    ];
+    let mut taken = 0;
+    for case in cases {
+        let raw = format!("{base}{case}");
+        let took = check(&raw);
+        eprintln!("{}: {case}", if took { "fast " } else { "serde" });
+        taken += usize::from(took);
+    }
+    assert!(taken >= 10, "fast path took only {taken} cases");
+}
+
+/// Edits that make records unusual in every way the parser has to notice.
+const INSERTS: &[&str] = &[
+    "\"",
+    "\\",
+    ",",
+    "}",
+    "]",
+    "{",
+    "[",
+    ":",
+    " ",
+    "null",
+    "true",
+    "0",
+    "-0",
+    "01",
+    "1.5",
+    "1e2",
+    "\"x\"",
+    "{}",
+    "[]",
+    "\\u0000",
+    "\\ud800",
+    "\u{1}",
+    "\"\\n\"",
+    "99999999999999999999",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn mutated_records_never_disagree(
+        which in 0usize..4,
+        at in any::<prop::sample::Index>(),
+        cut in 0usize..4,
+        insert in prop::sample::select(INSERTS),
+    ) {
+        let lines = SAMPLES.with(|s| s.clone());
+        let raw = &lines[which];
+        // A char boundary near a random position.
+        let mut pos = at.index(raw.len());
+        while !raw.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let mut end = (pos + cut).min(raw.len());
+        while !raw.is_char_boundary(end) {
+            end += 1;
+        }
+        let mutated = format!("{}{}{}", &raw[..pos], insert, &raw[end..]);
+        check(&mutated);
+    }
+}
+
+thread_local! {
+    static SAMPLES: Vec<String> = {
+        let mut lines = sim_lines(40);
+        // Short records make random positions hit structure rather than message text.
+        lines.sort_by_key(String::len);
+        let mut picked: Vec<String> = lines.into_iter().take(3).collect();
+        picked.push(EXAMPLE.to_owned());
+        picked
+    };
+}
