@@ -3,7 +3,8 @@
 //! Input: 100k conversations from the simulator's generator (`ltx_sim::write_jsonl`,
 //! seed 42), held in memory as JSON lines, so only parsing and transforming are timed.
 //! `LTX_BENCH_N` overrides the count; `LTX_BENCH_INPUT=file.jsonl` reads saved input instead
-//! (`LTX_BENCH_SAVE=file.jsonl` writes the generated input). Run: `cargo bench -p ltx-transform`.
+//! (`LTX_BENCH_SAVE=file.jsonl` writes the generated input); `LTX_BENCH_ONE_PASS=1` stops after
+//! one timed pass (for callgrind). Run: `cargo bench -p ltx-transform`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use chrono::{TimeZone, Utc};
@@ -90,6 +91,10 @@ fn bench(c: &mut Criterion) {
                 lines.iter().map(String::len).sum::<usize>() as f64 / cpu_s / 1e6
             );
         }
+    }
+    // `LTX_BENCH_ONE_PASS=1`: only the pass above (for `valgrind --tool=callgrind`).
+    if std::env::var_os("LTX_BENCH_ONE_PASS").is_some() {
+        return;
     }
     let bytes: usize = lines.iter().map(String::len).sum();
     eprintln!(
