@@ -222,6 +222,32 @@ impl<'a> Parser<'a> {
         Ok(key)
     }
 
+    /// Consumes `"key":` if the input continues with exactly that key (unescaped).
+    #[inline]
+    fn try_key(&mut self, key: &str) -> bool {
+        let mut j = self.i;
+        while matches!(self.b.get(j), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            j += 1;
+        }
+        let k = key.as_bytes();
+        let end = j + 1 + k.len();
+        if self.b.get(j) != Some(&b'"')
+            || self.b.get(j + 1..end) != Some(k)
+            || self.b.get(end) != Some(&b'"')
+        {
+            return false;
+        }
+        let mut c = end + 1;
+        while matches!(self.b.get(c), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            c += 1;
+        }
+        if self.b.get(c) != Some(&b':') {
+            return false;
+        }
+        self.i = c + 1;
+        true
+    }
+
     /// Consumes `{`; whether a key follows (else `}` was consumed too).
     #[inline]
     fn object_begin(&mut self) -> R<bool> {
@@ -491,7 +517,58 @@ impl<'a> FastSeed<'a> for de::Plain<Option<&'a RawValue>> {
 /// The fast path's helpers for the macro in `types.rs`.
 #[doc(hidden)]
 pub mod macro_support {
+    use std::cell::Cell;
+
     use super::{Bail, Parser, R};
+
+    /// More fields than any model type has.
+    pub const MAX_FIELDS: usize = 62;
+    /// "Not a field of this type" (an unknown key, kept in `extra`).
+    pub const UNKNOWN: usize = MAX_FIELDS;
+    /// The position "before the first key".
+    pub const START: usize = MAX_FIELDS + 1;
+
+    /// For each field (and [`START`], [`UNKNOWN`]): the field whose key followed it the
+    /// last time this thread read this type. An API writes an object's keys in the same
+    /// order every time, so the next key is usually predicted: comparing the input with
+    /// one expected key is much cheaper than scanning the key and matching it against
+    /// every field name. A wrong guess costs one comparison, then the full path runs
+    /// (and the guess is updated), so any order (or none) is read correctly.
+    #[derive(Debug)]
+    pub struct Successors([Cell<u8>; MAX_FIELDS + 2]);
+
+    impl Successors {
+        /// No predictions yet.
+        pub const fn new() -> Self {
+            Successors([const { Cell::new(u8::MAX) }; MAX_FIELDS + 2])
+        }
+        /// The field predicted after `prev` (≥ the type's field count when none).
+        #[inline]
+        pub fn get(&self, prev: usize) -> usize {
+            self.0
+                .get(prev)
+                .map_or(usize::MAX, |c| usize::from(c.get()))
+        }
+        /// Records that `idx` followed `prev`.
+        #[inline]
+        pub fn set(&self, prev: usize, idx: usize) {
+            if let (Some(cell), Ok(idx)) = (self.0.get(prev), u8::try_from(idx)) {
+                cell.set(idx);
+            }
+        }
+    }
+
+    impl Default for Successors {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Consumes `"key":` when it is next in the input (else consumes nothing).
+    #[inline]
+    pub fn try_key(p: &mut Parser<'_>, key: &str) -> bool {
+        p.try_key(key)
+    }
 
     /// Consumes `{`; whether a key follows.
     #[inline]

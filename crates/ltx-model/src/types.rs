@@ -80,34 +80,65 @@ macro_rules! model {
                 empty_is_none: bool,
             ) -> crate::fast::R<Option<Self>> {
                 use crate::fast::{macro_support as m, FastSeed};
-                let mut seen = false;
-                $( let mut $f: Option<$t> = None; )*
-                let mut extra = Map::new();
-                let mut more = m::begin(p)?;
-                while more {
-                    let key = m::key(p)?;
-                    seen = true;
+                /// The fields, by position.
+                #[allow(non_camel_case_types)]
+                #[derive(Clone, Copy)]
+                enum F { $( $f, )* }
+                const ALL: &[F] = &[ $( F::$f, )* ];
+                const KEYS: &[&str] = &[ $( model!(@key $f $(, $key)?), )* ];
+                const _: () = assert!(ALL.len() < m::MAX_FIELDS);
+                fn lookup(key: &str) -> usize {
                     match key {
-                        $( model!(@key $f $(, $key)?) => {
-                            if $f.is_some() {
-                                return m::duplicate();
-                            }
-                            $f = Some($seed.fast(p)?);
-                        } )*
-                        _ => {
-                            let value = p.extra_value()?;
-                            extra.insert(key.to_owned(), value);
-                        }
+                        $( model!(@key $f $(, $key)?) => F::$f as usize, )*
+                        _ => m::UNKNOWN,
                     }
-                    more = m::next(p)?;
                 }
-                if !seen && empty_is_none {
-                    return Ok(None);
+                // The order this thread last saw the keys in (see `Successors`).
+                thread_local! {
+                    static NEXT: m::Successors = const { m::Successors::new() };
                 }
-                Ok(Some($name {
-                    $( $f: model!(@fast_finish $kind $f), )*
-                    extra,
-                }))
+                NEXT.with(|next| {
+                    let mut seen = false;
+                    $( let mut $f: Option<$t> = None; )*
+                    let mut extra = Map::new();
+                    let mut more = m::begin(p)?;
+                    let mut prev = m::START;
+                    while more {
+                        seen = true;
+                        let guess = next.get(prev);
+                        let idx = match KEYS.get(guess) {
+                            Some(k) if m::try_key(p, k) => guess,
+                            _ => {
+                                let key = m::key(p)?;
+                                let idx = lookup(key);
+                                next.set(prev, idx);
+                                if idx == m::UNKNOWN {
+                                    let value = p.extra_value()?;
+                                    extra.insert(key.to_owned(), value);
+                                }
+                                idx
+                            }
+                        };
+                        match ALL.get(idx) {
+                            $( Some(F::$f) => {
+                                if $f.is_some() {
+                                    return m::duplicate();
+                                }
+                                $f = Some($seed.fast(p)?);
+                            } )*
+                            None => {}
+                        }
+                        prev = idx;
+                        more = m::next(p)?;
+                    }
+                    if !seen && empty_is_none {
+                        return Ok(None);
+                    }
+                    Ok(Some($name {
+                        $( $f: model!(@fast_finish $kind $f), )*
+                        extra,
+                    }))
+                })
             }
         }
 
