@@ -101,10 +101,226 @@ struct ConvHead {
 }
 
 /// Reads a conversation's `id` and `updated_at`.
+///
+/// Tries [`fast_head`] first: it only answers when serde would give the same answer, so
+/// every error and tolerance below is serde's.
 pub(crate) fn conversation_head(raw: &RawValue) -> Result<(i64, DateTime<Utc>), String> {
-    let head: ConvHead = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    if let Some(head) = fast_head(raw.get()) {
+        return Ok(head);
+    }
+    serde_head(raw.get())
+}
+
+/// The reference reader: a serde struct (every other field skipped by serde_json).
+fn serde_head(text: &str) -> Result<(i64, DateTime<Utc>), String> {
+    let head: ConvHead = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let t = ltx_model::parse_api_datetime(&head.updated_at).map_err(|e| e.to_string())?;
     Ok((head.id.0, t))
+}
+
+/// `id` and `updated_at` of a conversation, read by scanning only its top-level object;
+/// `None` means "ask serde" (not "invalid").
+///
+/// [`serde_head`] parses the whole record (every nested value is tokenized and skipped)
+/// before the transform parses it again; this reader only looks for the structure that
+/// delimits nested values: `"` and `\` inside strings, brackets outside, eight bytes at
+/// a time. The text must be valid JSON (a `RawValue` is): the skipper does not validate,
+/// it only needs to never misread, which valid JSON makes simple (a `"` ends a string
+/// unless escaped, brackets balance).
+///
+/// It answers only in the plain case: an object with exactly one `id` key (an integer
+/// of at most 18 digits, or a string without escapes that `Id` reads) and exactly one
+/// `updated_at` key (a string without escapes that [`ltx_model::parse_api_datetime`]
+/// reads), no top-level key with an escape. Anything else (duplicates, floats, escapes,
+/// a missing field, a bad value) goes to serde, so errors stay serde's.
+fn fast_head(text: &str) -> Option<(i64, DateTime<Utc>)> {
+    let b = text.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut id = None;
+    let mut updated_at = None;
+    loop {
+        // A key (a `}` here, as in `{}`, is a missing field: serde's case).
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (end, escaped) = string_end(b, i + 1)?;
+        if escaped {
+            return None;
+        }
+        let key = b.get(i + 1..end)?;
+        i = ws(b, end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        i = match key {
+            b"id" if id.is_none() => {
+                let (value, next) = read_id(text, i)?;
+                id = Some(value);
+                next
+            }
+            b"updated_at" if updated_at.is_none() => {
+                let (value, next) = plain_string(text, i)?;
+                updated_at = Some(value);
+                next
+            }
+            // A duplicate: serde reports it.
+            b"id" | b"updated_at" => return None,
+            _ => skip_value(b, i)?,
+        };
+        i = ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    let updated_at = ltx_model::parse_api_datetime(updated_at?).ok()?;
+    Some((id?, updated_at))
+}
+
+/// The first index at or after `i` that is not JSON whitespace.
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each zero byte of `v` (little-endian). Bytes above a zero byte may be
+/// flagged falsely (the borrow runs upwards), so only the lowest set bit is exact, which
+/// is all [`find`] uses (and it stays exact when masks are or-ed).
+#[inline]
+fn zero_bytes(v: u64) -> u64 {
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
+/// Inside a string: `"` and `\`.
+#[inline]
+fn string_mask(x: u64) -> u64 {
+    zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+}
+
+/// Between tokens of a nested value: `"`, `{`, `[`, `}` and `]`. Setting bit 5 folds `[`
+/// onto `{` and `]` onto `}` (0x5B/0x7B, 0x5D/0x7D); the other bytes it folds (0x02, and
+/// the same pairs) cannot occur outside strings in valid JSON.
+#[inline]
+fn structure_mask(x: u64) -> u64 {
+    let y = x | (ONES * 0x20);
+    zero_bytes(y ^ (ONES * u64::from(b'"')))
+        | zero_bytes(y ^ (ONES * u64::from(b'{')))
+        | zero_bytes(y ^ (ONES * u64::from(b'}')))
+}
+
+/// The first index at or after `j` whose byte `hit` accepts, eight bytes at a time
+/// (`mask` flags the same bytes in a little-endian word).
+#[inline(always)]
+fn find(b: &[u8], mut j: usize, mask: fn(u64) -> u64, hit: fn(u8) -> bool) -> Option<usize> {
+    while let Some(chunk) = b.get(j..j + 8) {
+        let m = mask(u64::from_le_bytes(chunk.try_into().ok()?));
+        if m != 0 {
+            return Some(j + (m.trailing_zeros() / 8) as usize);
+        }
+        j += 8;
+    }
+    while !hit(*b.get(j)?) {
+        j += 1;
+    }
+    Some(j)
+}
+
+/// The closing quote of a string whose content starts at `j`, and whether the string
+/// has escapes.
+#[inline]
+fn string_end(b: &[u8], mut j: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let k = find(b, j, string_mask, |c| matches!(c, b'"' | b'\\'))?;
+        if b.get(k) == Some(&b'"') {
+            return Some((k, escaped));
+        }
+        // `\` and the byte it escapes (`\uXXXX`: the hex digits are plain bytes).
+        escaped = true;
+        j = k + 2;
+    }
+}
+
+/// The end of a number or literal starting at `i`.
+#[inline]
+fn scalar_end(b: &[u8], i: usize) -> usize {
+    let rest = b.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+        .unwrap_or(rest.len())
+}
+
+/// The index just after the value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => string_end(b, i + 1).map(|(end, _)| end + 1),
+        b'{' | b'[' => {
+            // Valid JSON: brackets balance and never mix, so one depth counts both kinds.
+            let mut depth = 1usize;
+            let mut j = i + 1;
+            loop {
+                j = find(b, j, structure_mask, |c| {
+                    matches!(c, b'"' | b'{' | b'[' | b'}' | b']')
+                })?;
+                match b.get(j)? {
+                    b'"' => j = string_end(b, j + 1)?.0,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => Some(scalar_end(b, i)),
+    }
+}
+
+/// A string value at `i` without escapes (borrowed), and the index after it.
+fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let (end, escaped) = string_end(b, i + 1)?;
+    if escaped {
+        return None;
+    }
+    Some((text.get(i + 1..end)?, end + 1))
+}
+
+/// An id at `i` as [`Id`] reads it, restricted to the plain cases: an integer of at most
+/// 18 digits (serde_json reads it exactly, as `u64`/`i64`; `-0` is `0` either way) or a
+/// string without escapes (`Id` trims and parses it, as here).
+fn read_id(text: &str, i: usize) -> Option<(i64, usize)> {
+    if text.as_bytes().get(i) == Some(&b'"') {
+        let (s, next) = plain_string(text, i)?;
+        return Some((s.trim().parse().ok()?, next));
+    }
+    let end = scalar_end(text.as_bytes(), i);
+    let number = text.get(i..end)?;
+    let digits = number.strip_prefix('-').unwrap_or(number);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((number.parse().ok()?, end))
 }
 
 /// A list record's `updated_at` and (for child resources) its conversation id.
@@ -190,6 +406,219 @@ mod tests {
             classify(raw(r#"[1]"#), String::new),
             Item::Unreadable(_)
         ));
+    }
+
+    /// Checks the fast head against serde on `text` (valid JSON): when the fast path
+    /// answers, serde gives the same answer. Returns whether the fast path answered.
+    fn agrees(text: &str) -> bool {
+        let fast = fast_head(text);
+        if let Some(head) = fast {
+            assert_eq!(Ok(head), serde_head(text), "{text}");
+        }
+        // And the public reader is serde's answer either way.
+        assert_eq!(conversation_head(&raw(text)), serde_head(text), "{text}");
+        fast.is_some()
+    }
+
+    const EXAMPLE: &str = include_str!("../../ltx-model/tests/fixtures/conversation.json");
+
+    fn sim_lines(n: u64) -> Vec<String> {
+        let mut buf = Vec::new();
+        ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
+        String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_example_and_simulator_records_take_the_fast_path() {
+        assert!(agrees(EXAMPLE));
+        let lines = sim_lines(300);
+        assert!(lines.len() >= 300);
+        for line in &lines {
+            assert!(agrees(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn nested_ids_strings_and_escapes_are_not_misread() {
+        let t = r#""updated_at":"2026-03-14T18:31:40""#;
+        for (text, fast) in [
+            // `id` keys in nested objects and arrays, before and after the real one.
+            (
+                format!(r#"{{"a":{{"id":1,"b":[{{"id":2}}]}},"id":3,{t}}}"#),
+                true,
+            ),
+            (
+                format!(r#"{{"id":3,"a":[[{{"id":1}}],{{"updated_at":"x"}}],{t}}}"#),
+                true,
+            ),
+            // `"id":` inside strings, with escaped quotes and backslashes around it.
+            (format!(r#"{{"s":"\"id\":1,","id":4,{t}}}"#), true),
+            (format!(r#"{{"s":"\\","id":5,"u":"\\\"id\":9",{t}}}"#), true),
+            (
+                format!(r#"{{"s":["\\\\",{{"k":"\"}}]"}}],"id":6,{t}}}"#),
+                true,
+            ),
+            (format!(r#"{{"s":"\u0022id\u0022:1","id":7,{t}}}"#), true),
+            // Brackets in strings, whitespace everywhere.
+            (format!("{{ \"a\" : \"{{[\" ,\n\"id\"\t:\r8 , {t} }}"), true),
+            (
+                format!(r#"{{"a":"]}}","b":{{"c":"[{{"}},"id":9,{t}}}"#),
+                true,
+            ),
+            // Ids as strings (trimmed, signed) and as numbers.
+            (format!(r#"{{"id":" 42 ",{t}}}"#), true),
+            (format!(r#"{{"id":"+42",{t}}}"#), true),
+            (format!(r#"{{"id":-42,{t}}}"#), true),
+            (format!(r#"{{"id":-0,{t}}}"#), true),
+            (format!(r#"{{"id":999999999999999999,{t}}}"#), true),
+            // serde's cases: escapes, floats, long or odd ids, missing and duplicate keys.
+            (format!(r#"{{"i\u0064":1,{t}}}"#), false),
+            (format!(r#"{{"\"":1,"id":1,{t}}}"#), false),
+            (format!(r#"{{"id":"4\u0032",{t}}}"#), false),
+            (
+                r#"{"id":1,"updated_at":"2026-03-14T18:31:4\u0030"}"#.to_owned(),
+                false,
+            ),
+            (format!(r#"{{"id":1.0,{t}}}"#), false),
+            (format!(r#"{{"id":1e3,{t}}}"#), false),
+            (format!(r#"{{"id":1.5,{t}}}"#), false),
+            (format!(r#"{{"id":9223372036854775807,{t}}}"#), false),
+            (format!(r#"{{"id":9223372036854775808,{t}}}"#), false),
+            (format!(r#"{{"id":-99999999999999999999,{t}}}"#), false),
+            (format!(r#"{{"id":null,{t}}}"#), false),
+            (format!(r#"{{"id":true,{t}}}"#), false),
+            (format!(r#"{{"id":"x1",{t}}}"#), false),
+            (format!(r#"{{"id":[1],{t}}}"#), false),
+            (r#"{"id":1,"updated_at":null}"#.to_owned(), false),
+            (r#"{"id":1,"updated_at":"yesterday"}"#.to_owned(), false),
+            (r#"{"id":1,"updated_at":20260314}"#.to_owned(), false),
+            (format!(r#"{{{t}}}"#), false),
+            (r#"{"id":1}"#.to_owned(), false),
+            ("{}".to_owned(), false),
+            (format!(r#"{{"id":1,"id":2,{t}}}"#), false),
+            (format!(r#"{{"id":1,{t},{t}}}"#), false),
+            (r#"[1,"2026-03-14T18:31:40"]"#.to_owned(), false),
+            ("17".to_owned(), false),
+        ] {
+            assert_eq!(agrees(&text), fast, "{text}");
+        }
+    }
+
+    thread_local! {
+        /// Short records (random positions then hit structure rather than message
+        /// text), the example and a small record full of traps.
+        static SAMPLES: Vec<String> = {
+            let mut lines = sim_lines(40);
+            lines.sort_by_key(String::len);
+            let mut picked: Vec<String> = lines.into_iter().take(3).collect();
+            picked.push(EXAMPLE.to_owned());
+            picked.push(
+                r#"{"a":{"id":2,"s":"x\"id\":3"},"id":1,"b":["\\",{"updated_at":5}],"updated_at":"2026-03-14T18:31:40"}"#
+                    .to_owned(),
+            );
+            picked
+        };
+    }
+
+    /// Snippets inserted into records: keys, values, strings and bare structure.
+    const INSERTS: &[&str] = &[
+        r#""id":1,"#,
+        r#""id":"12","#,
+        r#""id":1.0,"#,
+        r#""id":"#,
+        r#","id":77"#,
+        r#""updated_at":"2026-01-01T00:00:00","#,
+        r#","updated_at":"2026-01-01""#,
+        r#""i\u0064":5,"#,
+        r#""x":{"id":3},"#,
+        r#""x":["id",{"id":4}],"#,
+        r#"\""#,
+        r#"\\"#,
+        r#"""#,
+        r#"\"id\":"#,
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "-",
+        "0",
+        "9",
+        ".5",
+        "e3",
+        "null",
+        "",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Whatever the mutation, when the mutated record is still JSON and the fast
+        /// path answers, serde gives the same answer.
+        #[test]
+        fn mutated_records_never_disagree(
+            which in 0usize..5,
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            cut in 0usize..6,
+            insert in proptest::sample::select(INSERTS),
+        ) {
+            let text = SAMPLES.with(|s| s[which].clone());
+            let mut pos = at.index(text.len());
+            while !text.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let mut end = (pos + cut).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            let mutated = format!("{}{}{}", &text[..pos], insert, &text[end..]);
+            if serde_json::from_str::<&RawValue>(&mutated).is_ok() {
+                agrees(&mutated);
+            }
+        }
+    }
+
+    /// A JSON value made of strings full of quotes, backslashes and brackets.
+    fn tricky_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            "[\"\\\\{}\\[\\]:,a-cé ]{0,20}".prop_map(Value::String),
+            any::<i32>().prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("[\"\\\\{}a]{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The skipper ends every value where it ends, wherever its bytes fall in the
+        /// eight-byte words, and whatever whitespace surrounds its tokens.
+        #[test]
+        fn values_are_skipped_exactly(
+            value in tricky_value(),
+            pad in 0usize..16,
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let json = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            let text = format!("{}{json},\"id\":1}}", " ".repeat(pad));
+            proptest::prop_assert_eq!(skip_value(text.as_bytes(), pad), Some(pad + json.len()));
+        }
     }
 
     #[test]
