@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::error::ExtractError;
-use crate::item::{classify, Item};
+use crate::item::{classify_read, Head, Item, RawJson};
 
 /// Counts of one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,9 +69,16 @@ struct Ctx<'a> {
 const STOPPED: &str = "stopped by the consumer";
 
 impl Ctx<'_> {
-    fn emit<E: serde::de::Error>(&self, raw: Box<RawValue>) -> Result<(), E> {
+    fn emit<E: serde::de::Error>(&self, raw: impl Into<RawJson>) -> Result<(), E> {
+        self.emit_read(raw.into(), None)
+    }
+
+    /// As `emit`, with the conversation's head already read when `head` is `Some`.
+    fn emit_read<E: serde::de::Error>(&self, raw: RawJson, head: Option<Head>) -> Result<(), E> {
         let record = self.summary.borrow().records + 1;
-        let item = classify(raw, || format!("{} record {record}", self.path.display()));
+        let item = classify_read(raw, head, || {
+            format!("{} record {record}", self.path.display())
+        });
         {
             let mut s = self.summary.borrow_mut();
             s.records += 1;
@@ -232,8 +239,8 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
         if text.is_empty() {
             continue;
         }
-        let raw = match serde_json::from_str::<Box<RawValue>>(text) {
-            Ok(raw) if text.starts_with('{') => raw,
+        let (raw, head) = match RawJson::parse_conversation(text) {
+            Ok(read) if text.starts_with('{') => read,
             // The first line is not a whole object: not JSON Lines.
             _ if envelopes.is_none() => return Ok(false),
             Ok(_) => {
@@ -257,7 +264,7 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
             let mut de = serde_json::Deserializer::from_str(raw.get());
             TopLevel(ctx).deserialize(&mut de)
         } else {
-            ctx.emit::<serde_json::Error>(raw)
+            ctx.emit_read::<serde_json::Error>(raw, head)
         };
         if let Err(e) = result {
             if let Some(failed) = ctx.failed.borrow_mut().take() {

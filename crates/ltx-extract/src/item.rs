@@ -9,6 +9,89 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+/// One JSON value as received, checked to be valid JSON (what a `Box<RawValue>` promises,
+/// without having to be one: serde_json can only make a `RawValue` by scanning the text
+/// itself, and the JSON Lines reader checks it with [`ltx_model::fast::validate`], which is
+/// cheaper, falling back to serde only when that cannot tell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Checks `text` and keeps it: `Err` with serde_json's message if it is not one JSON value.
+    pub fn parse(text: &str) -> Result<RawJson, serde_json::Error> {
+        if ltx_model::fast::validate(text) == Some(true) {
+            return Ok(RawJson(text.into()));
+        }
+        serde_json::from_str::<Box<RawValue>>(text).map(RawJson::from)
+    }
+
+    /// As [`RawJson::parse`], for a conversation: its `id` and `updated_at` are picked
+    /// out in the same pass that checks the text, when [`conversation_head`] would read
+    /// them the same way (`None`: ask `conversation_head`).
+    pub(crate) fn parse_conversation(
+        text: &str,
+    ) -> Result<(RawJson, Option<Head>), serde_json::Error> {
+        let mut scan = HeadScan::default();
+        if ltx_model::fast::validate_members(text, |k, v| scan.member(k, v)) == Some(true) {
+            return Ok((RawJson(text.into()), scan.finish()));
+        }
+        Self::parse(text).map(|raw| (raw, None))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Box<RawValue>> for RawJson {
+    fn from(raw: Box<RawValue>) -> Self {
+        RawJson(raw.into())
+    }
+}
+
+impl From<RawJson> for Box<str> {
+    fn from(raw: RawJson) -> Self {
+        raw.0
+    }
+}
+
+/// A conversation's `id` and `updated_at`.
+pub(crate) type Head = (i64, DateTime<Utc>);
+
+/// The top-level members [`RawJson::parse_conversation`] needs, as [`fast_head`] reads
+/// them: exactly one `id` and one `updated_at`, no escaped key (it could spell either).
+#[derive(Default)]
+struct HeadScan<'a> {
+    id: Option<&'a str>,
+    updated_at: Option<&'a str>,
+    unsure: bool,
+}
+
+impl<'a> HeadScan<'a> {
+    fn member(&mut self, key: &'a str, value: &'a str) {
+        match key {
+            "id" => self.unsure |= self.id.replace(value).is_some(),
+            "updated_at" => self.unsure |= self.updated_at.replace(value).is_some(),
+            k if k.contains('\\') => self.unsure = true,
+            _ => {}
+        }
+    }
+
+    fn finish(self) -> Option<Head> {
+        if self.unsure {
+            return None;
+        }
+        let (id_text, updated_text) = (self.id?, self.updated_at?);
+        let (id, end) = read_id(id_text, 0)?;
+        let (updated, end2) = plain_string(updated_text, 0)?;
+        if end != id_text.len() || end2 != updated_text.len() {
+            return None;
+        }
+        Some((id, ltx_model::parse_api_datetime(updated).ok()?))
+    }
+}
+
 /// One conversation, exactly as received, with the two fields the extractor needs.
 #[derive(Debug)]
 pub struct Extracted {
@@ -17,14 +100,14 @@ pub struct Extracted {
     /// Its `updated_at` (UTC).
     pub updated_at: DateTime<Utc>,
     /// The conversation object as received (bytes untouched).
-    pub raw: Box<RawValue>,
+    pub raw: RawJson,
 }
 
 /// A record whose `id` or `updated_at` could not be read.
 #[derive(Debug)]
 pub struct Unreadable {
     /// The record as received.
-    pub raw: Box<RawValue>,
+    pub raw: RawJson,
     /// Why it could not be read.
     pub error: String,
     /// Where it came from: `GET URL (window …, offset N) item K` or `FILE record N`.
@@ -104,11 +187,11 @@ struct ConvHead {
 ///
 /// Tries [`fast_head`] first: it only answers when serde would give the same answer, so
 /// every error and tolerance below is serde's.
-pub(crate) fn conversation_head(raw: &RawValue) -> Result<(i64, DateTime<Utc>), String> {
-    if let Some(head) = fast_head(raw.get()) {
+pub(crate) fn conversation_head(raw: &str) -> Result<(i64, DateTime<Utc>), String> {
+    if let Some(head) = fast_head(raw) {
         return Ok(head);
     }
-    serde_head(raw.get())
+    serde_head(raw)
 }
 
 /// The reference reader: a serde struct (every other field skipped by serde_json).
@@ -346,8 +429,25 @@ pub(crate) fn child_head(raw: &RawValue) -> Result<ChildHead, String> {
 }
 
 /// Builds the item for one raw conversation.
-pub(crate) fn classify(raw: Box<RawValue>, origin: impl FnOnce() -> String) -> Item {
-    match conversation_head(&raw) {
+/// As [`classify`], with the head already read (by [`RawJson::parse_conversation`]).
+pub(crate) fn classify_read(
+    raw: RawJson,
+    head: Option<Head>,
+    origin: impl FnOnce() -> String,
+) -> Item {
+    match head {
+        Some((id, updated_at)) => Item::Conversation(Extracted {
+            id,
+            updated_at,
+            raw,
+        }),
+        None => classify(raw, origin),
+    }
+}
+
+pub(crate) fn classify(raw: impl Into<RawJson>, origin: impl FnOnce() -> String) -> Item {
+    let raw = raw.into();
+    match conversation_head(raw.get()) {
         Ok((id, updated_at)) => Item::Conversation(Extracted {
             id,
             updated_at,
@@ -372,14 +472,12 @@ mod tests {
 
     #[test]
     fn ids_may_be_numbers_or_numeric_strings() {
-        let (id, t) = conversation_head(&raw(
-            r#"{"id":"42","updated_at":"2026-03-14T18:31:40","x":[1]}"#,
-        ))
-        .unwrap();
+        let (id, t) =
+            conversation_head(r#"{"id":"42","updated_at":"2026-03-14T18:31:40","x":[1]}"#).unwrap();
         assert_eq!(id, 42);
         assert_eq!(t.to_rfc3339(), "2026-03-14T15:31:40+00:00");
         assert_eq!(
-            conversation_head(&raw(r#"{"id":7,"updated_at":"2026-03-14T18:31:40+03:00"}"#))
+            conversation_head(r#"{"id":7,"updated_at":"2026-03-14T18:31:40+03:00"}"#)
                 .unwrap()
                 .0,
             7
@@ -416,7 +514,13 @@ mod tests {
             assert_eq!(Ok(head), serde_head(text), "{text}");
         }
         // And the public reader is serde's answer either way.
-        assert_eq!(conversation_head(&raw(text)), serde_head(text), "{text}");
+        assert_eq!(conversation_head(text), serde_head(text), "{text}");
+        // The head read while checking the text: serde's answer when it gives one.
+        let (raw, head) = RawJson::parse_conversation(text).unwrap();
+        assert_eq!(raw.get(), text);
+        if let Some(head) = head {
+            assert_eq!(Ok(head), serde_head(text), "{text}");
+        }
         fast.is_some()
     }
 
@@ -439,6 +543,8 @@ mod tests {
         assert!(lines.len() >= 300);
         for line in &lines {
             assert!(agrees(line), "{line}");
+            // The JSON Lines reader gets the head in its checking pass.
+            assert!(RawJson::parse_conversation(line).unwrap().1.is_some());
         }
     }
 

@@ -42,6 +42,40 @@ pub fn conversation(raw: &str) -> Option<Conversation<'_>> {
     (p.i == p.b.len()).then_some(conversation)
 }
 
+/// Whether `text` is exactly one JSON value (surrounding whitespace allowed), checked
+/// strictly: `Some(true)` only for text serde_json accepts too; `None` when it could not
+/// tell cheaply (surrogate escapes, nesting deeper than [`MAX_DEPTH`], ...): ask serde.
+/// For the extractor, which checks every record before queueing it.
+pub fn validate(text: &str) -> Option<bool> {
+    validate_members(text, |_, _| {})
+}
+
+/// As [`validate`], and when `text` is an object, calls `member(key, value)` for each of
+/// its top-level members in order: the key as written between its quotes (escapes not
+/// decoded) and the value's JSON text. Lets a caller pick a few fields out of a record
+/// in the same pass that checks it (meaningful only when the result is `Some(true)`).
+pub fn validate_members<'a>(
+    text: &'a str,
+    mut member: impl FnMut(&'a str, &'a str),
+) -> Option<bool> {
+    let mut p = Parser::new(text);
+    let checked = if p.peek() == Ok(b'{') {
+        p.skip_members(&mut member)
+    } else {
+        p.skip_value(0)
+    };
+    match checked {
+        Ok(()) => {
+            p.ws();
+            Some(p.i == p.b.len())
+        }
+        Err(Bail) => None,
+    }
+}
+
+/// Nesting accepted by [`validate`] (serde_json's limit is 128).
+const MAX_DEPTH: u32 = 100;
+
 /// A cursor over JSON text (valid UTF-8, since it is a `&str`).
 #[derive(Debug)]
 pub struct Parser<'a> {
@@ -301,6 +335,145 @@ impl<'a> Parser<'a> {
         }
         self.i = j;
         Ok(if neg { -v } else { v })
+    }
+
+    /// Skips one JSON value, checking its grammar strictly (see [`validate`]).
+    fn skip_value(&mut self, depth: u32) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err(Bail);
+        }
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' => {
+                let mut more = self.object_begin()?;
+                while more {
+                    if self.peek()? != b'"' {
+                        return Err(Bail);
+                    }
+                    self.skip_string()?;
+                    if self.peek()? != b':' {
+                        return Err(Bail);
+                    }
+                    self.i += 1;
+                    self.skip_value(depth + 1)?;
+                    more = self.object_next()?;
+                }
+                Ok(())
+            }
+            b'[' => {
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    let c = self.peek()?;
+                    self.i += 1;
+                    match c {
+                        b',' => {}
+                        b']' => return Ok(()),
+                        _ => return Err(Bail),
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.skip_number(),
+            _ => Err(Bail),
+        }
+    }
+
+    /// Skips the object at the cursor (depth 0), reporting each member (see
+    /// [`validate_members`]).
+    fn skip_members(&mut self, member: &mut impl FnMut(&'a str, &'a str)) -> R<()> {
+        let mut more = self.object_begin()?;
+        while more {
+            if self.peek()? != b'"' {
+                return Err(Bail);
+            }
+            let key_start = self.i + 1;
+            self.skip_string()?;
+            let key = self.s.get(key_start..self.i - 1).ok_or(Bail)?;
+            if self.peek()? != b':' {
+                return Err(Bail);
+            }
+            self.i += 1;
+            let value_start = {
+                self.ws();
+                self.i
+            };
+            self.skip_value(1)?;
+            member(key, self.s.get(value_start..self.i).ok_or(Bail)?);
+            more = self.object_next()?;
+        }
+        Ok(())
+    }
+
+    /// Skips a string (at its opening quote), checking escapes; no surrogate escapes.
+    fn skip_string(&mut self) -> R<()> {
+        let mut j = self.i + 1;
+        loop {
+            j = self.scan(j);
+            match self.b.get(j) {
+                Some(b'"') => {
+                    self.i = j + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match self.b.get(j + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
+                    Some(b'u') => {
+                        let hex = self.b.get(j + 2..j + 6).ok_or(Bail)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return Err(Bail);
+                        }
+                        // Surrogates (D800–DFFF) are left to serde.
+                        if matches!(hex[0], b'd' | b'D') && !matches!(hex[1], b'0'..=b'7') {
+                            return Err(Bail);
+                        }
+                        j += 6;
+                    }
+                    _ => return Err(Bail),
+                },
+                _ => return Err(Bail), // a control character, or the end
+            }
+        }
+    }
+
+    /// Skips a number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn skip_number(&mut self) -> R<()> {
+        let digits = |p: &mut Self| {
+            let start = p.i;
+            while p.b.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - start
+        };
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let first = self.b.get(self.i).copied();
+        let n = digits(self);
+        if n == 0 || (n > 1 && first == Some(b'0')) {
+            return Err(Bail);
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(Bail);
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(Bail);
+            }
+        }
+        Ok(())
     }
 
     /// A value of any JSON type read by serde_json from the rest of the input (free-form

@@ -37,6 +37,99 @@ fn check(raw: &str) -> bool {
     true
 }
 
+/// `fast::validate` never calls valid what serde rejects, nor invalid what it accepts.
+fn check_validate(raw: &str) {
+    let serde = serde_json::from_str::<&serde_json::value::RawValue>(raw).is_ok();
+    if let Some(valid) = fast::validate(raw) {
+        assert_eq!(valid, serde, "validate says {valid}: {raw}");
+    }
+}
+
+#[test]
+fn validation_agrees_with_serde() {
+    for line in sim_lines(300) {
+        assert_eq!(fast::validate(&line), Some(true));
+    }
+    assert_eq!(fast::validate(EXAMPLE), Some(true));
+    let cases = [
+        "",
+        " ",
+        "{",
+        "}",
+        "[]",
+        "[1,]",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "{1:2}",
+        "01",
+        "-",
+        "-0",
+        "1.",
+        "1.5e",
+        "1e+5",
+        "1E-2",
+        "0.0",
+        "tru",
+        "true false",
+        "nul",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\u0041\"",
+        "\"\\ud800\"",
+        "\"a\u{1}\"",
+        "\"\u{7f}\"",
+        "[[[[]]]]",
+        " {\"a\" : [ 1 , 2 ] } ",
+        "\"open",
+        "{\"a\":1}}",
+        "[1 2]",
+        "{\"a\":1 \"b\":2}",
+    ];
+    for case in cases {
+        check_validate(case);
+    }
+    let deep = format!("{}{}", "[".repeat(150), "]".repeat(150));
+    check_validate(&deep);
+}
+
+#[test]
+fn validation_reports_the_top_level_members() {
+    let text = r#" { "id" : 5, "a\"b": {"id": 6, "x": [1, "id"]}, "updated_at":"2024-01-02" } "#;
+    let mut members = Vec::new();
+    let valid = fast::validate_members(text, |k, v| members.push((k.to_owned(), v.to_owned())));
+    assert_eq!(valid, Some(true));
+    assert_eq!(
+        members,
+        [
+            ("id".to_owned(), "5".to_owned()),
+            (
+                r#"a\"b"#.to_owned(),
+                r#"{"id": 6, "x": [1, "id"]}"#.to_owned()
+            ),
+            ("updated_at".to_owned(), r#""2024-01-02""#.to_owned()),
+        ]
+    );
+    // Every member of a simulator record, values equal to serde's view of them.
+    for line in sim_lines(50) {
+        let mut members = Vec::new();
+        assert_eq!(
+            fast::validate_members(&line, |k, v| members.push((k.to_owned(), v.to_owned()))),
+            Some(true)
+        );
+        let serde: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&line).unwrap();
+        assert_eq!(members.len(), serde.len());
+        for (k, v) in members {
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&v).unwrap(),
+                serde[&k],
+                "{k}"
+            );
+        }
+    }
+}
+
 #[test]
 fn simulator_conversations_take_the_fast_path_and_equal_serde() {
     let lines = sim_lines(3000);
@@ -162,6 +255,7 @@ proptest! {
         }
         let mutated = format!("{}{}{}", &raw[..pos], insert, &raw[end..]);
         check(&mutated);
+        check_validate(&mutated);
     }
 }
 
