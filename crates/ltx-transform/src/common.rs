@@ -48,29 +48,6 @@ macro_rules! col_new {
     };
 }
 
-/// A builder of a column kind with room for `rows` rows and `bytes` bytes of text.
-macro_rules! col_with_capacity {
-    (str, $rows:expr, $bytes:expr) => {
-        arrow::array::StringBuilder::with_capacity($rows, $bytes)
-    };
-    (ts, $rows:expr, $bytes:expr) => {
-        arrow::array::TimestampMicrosecondBuilder::with_capacity($rows).with_timezone("UTC")
-    };
-    ($kind:ident, $rows:expr, $bytes:expr) => {
-        <$crate::common::col_ty!($kind)>::with_capacity($rows)
-    };
-}
-
-/// Bytes of text buffered in a builder (0 for non-text kinds).
-macro_rules! col_bytes {
-    (str, $b:expr) => {
-        $b.values_slice().len()
-    };
-    ($kind:ident, $b:expr) => {
-        0usize
-    };
-}
-
 /// Declares a table's builder struct: one typed builder per column, in schema order.
 /// `COLUMNS` lets a test check the order against `schema.rs`.
 macro_rules! table_builder {
@@ -93,24 +70,6 @@ macro_rules! table_builder {
             /// Rows appended since the last `finish`.
             pub(crate) fn len(&self) -> usize {
                 arrow::array::ArrayBuilder::len(&self.$first)
-            }
-
-            /// As [`Self::finish`], then gives each builder room for as many rows (and
-            /// text bytes) as it just held: a table that fills batches keeps filling them,
-            /// and growing a builder from empty again re-copies its buffers ~10 times.
-            /// (Unused by `_rejected`, which rarely fills a batch.)
-            #[allow(dead_code)]
-            pub(crate) fn finish_and_reserve(&mut self) -> Vec<arrow::array::ArrayRef> {
-                let rows = self.len();
-                let bytes = ($crate::common::col_bytes!($fk, self.$first), $($crate::common::col_bytes!($kind, self.$col),)*);
-                let columns = self.finish();
-                #[allow(non_snake_case, unused_variables)]
-                let ($first, $($col,)*) = bytes;
-                *self = Self {
-                    $first: $crate::common::col_with_capacity!($fk, rows, $first),
-                    $($col: $crate::common::col_with_capacity!($kind, rows, $col),)*
-                };
-                columns
             }
 
             /// The columns built so far, in schema order; the builders are reset.
@@ -138,7 +97,7 @@ macro_rules! push_lineage {
     }};
 }
 
-pub(crate) use {col_bytes, col_new, col_ty, col_with_capacity, push_lineage, table_builder};
+pub(crate) use {col_new, col_ty, push_lineage, table_builder};
 
 /// What every row of one conversation shares.
 pub(crate) struct Ctx<'a> {

@@ -80,31 +80,21 @@ impl PartitionBuilders {
         }
     }
 
-    /// The table's columns; with `reserve`, its builders keep room for a batch as large.
-    fn finish(&mut self, table: Table, reserve: bool) -> Vec<ArrayRef> {
-        macro_rules! finish {
-            ($b:expr) => {
-                if reserve {
-                    $b.finish_and_reserve()
-                } else {
-                    $b.finish()
-                }
-            };
-        }
+    fn finish(&mut self, table: Table) -> Vec<ArrayRef> {
         match table {
-            Table::Conversations => finish!(self.conversations),
-            Table::Chats => finish!(self.chats),
-            Table::ChatMessages => finish!(self.chat_messages),
-            Table::Calls => finish!(self.calls),
-            Table::Leads => finish!(self.leads),
-            Table::Complaints => finish!(self.complaints),
-            Table::ConversationEmployees => finish!(self.conversation_employees),
-            Table::ConversationEvents => finish!(self.conversation_events),
-            Table::Employees => finish!(self.employees),
-            Table::Visitors => finish!(self.visitors),
-            Table::Sites => finish!(self.sites),
-            Table::Departments => finish!(self.departments),
-            Table::QualityIssues => finish!(self.quality),
+            Table::Conversations => self.conversations.finish(),
+            Table::Chats => self.chats.finish(),
+            Table::ChatMessages => self.chat_messages.finish(),
+            Table::Calls => self.calls.finish(),
+            Table::Leads => self.leads.finish(),
+            Table::Complaints => self.complaints.finish(),
+            Table::ConversationEmployees => self.conversation_employees.finish(),
+            Table::ConversationEvents => self.conversation_events.finish(),
+            Table::Employees => self.employees.finish(),
+            Table::Visitors => self.visitors.finish(),
+            Table::Sites => self.sites.finish(),
+            Table::Departments => self.departments.finish(),
+            Table::QualityIssues => self.quality.finish(),
             Table::Rejected => Vec::new(),
         }
     }
@@ -316,8 +306,7 @@ impl Transformer {
         for p in self.partitions.values_mut() {
             for table in Table::ALL {
                 if table != Table::Rejected && p.len(table) >= min_rows {
-                    // A full batch (not the run's last): more rows are likely to follow.
-                    let columns = p.finish(table, min_rows == batch_rows);
+                    let columns = p.finish(table);
                     push_sliced(&mut out, table, &p.name, columns, batch_rows);
                 }
             }
