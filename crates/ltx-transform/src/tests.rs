@@ -614,3 +614,66 @@ fn parsing_on_another_thread_gives_the_same_batches() {
         assert_eq!(a.batch, b.batch, "{}", a.table.name());
     }
 }
+
+#[test]
+fn months_beyond_the_open_partition_limit_lose_no_row() {
+    // 30 months in time order, then back, then scattered; batches larger than the input,
+    // so rows leave the transformer early only when a partition is closed.
+    let months: Vec<u32> = (0..30)
+        .chain((0..30).rev())
+        .chain((0..30).step_by(7))
+        .collect();
+    let raws: Vec<String> = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let at = format!("{}-{:02}-10T12:00:00", 2020 + m / 12, m % 12 + 1);
+            let mut c = example();
+            c["id"] = json!(1000 + i);
+            c["created_at"] = json!(at);
+            c["updated_at"] = json!(at);
+            c.to_string()
+        })
+        .collect();
+    let mut cfg = config();
+    cfg.batch_rows = 1_000_000;
+    let mut t = Transformer::new(cfg.clone());
+    let mut batches = Vec::new();
+    let mut early = 0;
+    for raw in &raws {
+        t.push_json(raw);
+        assert!(t.open_partitions() <= super::transformer::MAX_OPEN_PARTITIONS);
+        let drained = t.drain_full();
+        early += drained.len();
+        batches.extend(drained);
+    }
+    assert!(early > 0, "no partition was closed");
+    let (rest, stats) = t.finish();
+    batches.extend(rest);
+    assert_eq!(stats.conversations, raws.len() as u64);
+    // Rows per table: the sum of each conversation transformed on its own.
+    for tbl in Table::ALL {
+        let got: u64 = batches
+            .iter()
+            .filter(|b| b.table == tbl)
+            .map(|b| b.batch.num_rows() as u64)
+            .sum();
+        let want: u64 = raws
+            .iter()
+            .map(|r| run(cfg.clone(), std::slice::from_ref(r)).1.rows[tbl.name()])
+            .sum();
+        assert_eq!(got, want, "{}", tbl.name());
+    }
+    // Every conversation once, in its own month's partition.
+    let mut ids = Vec::new();
+    for b in batches.iter().filter(|b| b.table == Table::Conversations) {
+        let created = tss(&b.batch, "created_at");
+        for (id, at) in ints(&b.batch, "conversation_id").into_iter().zip(created) {
+            let at = DateTime::from_timestamp_micros(at.unwrap()).unwrap();
+            assert_eq!(b.partition, super::transformer::month_of(at));
+            ids.push(id.unwrap());
+        }
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (1000..1000 + raws.len() as i64).collect::<Vec<_>>());
+}

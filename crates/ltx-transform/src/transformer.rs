@@ -22,9 +22,17 @@ use crate::quality::{issues, QualityIssuesBuilder, CHECKS};
 use crate::rejected::RejectedBuilder;
 use crate::{Table, TableBatch, TransformConfig, TransformStats};
 
+/// Month partitions a transformer keeps builders for at once. Rows of another month make
+/// the least recently used partition emit its rows as (smaller) batches, so memory does
+/// not grow with the months an input spans (an import of several years sorted by time
+/// would otherwise keep a partial batch per table for every month until the end).
+pub(crate) const MAX_OPEN_PARTITIONS: usize = 8;
+
 /// The builders of every table (but `_rejected`) for one partition.
 struct PartitionBuilders {
     name: String,
+    /// When a conversation was last added (the transformer's push counter).
+    last_used: u64,
     conversations: ConversationsBuilder,
     chats: ChatsBuilder,
     chat_messages: ChatMessagesBuilder,
@@ -44,6 +52,7 @@ impl PartitionBuilders {
     fn new(name: String) -> Self {
         PartitionBuilders {
             name,
+            last_used: 0,
             conversations: ConversationsBuilder::new(),
             chats: ChatsBuilder::new(),
             chat_messages: ChatMessagesBuilder::new(),
@@ -109,6 +118,10 @@ pub struct Transformer {
     synced_at_micros: i64,
     rejected_partition: String,
     partitions: HashMap<(i32, u32), PartitionBuilders>,
+    /// Pushes so far (the clock of `PartitionBuilders::last_used`).
+    pushes: u64,
+    /// Batches of partitions closed to make room, handed out by the next drain.
+    closed: Vec<TableBatch>,
     rejected: RejectedBuilder,
     scratch: Scratch,
     msk: MskClock,
@@ -148,6 +161,8 @@ impl Transformer {
             scratch: Scratch::new(config.pii.clone()),
             config,
             partitions: HashMap::new(),
+            pushes: 0,
+            closed: Vec::new(),
             rejected: RejectedBuilder::new(),
             msk: MskClock::default(),
             rows: [0; 14],
@@ -231,10 +246,15 @@ impl Transformer {
     /// Transforms one parsed conversation.
     pub fn push_conversation(&mut self, c: &Conversation<'_>) {
         let key = (c.created_at.year(), c.created_at.month());
+        if !self.partitions.contains_key(&key) && self.partitions.len() >= MAX_OPEN_PARTITIONS {
+            self.close_least_recent();
+        }
+        self.pushes += 1;
         let p = self
             .partitions
             .entry(key)
             .or_insert_with(|| PartitionBuilders::new(month_of(c.created_at)));
+        p.last_used = self.pushes;
         let ctx = Ctx {
             conversation_id: c.id,
             source_updated_at: c.updated_at.timestamp_micros(),
@@ -299,9 +319,42 @@ impl Transformer {
         (batches, stats)
     }
 
-    /// Emits every builder holding at least `min_rows` rows, split into `batch_rows` slices.
+    /// Month partitions with builders now.
+    #[cfg(test)]
+    pub(crate) fn open_partitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// Moves every row of the least recently used partition into `closed` and drops it.
+    fn close_least_recent(&mut self) {
+        let Some(key) = self
+            .partitions
+            .iter()
+            .min_by_key(|(_, p)| p.last_used)
+            .map(|(k, _)| *k)
+        else {
+            return;
+        };
+        if let Some(mut p) = self.partitions.remove(&key) {
+            for table in Table::ALL {
+                if table != Table::Rejected && p.len(table) > 0 {
+                    let columns = p.finish(table);
+                    push_sliced(
+                        &mut self.closed,
+                        table,
+                        &p.name,
+                        columns,
+                        self.config.batch_rows,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Emits every builder holding at least `min_rows` rows, split into `batch_rows` slices
+    /// (and the batches of partitions closed since the last drain).
     fn drain(&mut self, min_rows: usize) -> Vec<TableBatch> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.closed);
         let batch_rows = self.config.batch_rows;
         for p in self.partitions.values_mut() {
             for table in Table::ALL {
