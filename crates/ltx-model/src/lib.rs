@@ -1,10 +1,12 @@
-//! LiveTex API types (serde) and nothing else.
+//! LiveTex API types (serde) and reading them, nothing else.
 //!
 //! Owns: the wire shape of a conversation and every nested type, the tolerance
 //! rules for what the API really sends (numbers as strings, `null` arrays, `[]`
 //! for objects, naive Moscow datetimes), capture of unknown fields, and errors
-//! that name the conversation and field path. Does not own: HTTP (ltx-extract),
-//! table layout (ltx-transform), storage (ltx-load).
+//! that name the conversation and field path. Two readers of the same model: a
+//! strict fast parser ([`fast`]) for records as the API normally sends them, and
+//! serde ([`de`]) for everything else and for errors. Does not own: HTTP
+//! (ltx-extract), table layout (ltx-transform), storage (ltx-load).
 
 pub mod de;
 pub mod fast;
