@@ -22,7 +22,7 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch, TimestampMicrosecond
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use ltx_transform::{Table, TableBatch, TableKind};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -108,6 +108,26 @@ const ALSO_NO_STATISTICS: &[&str] = &[
     "employee_remark",
 ];
 
+/// Integer keys and creation instants written with `DELTA_BINARY_PACKED` instead of plain
+/// 8-byte values (they have no dictionary, see [`ALSO_NO_DICTIONARY`]). Within a staging
+/// file they are nearly sorted (ids are allocated in order, rows arrive by time), so the
+/// deltas pack into a few bits: measured on 100k simulator conversations the encoding costs
+/// less than zstd saves on the bytes it no longer sees (callgrind on the writer: -5.7%
+/// instructions; `chat_messages.message_id` 1.45 MB -> 0.35 MB) and data files shrink 3.5%.
+/// Not `_source_updated_at` nor `updated_at`-like instants: they jump back and forth
+/// between conversations, and delta-packing them doubled their size. DuckDB, pyarrow and
+/// the `parquet` crate read this encoding in v1 data pages.
+const DELTA_ENCODED: &[&str] = &[
+    "conversation_id",
+    "_seen_in_conversation_id",
+    "chat_id",
+    "message_id",
+    "first_message_id",
+    "call_id",
+    "lead_id",
+    "created_at",
+];
+
 /// Dictionary page limit: a column whose distinct values exceed this falls back to plain
 /// encoding (the default, 1 MiB, lets a unique `Int64` column intern 131 072 values per
 /// row group before giving up).
@@ -127,6 +147,9 @@ pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProp
     }
     for c in FREE_TEXT.iter().chain(ALSO_NO_STATISTICS) {
         b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
+    }
+    for c in DELTA_ENCODED {
+        b = b.set_column_encoding(ColumnPath::from(*c), Encoding::DELTA_BINARY_PACKED);
     }
     b.build()
 }
