@@ -35,7 +35,8 @@
 //!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
 //! * **Bounded memory** — at most 16 staging writers hold an unfinished row group (the
 //!   least recently written is flushed), and they flush early above a memory budget that
-//!   counts their per-column zstd and dictionary state; merges and compaction stream
+//!   counts their buffered Arrow batches (encoders exist only while a row group is
+//!   written out); merges and compaction stream
 //!   record batches. Nothing per conversation is held while writing: the run's ids and
 //!   versions are read back from the staged files at commit (16 bytes per conversation).
 //!   Keys, instants and free text are written without dictionaries and free text without
