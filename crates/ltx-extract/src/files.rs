@@ -217,7 +217,9 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
     use std::io::BufRead as _;
     let path = ctx.path;
     let mut reader = BufReader::with_capacity(1 << 20, open_decoded(path)?);
-    let mut line = String::new();
+    // Bytes, checked as UTF-8 with simdutf8: `read_line`'s check was a third of the
+    // reading thread's time outside the JSON check itself.
+    let mut line: Vec<u8> = Vec::new();
     let mut envelopes: Option<bool> = None;
     let file_error = |ctx: &Ctx<'_>, message: String| ExtractError::File {
         path: path.to_owned(),
@@ -226,7 +228,7 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
     };
     loop {
         line.clear();
-        let n = reader.read_line(&mut line).map_err(|e| {
+        let n = reader.read_until(b'\n', &mut line).map_err(|e| {
             file_error(
                 ctx,
                 format!("read error (corrupt or truncated compressed data?): {e}"),
@@ -235,7 +237,18 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
         if n == 0 {
             return Ok(true);
         }
-        let text = line.trim();
+        let Ok(text) = simdutf8::basic::from_utf8(&line) else {
+            // The slower check says where.
+            let detail = std::str::from_utf8(&line)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            return Err(file_error(
+                ctx,
+                format!("the line is not UTF-8 text: {detail}"),
+            ));
+        };
+        let text = text.trim();
         if text.is_empty() {
             continue;
         }

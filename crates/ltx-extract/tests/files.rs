@@ -132,6 +132,36 @@ fn a_truncated_file_names_the_file_and_the_record() {
 }
 
 #[test]
+fn a_line_that_is_not_utf8_names_the_file_and_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(5);
+    let mut bytes = content("jsonl", &recs).into_bytes();
+    // Corrupt a byte inside record 3's text (its first line break is record 2's end).
+    let at = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .map(|(i, _)| i + 10)
+        .unwrap();
+    bytes[at] = 0xff;
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(&path, &bytes).unwrap();
+    match read_all(&path) {
+        Err(ExtractError::File {
+            path: p,
+            record,
+            message,
+        }) => {
+            assert_eq!(p, path);
+            assert_eq!(record, 3);
+            assert!(message.contains("UTF-8"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
 fn a_missing_file_is_an_io_error_naming_it() {
     let err = read_all(Path::new("/nonexistent/x.jsonl")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/x.jsonl"));
