@@ -11,31 +11,24 @@ use serde_json::value::RawValue;
 
 /// One JSON value as received, checked to be valid JSON (what a `Box<RawValue>` promises,
 /// without having to be one: serde_json can only make a `RawValue` by scanning the text
-/// itself, and the JSON Lines reader checks it with [`ltx_model::fast::validate`], which is
-/// cheaper, falling back to serde only when that cannot tell).
+/// itself, and the JSON Lines reader checks it with [`ltx_model::fast::validate_members`],
+/// which is cheaper, falling back to serde only when that cannot tell).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawJson(Box<str>);
 
 impl RawJson {
-    /// Checks `text` and keeps it: `Err` with serde_json's message if it is not one JSON value.
-    pub fn parse(text: &str) -> Result<RawJson, serde_json::Error> {
-        if ltx_model::fast::validate(text) == Some(true) {
-            return Ok(RawJson(text.into()));
-        }
-        serde_json::from_str::<Box<RawValue>>(text).map(RawJson::from)
-    }
-
-    /// As [`RawJson::parse`], for a conversation: its `id` and `updated_at` are picked
-    /// out in the same pass that checks the text, when [`conversation_head`] would read
-    /// them the same way (`None`: ask `conversation_head`).
+    /// Checks `text` and keeps it, for a conversation: its `id` and `updated_at` are
+    /// picked out in the same pass that checks the text, when [`conversation_head`]
+    /// would read them the same way (`None`: ask `conversation_head`). `Err` with
+    /// serde_json's message if it is not one JSON value.
     pub(crate) fn parse_conversation(
         text: &str,
     ) -> Result<(RawJson, Option<Head>), serde_json::Error> {
-        let mut scan = HeadScan::default();
-        if ltx_model::fast::validate_members(text, |k, v| scan.member(k, v)) == Some(true) {
-            return Ok((RawJson(text.into()), scan.finish()));
+        match scan_head(text) {
+            Some(head) => Ok((RawJson(text.into()), head)),
+            // The fast check could not tell: serde decides (and explains).
+            None => serde_json::from_str::<Box<RawValue>>(text).map(|raw| (raw.into(), None)),
         }
-        Self::parse(text).map(|raw| (raw, None))
     }
 
     /// The JSON text.
@@ -59,8 +52,17 @@ impl From<RawJson> for Box<str> {
 /// A conversation's `id` and `updated_at`.
 pub(crate) type Head = (i64, DateTime<Utc>);
 
-/// The top-level members [`RawJson::parse_conversation`] needs, as [`fast_head`] reads
-/// them: exactly one `id` and one `updated_at`, no escaped key (it could spell either).
+/// `Some(head)` when `text` is valid JSON by [`ltx_model::fast::validate_members`] (the
+/// head being `None` when it is not plainly readable, see [`fast_head`]); `None` when
+/// that check could not tell.
+fn scan_head(text: &str) -> Option<Option<Head>> {
+    let mut scan = HeadScan::default();
+    (ltx_model::fast::validate_members(text, |k, v| scan.member(k, v)) == Some(true))
+        .then(|| scan.finish())
+}
+
+/// The top-level members a conversation's head needs: exactly one `id` and one
+/// `updated_at`, no escaped key (it could spell either).
 #[derive(Default)]
 struct HeadScan<'a> {
     id: Option<&'a str>,
@@ -82,13 +84,9 @@ impl<'a> HeadScan<'a> {
         if self.unsure {
             return None;
         }
-        let (id_text, updated_text) = (self.id?, self.updated_at?);
-        let (id, end) = read_id(id_text, 0)?;
-        let (updated, end2) = plain_string(updated_text, 0)?;
-        if end != id_text.len() || end2 != updated_text.len() {
-            return None;
-        }
-        Some((id, ltx_model::parse_api_datetime(updated).ok()?))
+        let id = read_id(self.id?)?;
+        let updated_at = ltx_model::parse_api_datetime(plain_string(self.updated_at?)?).ok()?;
+        Some((id, updated_at))
     }
 }
 
@@ -201,209 +199,39 @@ fn serde_head(text: &str) -> Result<(i64, DateTime<Utc>), String> {
     Ok((head.id.0, t))
 }
 
-/// `id` and `updated_at` of a conversation, read by scanning only its top-level object;
-/// `None` means "ask serde" (not "invalid").
+/// `id` and `updated_at` of a conversation, read in one strict pass over its text
+/// ([`ltx_model::fast::validate_members`], which reports the top-level members and skips
+/// nested values eight bytes at a time); `None` means "ask serde" (not "invalid").
 ///
-/// [`serde_head`] parses the whole record (every nested value is tokenized and skipped)
-/// before the transform parses it again; this reader only looks for the structure that
-/// delimits nested values: `"` and `\` inside strings, brackets outside, eight bytes at
-/// a time. The text must be valid JSON (a `RawValue` is): the skipper does not validate,
-/// it only needs to never misread, which valid JSON makes simple (a `"` ends a string
-/// unless escaped, brackets balance).
-///
-/// It answers only in the plain case: an object with exactly one `id` key (an integer
-/// of at most 18 digits, or a string without escapes that `Id` reads) and exactly one
-/// `updated_at` key (a string without escapes that [`ltx_model::parse_api_datetime`]
-/// reads), no top-level key with an escape. Anything else (duplicates, floats, escapes,
-/// a missing field, a bad value) goes to serde, so errors stay serde's.
-fn fast_head(text: &str) -> Option<(i64, DateTime<Utc>)> {
-    let b = text.as_bytes();
-    let mut i = ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = ws(b, i + 1);
-    let mut id = None;
-    let mut updated_at = None;
-    loop {
-        // A key (a `}` here, as in `{}`, is a missing field: serde's case).
-        if b.get(i) != Some(&b'"') {
-            return None;
-        }
-        let (end, escaped) = string_end(b, i + 1)?;
-        if escaped {
-            return None;
-        }
-        let key = b.get(i + 1..end)?;
-        i = ws(b, end + 1);
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i = ws(b, i + 1);
-        i = match key {
-            b"id" if id.is_none() => {
-                let (value, next) = read_id(text, i)?;
-                id = Some(value);
-                next
-            }
-            b"updated_at" if updated_at.is_none() => {
-                let (value, next) = plain_string(text, i)?;
-                updated_at = Some(value);
-                next
-            }
-            // A duplicate: serde reports it.
-            b"id" | b"updated_at" => return None,
-            _ => skip_value(b, i)?,
-        };
-        i = ws(b, i);
-        match b.get(i) {
-            Some(b',') => i = ws(b, i + 1),
-            Some(b'}') => break,
-            _ => return None,
-        }
-    }
-    let updated_at = ltx_model::parse_api_datetime(updated_at?).ok()?;
-    Some((id?, updated_at))
+/// [`serde_head`] tokenizes every nested value through serde's visitor machinery.
+/// This reader answers only in the plain case: an object with exactly one `id` key (an
+/// integer of at most 18 digits, or a string without escapes that `Id` reads) and
+/// exactly one `updated_at` key (a string without escapes that
+/// [`ltx_model::parse_api_datetime`] reads), no top-level key with an escape. Anything
+/// else (duplicates, floats, escapes, a missing field, a bad value) goes to serde, so
+/// errors stay serde's.
+fn fast_head(text: &str) -> Option<Head> {
+    scan_head(text).flatten()
 }
 
-/// The first index at or after `i` that is not JSON whitespace.
-#[inline]
-fn ws(b: &[u8], mut i: usize) -> usize {
-    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-        i += 1;
+/// The content of a string value (its whole JSON text) without escapes.
+fn plain_string(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// An id (a value's whole JSON text) as [`Id`] reads it, restricted to the plain cases: an
+/// integer of at most 18 digits (serde_json reads it exactly, as `u64`/`i64`; `-0` is `0`
+/// either way) or a string without escapes (`Id` trims and parses it, as here).
+fn read_id(value: &str) -> Option<i64> {
+    if value.starts_with('"') {
+        return plain_string(value)?.trim().parse().ok();
     }
-    i
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each zero byte of `v` (little-endian). Bytes above a zero byte may be
-/// flagged falsely (the borrow runs upwards), so only the lowest set bit is exact, which
-/// is all [`find`] uses (and it stays exact when masks are or-ed).
-#[inline]
-fn zero_bytes(v: u64) -> u64 {
-    v.wrapping_sub(ONES) & !v & HIGHS
-}
-
-/// Inside a string: `"` and `\`.
-#[inline]
-fn string_mask(x: u64) -> u64 {
-    zero_bytes(x ^ (ONES * u64::from(b'"'))) | zero_bytes(x ^ (ONES * u64::from(b'\\')))
-}
-
-/// Between tokens of a nested value: `"`, `{`, `[`, `}` and `]`. Setting bit 5 folds `[`
-/// onto `{` and `]` onto `}` (0x5B/0x7B, 0x5D/0x7D); the other bytes it folds (0x02, and
-/// the same pairs) cannot occur outside strings in valid JSON.
-#[inline]
-fn structure_mask(x: u64) -> u64 {
-    let y = x | (ONES * 0x20);
-    zero_bytes(y ^ (ONES * u64::from(b'"')))
-        | zero_bytes(y ^ (ONES * u64::from(b'{')))
-        | zero_bytes(y ^ (ONES * u64::from(b'}')))
-}
-
-/// The first index at or after `j` whose byte `hit` accepts, eight bytes at a time
-/// (`mask` flags the same bytes in a little-endian word).
-#[inline(always)]
-fn find(b: &[u8], mut j: usize, mask: fn(u64) -> u64, hit: fn(u8) -> bool) -> Option<usize> {
-    while let Some(chunk) = b.get(j..j + 8) {
-        let m = mask(u64::from_le_bytes(chunk.try_into().ok()?));
-        if m != 0 {
-            return Some(j + (m.trailing_zeros() / 8) as usize);
-        }
-        j += 8;
-    }
-    while !hit(*b.get(j)?) {
-        j += 1;
-    }
-    Some(j)
-}
-
-/// The closing quote of a string whose content starts at `j`, and whether the string
-/// has escapes.
-#[inline]
-fn string_end(b: &[u8], mut j: usize) -> Option<(usize, bool)> {
-    let mut escaped = false;
-    loop {
-        let k = find(b, j, string_mask, |c| matches!(c, b'"' | b'\\'))?;
-        if b.get(k) == Some(&b'"') {
-            return Some((k, escaped));
-        }
-        // `\` and the byte it escapes (`\uXXXX`: the hex digits are plain bytes).
-        escaped = true;
-        j = k + 2;
-    }
-}
-
-/// The end of a number or literal starting at `i`.
-#[inline]
-fn scalar_end(b: &[u8], i: usize) -> usize {
-    let rest = b.get(i..).unwrap_or_default();
-    i + rest
-        .iter()
-        .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
-        .unwrap_or(rest.len())
-}
-
-/// The index just after the value starting at `i`.
-fn skip_value(b: &[u8], i: usize) -> Option<usize> {
-    match b.get(i)? {
-        b'"' => string_end(b, i + 1).map(|(end, _)| end + 1),
-        b'{' | b'[' => {
-            // Valid JSON: brackets balance and never mix, so one depth counts both kinds.
-            let mut depth = 1usize;
-            let mut j = i + 1;
-            loop {
-                j = find(b, j, structure_mask, |c| {
-                    matches!(c, b'"' | b'{' | b'[' | b'}' | b']')
-                })?;
-                match b.get(j)? {
-                    b'"' => j = string_end(b, j + 1)?.0,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
-        _ => Some(scalar_end(b, i)),
-    }
-}
-
-/// A string value at `i` without escapes (borrowed), and the index after it.
-fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
-    let b = text.as_bytes();
-    if b.get(i) != Some(&b'"') {
-        return None;
-    }
-    let (end, escaped) = string_end(b, i + 1)?;
-    if escaped {
-        return None;
-    }
-    Some((text.get(i + 1..end)?, end + 1))
-}
-
-/// An id at `i` as [`Id`] reads it, restricted to the plain cases: an integer of at most
-/// 18 digits (serde_json reads it exactly, as `u64`/`i64`; `-0` is `0` either way) or a
-/// string without escapes (`Id` trims and parses it, as here).
-fn read_id(text: &str, i: usize) -> Option<(i64, usize)> {
-    if text.as_bytes().get(i) == Some(&b'"') {
-        let (s, next) = plain_string(text, i)?;
-        return Some((s.trim().parse().ok()?, next));
-    }
-    let end = scalar_end(text.as_bytes(), i);
-    let number = text.get(i..end)?;
-    let digits = number.strip_prefix('-').unwrap_or(number);
+    let digits = value.strip_prefix('-').unwrap_or(value);
     if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    Some((number.parse().ok()?, end))
+    value.parse().ok()
 }
 
 /// A list record's `updated_at` and (for child resources) its conversation id.
@@ -722,8 +550,13 @@ mod tests {
             } else {
                 serde_json::to_string(&value).unwrap()
             };
-            let text = format!("{}{json},\"id\":1}}", " ".repeat(pad));
-            proptest::prop_assert_eq!(skip_value(text.as_bytes(), pad), Some(pad + json.len()));
+            let text = format!("{{\"v\":{}{json},\"id\":1}}", " ".repeat(pad));
+            let mut first = None;
+            let valid = ltx_model::fast::validate_members(&text, |_, v| {
+                first.get_or_insert(v);
+            });
+            proptest::prop_assert_eq!(valid, Some(true));
+            proptest::prop_assert_eq!(first, Some(json.as_str()));
         }
     }
 
