@@ -662,10 +662,8 @@ mod tests {
             "run",
             chrono::Utc::now(),
         ));
-        let mut buf = Vec::new();
-        ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, 300).unwrap();
-        for line in String::from_utf8(buf).unwrap().lines() {
-            t.push_json(line);
+        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), 300).unwrap() {
+            t.push_json(&line);
         }
         let (batches, stats) = t.finish();
         let tables: std::collections::HashSet<_> = batches

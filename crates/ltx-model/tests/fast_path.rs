@@ -10,13 +10,7 @@ use proptest::prelude::*;
 const EXAMPLE: &str = include_str!("fixtures/conversation.json");
 
 fn sim_lines(n: u64) -> Vec<String> {
-    let mut buf = Vec::new();
-    ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
-    String::from_utf8(buf)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), n).unwrap()
 }
 
 /// `Some(true)`: fast path took it and agrees; `Some(false)`: fast path bailed.

@@ -113,3 +113,13 @@ pub fn write_jsonl<W: Write>(cfg: &SimConfig, mut writer: W, n: u64) -> Result<u
         .map_err(|source| SimError::Write { id: 0, source })?;
     Ok(bytes)
 }
+
+/// The `n` conversations of [`write_jsonl`] as one JSON text each, in memory (for tests
+/// and benchmarks that feed records one by one).
+pub fn jsonl_lines(cfg: &SimConfig, n: u64) -> Result<Vec<String>, SimError> {
+    let mut buf = Vec::new();
+    write_jsonl(cfg, &mut buf, n)?;
+    // serde_json writes UTF-8; a failure here would be a bug in the generator.
+    let text = String::from_utf8(buf).map_err(|e| SimError::Internal(e.to_string()))?;
+    Ok(text.lines().map(str::to_owned).collect())
+}

@@ -22,16 +22,13 @@ fn input() -> Vec<String> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let mut buf = Vec::new();
-    ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
+    let lines = ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), n).unwrap();
     if let Ok(path) = std::env::var("LTX_BENCH_SAVE") {
-        std::fs::write(path, &buf).unwrap();
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(path, text).unwrap();
     }
-    String::from_utf8(buf)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    lines
 }
 
 fn transform_all(lines: &[String]) -> usize {

@@ -251,13 +251,7 @@ mod tests {
     }
 
     fn records(n: u64) -> Vec<String> {
-        let mut buf = Vec::new();
-        ltx_sim::write_jsonl(&ltx_sim::SimConfig::default(), &mut buf, n).unwrap();
-        String::from_utf8(buf)
-            .unwrap()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), n).unwrap()
     }
 
     /// Rows per table from batches.

@@ -12,13 +12,7 @@ use ltx_transform::Table;
 const N: u64 = 300;
 
 fn generate(cfg: &ltx_sim::SimConfig) -> Vec<String> {
-    let mut buf = Vec::new();
-    ltx_sim::write_jsonl(cfg, &mut buf, N).unwrap();
-    String::from_utf8(buf)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    ltx_sim::jsonl_lines(cfg, N).unwrap()
 }
 
 /// A seed whose first `N` conversations include at least one deliberate counter mismatch
