@@ -240,7 +240,7 @@ impl<'a> Parser<'a> {
 
     /// An object key and its `:`; only keys without escapes (others go to serde).
     #[inline]
-    fn key(&mut self) -> R<&'a str> {
+    pub(crate) fn key(&mut self) -> R<&'a str> {
         if self.peek()? != b'"' {
             return Err(Bail);
         }
@@ -260,7 +260,7 @@ impl<'a> Parser<'a> {
 
     /// Consumes `"key":` if the input continues with exactly that key (unescaped).
     #[inline]
-    fn try_key(&mut self, key: &str) -> bool {
+    pub(crate) fn try_key(&mut self, key: &str) -> bool {
         let mut j = self.i;
         while matches!(self.b.get(j), Some(b' ' | b'\n' | b'\r' | b'\t')) {
             j += 1;
@@ -286,7 +286,7 @@ impl<'a> Parser<'a> {
 
     /// Consumes `{`; whether a key follows (else `}` was consumed too).
     #[inline]
-    fn object_begin(&mut self) -> R<bool> {
+    pub(crate) fn object_begin(&mut self) -> R<bool> {
         if self.peek()? != b'{' {
             return Err(Bail);
         }
@@ -300,7 +300,7 @@ impl<'a> Parser<'a> {
 
     /// After a member: `,` → another key follows; `}` → the object ended.
     #[inline]
-    fn object_next(&mut self) -> R<bool> {
+    pub(crate) fn object_next(&mut self) -> R<bool> {
         let c = self.peek()?;
         self.i += 1;
         match c {
@@ -689,12 +689,9 @@ impl<'a> FastSeed<'a> for de::Plain<Option<&'a RawValue>> {
     }
 }
 
-/// The fast path's helpers for the macro in `types.rs`.
-#[doc(hidden)]
-pub mod macro_support {
+/// Key prediction for the macro in `types.rs`.
+pub(crate) mod key_order {
     use std::cell::Cell;
-
-    use super::{Bail, Parser, R};
 
     /// More fields than any model type has.
     pub const MAX_FIELDS: usize = 62;
@@ -737,32 +734,6 @@ pub mod macro_support {
         fn default() -> Self {
             Self::new()
         }
-    }
-
-    /// Consumes `"key":` when it is next in the input (else consumes nothing).
-    #[inline]
-    pub fn try_key(p: &mut Parser<'_>, key: &str) -> bool {
-        p.try_key(key)
-    }
-
-    /// Consumes `{`; whether a key follows.
-    #[inline]
-    pub fn begin(p: &mut Parser<'_>) -> R<bool> {
-        p.object_begin()
-    }
-    /// The next key and its `:`.
-    #[inline]
-    pub fn key<'a>(p: &mut Parser<'a>) -> R<&'a str> {
-        p.key()
-    }
-    /// `,` → true, `}` → false.
-    #[inline]
-    pub fn next(p: &mut Parser<'_>) -> R<bool> {
-        p.object_next()
-    }
-    /// A duplicate known key: serde's error to report.
-    pub fn duplicate<T>() -> R<T> {
-        Err(Bail)
     }
 }
 

@@ -79,7 +79,7 @@ macro_rules! model {
                 p: &mut crate::fast::Parser<'a>,
                 empty_is_none: bool,
             ) -> crate::fast::R<Option<Self>> {
-                use crate::fast::{macro_support as m, FastSeed};
+                use crate::fast::{key_order as m, FastSeed};
                 /// The fields, by position.
                 #[allow(non_camel_case_types)]
                 #[derive(Clone, Copy)]
@@ -101,15 +101,15 @@ macro_rules! model {
                     let mut seen = false;
                     $( let mut $f: Option<$t> = None; )*
                     let mut extra = Map::new();
-                    let mut more = m::begin(p)?;
+                    let mut more = p.object_begin()?;
                     let mut prev = m::START;
                     while more {
                         seen = true;
                         let guess = next.get(prev);
                         let idx = match KEYS.get(guess) {
-                            Some(k) if m::try_key(p, k) => guess,
+                            Some(k) if p.try_key(k) => guess,
                             _ => {
-                                let key = m::key(p)?;
+                                let key = p.key()?;
                                 let idx = lookup(key);
                                 next.set(prev, idx);
                                 if idx == m::UNKNOWN {
@@ -122,14 +122,14 @@ macro_rules! model {
                         match ALL.get(idx) {
                             $( Some(F::$f) => {
                                 if $f.is_some() {
-                                    return m::duplicate();
+                                    return Err(crate::fast::Bail);
                                 }
                                 $f = Some($seed.fast(p)?);
                             } )*
                             None => {}
                         }
                         prev = idx;
-                        more = m::next(p)?;
+                        more = p.object_next()?;
                     }
                     if !seen && empty_is_none {
                         return Ok(None);
