@@ -13,18 +13,18 @@
 //! mutated records: **when the fast path returns a conversation, serde returns an equal
 //! one**; it never accepts a record serde rejects. Tolerances it does apply (numbers and
 //! booleans as strings, `""` datetimes, `[]`/`{}` for empty objects and arrays) call the
-//! same functions of [`crate::de`] as the serde visitors. Free-form values (kept as
-//! `RawValue`) and unknown fields (kept in `extra`) are handed to serde_json itself on the
-//! remaining input, so they are exactly what serde would produce.
+//! same functions of [`crate::de`] as the serde visitors. Free-form values are checked as
+//! strictly as [`validate`] checks and kept as the text received ([`JsonText`], what serde's
+//! `RawValue` gives too); unknown fields (kept in `extra` as `Value`s) are handed to
+//! serde_json itself on the remaining input, so they are exactly what serde would produce.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::de;
-use crate::Conversation;
+use crate::{Conversation, JsonText};
 
 /// "Not for the fast path": parse the record with serde instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -595,6 +595,16 @@ impl<'a> FastSeed<'a> for de::OptDateTime {
     #[inline]
     fn fast(self, p: &mut Parser<'a>) -> R<Option<DateTime<Utc>>> {
         match p.peek()? {
+            // `"YYYY-MM-DDTHH:MM:SS"`: no escape can hide in 19 digits and separators.
+            b'"' if p.b.get(p.i + 20) == Some(&b'"') => {
+                let text = p.b.get(p.i + 1..p.i + 20).ok_or(Bail)?;
+                if let Some(utc) = crate::time::naive_moscow_fast(text) {
+                    p.i += 21;
+                    return Ok(Some(utc));
+                }
+                let s = p.string()?;
+                de::str_to_datetime(&s).map_err(|_| Bail)
+            }
             b'"' => {
                 let s = p.string()?;
                 de::str_to_datetime(&s).map_err(|_| Bail)
@@ -678,14 +688,19 @@ impl<'a, T: FastMap<'a>> FastSeed<'a> for de::Boxed<T> {
     }
 }
 
-impl<'a> FastSeed<'a> for de::Plain<Option<&'a RawValue>> {
-    type Out = Option<&'a RawValue>;
+impl<'a> FastSeed<'a> for de::Plain<Option<JsonText<'a>>> {
+    type Out = Option<JsonText<'a>>;
     #[inline]
-    fn fast(self, p: &mut Parser<'a>) -> R<Option<&'a RawValue>> {
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<JsonText<'a>>> {
         if p.peek()? == b'n' {
             return p.literal(b"null").map(|()| None);
         }
-        p.serde()
+        // Checked as strictly as `validate` (serde takes what it cannot tell).
+        let start = p.i;
+        p.skip_value(1)?;
+        p.s.get(start..p.i)
+            .map(|text| Some(JsonText::checked(text)))
+            .ok_or(Bail)
     }
 }
 

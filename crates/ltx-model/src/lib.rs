@@ -10,9 +10,11 @@
 
 pub mod de;
 pub mod fast;
+mod json_text;
 pub mod time;
 mod types;
 
+pub use json_text::JsonText;
 pub use time::{format_api_datetime, parse_api_datetime, utc_to_moscow, DateTimeError};
 pub use types::{
     Call, Chat, Complaint, Conversation, ConversationEvent, Department, Employee, Lead, Message,

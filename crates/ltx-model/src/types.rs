@@ -2,16 +2,16 @@
 //!
 //! Every field goes through a tolerant deserializer in [`crate::de`]; every type keeps the
 //! fields it does not know in `extra` (never dropped). Free-form objects are kept as the
-//! JSON text received ([`RawValue`]). Generated once from a field list, then maintained here.
+//! JSON text received ([`JsonText`]). Generated once from a field list, then maintained here.
 
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::de;
+use crate::JsonText;
 
 /// Declares a model struct (its fields plus `extra`) and its hand-written deserializer.
 ///
@@ -209,10 +209,10 @@ model! {
         widget_id: Option<Cow<'a, str>> = opt(de::OptString),
         /// Free-form visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
+        visitor_variables: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Free-form prechat fields (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechat_fields: Option<&'a RawValue> = opt(de::Plain::default()),
+        prechat_fields: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Chats, in chronological order.
         chats: Vec<Chat<'a>> = opt(de::Seq::default()),
         /// Calls, in chronological order.
@@ -238,13 +238,13 @@ model! {
         /// Last change.
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee (often abbreviated).
-        employee: Option<Employee<'a>> = opt(de::Object::default()),
+        employee: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// The department.
         department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
         site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
+        visitor: Option<Box<Visitor<'a>>> = opt(de::Boxed::default()),
         /// `missed`, `completed`, `transfer_manual`, `transfer_auto`, as sent.
         result: Option<Cow<'a, str>> = opt(de::OptString),
         /// Duration (s).
@@ -283,21 +283,21 @@ model! {
         employee_remark: Option<Cow<'a, str>> = opt(de::OptString),
         /// Chat events (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        events: Option<&'a RawValue> = opt(de::Plain::default()),
+        events: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Prechat values (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechats_chat: Option<&'a RawValue> = opt(de::Plain::default()),
+        prechats_chat: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Hidden prechat values (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        prechats_hidden: Option<&'a RawValue> = opt(de::Plain::default()),
+        prechats_hidden: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
+        visitor_variables: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Callback URL.
         callback_url: Option<Cow<'a, str>> = opt(de::OptString),
         /// Back-reference to the conversation (kept as sent, not used).
         #[serde(skip_serializing_if = "Option::is_none")]
-        conversation: Option<&'a RawValue> = opt(de::Plain::default()),
+        conversation: Option<JsonText<'a>> = opt(de::Plain::default()),
     }
 }
 
@@ -313,9 +313,9 @@ model! {
         /// Delivered.
         is_delivered: Option<bool> = opt(de::OptBool),
         /// Sender, if staff.
-        employee: Option<Employee<'a>> = opt(de::Object::default()),
+        employee: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Sender, if the visitor.
-        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
+        visitor: Option<Box<Visitor<'a>>> = opt(de::Boxed::default()),
     }
 }
 
@@ -329,7 +329,7 @@ model! {
         /// Last change.
         updated_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee.
-        employee: Option<Employee<'a>> = opt(de::Object::default()),
+        employee: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Incoming (else outgoing).
         is_incoming: Option<bool> = opt(de::OptBool),
         /// `missed`, `completed`, as sent.
@@ -351,7 +351,7 @@ model! {
         /// The site.
         site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
+        visitor: Option<Box<Visitor<'a>>> = opt(de::Boxed::default()),
         /// Pages viewed.
         page_count: Option<i64> = opt(de::OptI64),
         /// Visits.
@@ -410,13 +410,13 @@ model! {
         /// Seconds to completion.
         duration: Option<i64> = opt(de::OptI64),
         /// Created by.
-        created_by: Option<Employee<'a>> = opt(de::Object::default()),
+        created_by: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Assigned to.
-        assigned_to: Option<Employee<'a>> = opt(de::Object::default()),
+        assigned_to: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Completed by.
-        completed_by: Option<Employee<'a>> = opt(de::Object::default()),
+        completed_by: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Locked by.
-        locked_by: Option<Employee<'a>> = opt(de::Object::default()),
+        locked_by: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// Locked.
         is_locked: Option<bool> = opt(de::OptBool),
         /// The department.
@@ -456,13 +456,13 @@ model! {
         /// Phone.
         phone: Option<Cow<'a, str>> = opt(de::OptString),
         /// The employee complained about.
-        employee: Option<Employee<'a>> = opt(de::Object::default()),
+        employee: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// The department.
         department: Option<Department<'a>> = opt(de::Object::default()),
         /// The site.
         site: Option<Site<'a>> = opt(de::Object::default()),
         /// The visitor.
-        visitor: Option<Visitor<'a>> = opt(de::Object::default()),
+        visitor: Option<Box<Visitor<'a>>> = opt(de::Boxed::default()),
     }
 }
 
@@ -476,7 +476,7 @@ model! {
         /// When.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// The employee involved.
-        employee: Option<Employee<'a>> = opt(de::Object::default()),
+        employee: Option<Box<Employee<'a>>> = opt(de::Boxed::default()),
         /// The page.
         page: Option<Cow<'a, str>> = opt(de::OptString),
     }
@@ -507,7 +507,7 @@ model! {
         chat_limit: Option<i64> = opt(de::OptI64),
         /// Departments (ids or objects; JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        departments: Option<&'a RawValue> = opt(de::Plain::default()),
+        departments: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Created.
         created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change.
@@ -568,7 +568,7 @@ model! {
         comment: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visitor variables (JSON as sent).
         #[serde(skip_serializing_if = "Option::is_none")]
-        visitor_variables: Option<&'a RawValue> = opt(de::Plain::default()),
+        visitor_variables: Option<JsonText<'a>> = opt(de::Plain::default()),
     }
 }
 

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -194,8 +193,8 @@ pub(crate) fn ts(dt: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 /// The JSON text of a free-form field, as received.
-pub(crate) fn raw<'a>(v: &Option<&'a RawValue>) -> Option<&'a str> {
-    v.map(RawValue::get)
+pub(crate) fn raw<'a>(v: &Option<ltx_model::JsonText<'a>>) -> Option<&'a str> {
+    v.map(|j| j.get())
 }
 
 /// `_extra`: unknown fields as a JSON object with sorted keys (`{}` when none).
