@@ -6,7 +6,9 @@
 //! (`Europe/Moscow`: UTC+4 until 2014-10-26, UTC+3 since), never with a fixed +3.
 //! This module is the one place that knows it (an (I) choice of `livetex-api.md`).
 
-use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
 use chrono_tz::Europe::Moscow;
 
 /// Why a datetime string could not be read.
@@ -82,10 +84,74 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
 /// The usual datetime, naive `YYYY-MM-DDTHH:MM:SS` Moscow time (exactly 19 bytes), read
 /// without the general path's checks; `None` for anything else, including an invalid Moscow
 /// time (then [`parse_api_datetime`] gives the same answer or the error). For the fast
-/// parser, which meets ~30 datetimes per conversation.
-#[inline]
+/// parser, which meets ~30 datetimes per conversation, most of them on a few days: the
+/// date part (`YYYY-MM-DD`, as text) of a day with one offset all day is cached per thread
+/// with its calendar date and offset, so a repeated day costs only its time of day.
 pub(crate) fn naive_moscow_fast(b: &[u8]) -> Option<DateTime<Utc>> {
-    moscow_secs_to_utc_cached(naive_secs_fast(b)?)
+    use std::cell::Cell;
+    const SLOTS: usize = 256;
+    /// A day seen before: its 10 bytes of text, its date and UTC minus local (seconds).
+    #[derive(Clone, Copy)]
+    struct Day {
+        text: (u64, u16),
+        date: NaiveDate,
+        shift: i64,
+    }
+    thread_local! {
+        /// Direct-mapped by a hash of the text (empty slots hold text no date has).
+        static DAYS: [Cell<Day>; SLOTS] = const {
+            [const { Cell::new(Day { text: (0, 0), date: NaiveDate::MIN, shift: 0 }) }; SLOTS]
+        };
+    }
+    let b: &[u8; 19] = b.try_into().ok()?;
+    let text = (
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        u16::from_le_bytes([b[8], b[9]]),
+    );
+    let slot = ((text.0 ^ (u64::from(text.1) << 48)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56)
+        as usize
+        % SLOTS;
+    let day = DAYS.with(|d| d[slot].get());
+    if day.text == text {
+        // The date was checked when cached; the time of day is checked here.
+        let utc = time_of_day(b)? + day.shift;
+        let (date, secs) = if utc < 0 {
+            (day.date.pred_opt()?, utc + 86_400)
+        } else if utc >= 86_400 {
+            (day.date.succ_opt()?, utc - 86_400)
+        } else {
+            (day.date, utc)
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(secs).ok()?, 0)?;
+        return Some(NaiveDateTime::new(date, time).and_utc());
+    }
+    let local = naive_secs_fast(b)?;
+    let utc = moscow_secs_to_utc_cached(local)?;
+    let local_day = local.div_euclid(86_400);
+    if let (Some(shift), Some(start)) = (
+        uniform_day_shift(local_day),
+        DateTime::from_timestamp(local_day * 86_400, 0),
+    ) {
+        let date = start.date_naive();
+        DAYS.with(|d| d[slot].set(Day { text, date, shift }));
+    }
+    Some(utc)
+}
+
+/// Seconds since midnight of the `HH:MM:SS` at bytes 11..19 of a naive datetime, with the
+/// separator before it (`T` or a space) and its `:`s checked (no leap second).
+fn time_of_day(b: &[u8; 19]) -> Option<i64> {
+    if !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let d = |i: usize| {
+        let v = b[i].wrapping_sub(b'0');
+        (v <= 9).then_some(i64::from(v))
+    };
+    let hour = d(11)? * 10 + d(12)?;
+    let minute = d(14)? * 10 + d(15)?;
+    let second = d(17)? * 10 + d(18)?;
+    (hour <= 23 && minute <= 59 && second <= 59).then_some(hour * 3_600 + minute * 60 + second)
 }
 
 /// `str::trim`, without its Unicode scan when both ends are visible ASCII (the usual case).
@@ -159,30 +225,39 @@ fn naive_secs_fast(b: &[u8]) -> Option<i64> {
 /// it throughout; a day with a change is resolved per hour. Times before 1970 and after
 /// year 9999 are resolved directly.
 fn moscow_secs_to_utc_cached(local: i64) -> Option<DateTime<Utc>> {
+    if !(0..253_402_300_800).contains(&local) {
+        return moscow_to_utc(DateTime::from_timestamp(local, 0)?.naive_utc());
+    }
+    let shift = match uniform_day_shift(local / 86_400) {
+        Some(shift) => shift,
+        None => hour_shift(local / 3_600)?,
+    };
+    DateTime::from_timestamp(local + shift, 0)
+}
+
+/// UTC minus Moscow wall-clock time (seconds) throughout a local day since 1970, when the
+/// day's first and last hour share it (cached); `None` for a day with a change (or out of
+/// range): resolve such a day per hour.
+fn uniform_day_shift(day: i64) -> Option<i64> {
     use std::cell::Cell;
     const SLOTS: usize = 1024;
     thread_local! {
         /// Direct-mapped cache: (local day since the epoch, UTC minus local in seconds).
         static CACHE: [Cell<(i64, i64)>; SLOTS] = const { [const { Cell::new((i64::MIN, 0)) }; SLOTS] };
     }
-    if !(0..253_402_300_800).contains(&local) {
-        return moscow_to_utc(DateTime::from_timestamp(local, 0)?.naive_utc());
+    if !(0..2_932_897).contains(&day) {
+        return None;
     }
-    let day = local / 86_400;
     let slot = (day as usize) % SLOTS;
     let (cached_day, cached_shift) = CACHE.with(|c| c[slot].get());
-    let shift = if cached_day == day {
-        cached_shift
-    } else {
-        let first = hour_shift(day * 24)?;
-        if first == hour_shift(day * 24 + 23)? {
-            CACHE.with(|c| c[slot].set((day, first)));
-            first
-        } else {
-            hour_shift(local / 3_600)?
-        }
-    };
-    DateTime::from_timestamp(local + shift, 0)
+    if cached_day == day {
+        return Some(cached_shift);
+    }
+    let first = hour_shift(day * 24)?;
+    (first == hour_shift(day * 24 + 23)?).then(|| {
+        CACHE.with(|c| c[slot].set((day, first)));
+        first
+    })
 }
 
 /// UTC minus Moscow wall-clock time, in seconds, at the start of a local hour since 1970.
@@ -286,6 +361,57 @@ mod tests {
         assert!(err.to_string().contains("yesterday"));
         assert!(parse_api_datetime("").is_err());
         assert!(parse_api_datetime("2026-02-30T10:00:00").is_err());
+    }
+
+    #[test]
+    fn day_cache_gives_what_the_tz_database_gives() {
+        // Each text twice (a miss fills the day cache, the second read hits it), for every
+        // hour of days around the transitions and on ordinary days, at the edges of the day
+        // (where the UTC date differs from the local one) and with a space separator.
+        let days = [
+            (1999, 12, 31),
+            (2011, 3, 26),
+            (2011, 3, 27),
+            (2014, 10, 25),
+            (2014, 10, 26),
+            (2014, 10, 27),
+            (2024, 2, 29),
+            (2026, 3, 14),
+        ];
+        for (y, m, d) in days {
+            let day = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            for h in 0..24 {
+                for (min, sec) in [(0, 0), (30, 7), (59, 59)] {
+                    let naive = day.and_hms_opt(h, min, sec).unwrap();
+                    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+                        let text = naive.format(fmt).to_string();
+                        for _ in 0..2 {
+                            assert_eq!(
+                                naive_moscow_fast(text.as_bytes()),
+                                moscow_to_utc(naive),
+                                "{text}"
+                            );
+                        }
+                    }
+                }
+            }
+            // A cached day with a bad time of day is still refused.
+            let date = day.format("%Y-%m-%d").to_string();
+            for bad in [
+                "T24:00:00",
+                "T23:60:00",
+                "T23:59:60",
+                "T2x:00:00",
+                "X23:00:00",
+                "T23-00:00",
+            ] {
+                assert_eq!(
+                    naive_moscow_fast(format!("{date}{bad}").as_bytes()),
+                    None,
+                    "{bad}"
+                );
+            }
+        }
     }
 
     #[test]
