@@ -167,36 +167,22 @@ pub(crate) fn trim(s: &str) -> &str {
 /// strictly as chrono's `from_ymd_opt`/`and_hms_opt` (no leap second, no 30 February).
 fn naive_secs_fast(b: &[u8]) -> Option<i64> {
     let b: &[u8; 19] = b.try_into().ok()?;
-    // Eight bytes at a time: "YYYY-MM-", "DDTHH:MM", then ":SS".
-    let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-    let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
-    const LO_SEP: u64 = 0xff00_00ff_0000_0000; // bytes 4 and 7
-    const HI_SEP: u64 = 0x0000_ff00_00ff_0000; // bytes 10 and 13 (2 and 5 of `hi`)
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    if lo & LO_SEP != 0x2d00_002d_0000_0000
-        || (hi & HI_SEP != 0x0000_3a00_0054_0000 && hi & HI_SEP != 0x0000_3a00_0020_0000)
-        || b[16] != b':'
-    {
+    Some(days_of_date(b)? * 86_400 + time_of_day(b)?)
+}
+
+/// Days since 1970-01-01 of the `YYYY-MM-DD` at the start of a naive datetime.
+fn days_of_date(b: &[u8; 19]) -> Option<i64> {
+    if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    // With the separators replaced by '0', every byte must be a digit: `c - '0'` and
-    // `c + 0x46` both keep the high bit clear exactly for '0'..='9' (any borrow or carry
-    // between bytes starts at a byte that already fails).
-    let digits = |w: u64, sep: u64| {
-        let w = (w & !sep) | (ZEROS & sep);
-        let v = w.wrapping_sub(ZEROS);
-        ((w.wrapping_add(0x4646_4646_4646_4646) | v) & 0x8080_8080_8080_8080 == 0).then_some(v)
-    };
-    let (lo, hi) = (digits(lo, LO_SEP)?, digits(hi, HI_SEP)?);
-    let (s1, s2) = (b[17].wrapping_sub(b'0'), b[18].wrapping_sub(b'0'));
-    if s1 > 9 || s2 > 9 {
+    // Every digit position at once: a non-digit wraps to a byte above 9.
+    let d = |i: usize| i64::from(b[i].wrapping_sub(b'0'));
+    const DIGITS: [usize; 8] = [0, 1, 2, 3, 5, 6, 8, 9];
+    if DIGITS.iter().any(|&i| b[i].wrapping_sub(b'0') > 9) {
         return None;
     }
-    let d = |w: u64, i: u32| ((w >> (8 * i)) & 0xff) as i64;
-    let year = d(lo, 0) * 1000 + d(lo, 1) * 100 + d(lo, 2) * 10 + d(lo, 3);
-    let (month, day) = (d(lo, 5) * 10 + d(lo, 6), d(hi, 0) * 10 + d(hi, 1));
-    let (hour, minute) = (d(hi, 3) * 10 + d(hi, 4), d(hi, 6) * 10 + d(hi, 7));
-    let second = i64::from(s1) * 10 + i64::from(s2);
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let (month, day) = (d(5) * 10 + d(6), d(8) * 10 + d(9));
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let month_days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -205,7 +191,7 @@ fn naive_secs_fast(b: &[u8]) -> Option<i64> {
         2 => 28,
         _ => return None,
     };
-    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+    if day == 0 || day > month_days {
         return None;
     }
     // Days since 1970-01-01 of a proleptic Gregorian date, years starting in March.
@@ -215,8 +201,7 @@ fn naive_secs_fast(b: &[u8]) -> Option<i64> {
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// [`moscow_to_utc`] of a wall-clock time given as seconds since 1970, with the tz lookup
