@@ -42,12 +42,19 @@ async fn rate_and_concurrency_limits_hold() {
         "enough requests to measure: {}",
         times.len()
     );
+    // These are arrival times at the server: a request the scheduler delays by d ms
+    // (a loaded 2-core machine, as in CI) lets the 1-second window that starts at it
+    // reach d/20 slots further, so the window check allows 40 ms of delay; the rate over
+    // the whole run has no such slack.
     let mut worst = 0;
     for (i, &t) in times.iter().enumerate() {
         let n = times[i..].iter().take_while(|&&u| u < t + 1000).count();
         worst = worst.max(n);
     }
-    assert!(worst <= 51, "{worst} requests within one second");
+    assert!(worst <= 53, "{worst} requests within one second");
+    let span = times.iter().max().unwrap() - times.iter().min().unwrap();
+    let rate = (times.len() - 1) as f64 * 1000.0 / span.max(1) as f64;
+    assert!(rate <= 50.5, "{rate:.1} requests/s over the run");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
