@@ -7,8 +7,8 @@ use serde_json::value::RawValue;
 /// one complete, valid JSON value (either parser checks it), never re-serialized.
 ///
 /// serde reads it through [`RawValue`]; the fast path ([`crate::fast`]) checks and slices
-/// it itself, which costs a third of handing the rest of the input to serde_json for each
-/// value (~1,000 instructions per value, ~9 values per conversation).
+/// it itself instead of handing the rest of the input to serde_json for each value (~9
+/// values per simulator conversation: 3.2k fewer instructions per conversation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct JsonText<'a>(&'a str);
 
