@@ -596,17 +596,16 @@ impl<'a> FastSeed<'a> for de::OptDateTime {
     #[inline]
     fn fast(self, p: &mut Parser<'a>) -> R<Option<DateTime<Utc>>> {
         match p.peek()? {
-            // `"YYYY-MM-DDTHH:MM:SS"`: no escape can hide in 19 digits and separators.
-            b'"' if p.b.get(p.i + 20) == Some(&b'"') => {
-                let text = p.b.get(p.i + 1..p.i + 20).ok_or(Bail)?;
-                if let Some(utc) = crate::time::naive_moscow_fast(text) {
-                    p.i += 21;
-                    return Ok(Some(utc));
-                }
-                let s = p.string()?;
-                de::str_to_datetime(&s).map_err(|_| Bail)
-            }
             b'"' => {
+                // `"YYYY-MM-DDTHH:MM:SS"` read in place (no escape can hide in 19 digits and
+                // separators): the string, trim and zero-date checks below are for the rest.
+                if p.b.get(p.i + 20) == Some(&b'"') {
+                    let text = p.b.get(p.i + 1..p.i + 20).unwrap_or_default();
+                    if let Some(utc) = crate::time::naive_moscow_fast(text) {
+                        p.i += 21;
+                        return Ok(Some(utc));
+                    }
+                }
                 let s = p.string()?;
                 de::str_to_datetime(&s).map_err(|_| Bail)
             }

@@ -40,11 +40,9 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
     }
     // Fast path for what current responses carry (naive `YYYY-MM-DDTHH:MM:SS`): a
     // conversation has dozens of datetimes, and chrono's format parser is the hot spot.
-    if let Some(local) = naive_secs_fast(s.as_bytes()) {
-        return moscow_secs_to_utc_cached(local).ok_or_else(|| DateTimeError {
-            value: value.to_owned(),
-            reason: "not a valid Moscow local time",
-        });
+    // (Anything it does not take, an invalid Moscow time included, goes on below.)
+    if let Some(utc) = naive_moscow_fast(s.as_bytes()) {
+        return Ok(utc);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Ok(dt.with_timezone(&Utc));
@@ -83,8 +81,8 @@ pub fn parse_api_datetime(value: &str) -> Result<DateTime<Utc>, DateTimeError> {
 
 /// The usual datetime, naive `YYYY-MM-DDTHH:MM:SS` Moscow time (exactly 19 bytes), read
 /// without the general path's checks; `None` for anything else, including an invalid Moscow
-/// time (then [`parse_api_datetime`] gives the same answer or the error). For the fast
-/// parser, which meets ~30 datetimes per conversation, most of them on a few days: the
+/// time (then the rest of [`parse_api_datetime`] gives the answer or the error). Both
+/// parsers meet ~30 datetimes per conversation, most of them on a few days: the
 /// date part (`YYYY-MM-DD`, as text) of a day with one offset all day is cached per thread
 /// with its calendar date and offset, so a repeated day costs only its time of day.
 pub(crate) fn naive_moscow_fast(b: &[u8]) -> Option<DateTime<Utc>> {
@@ -126,16 +124,14 @@ pub(crate) fn naive_moscow_fast(b: &[u8]) -> Option<DateTime<Utc>> {
         return Some(NaiveDateTime::new(date, time).and_utc());
     }
     let local = naive_secs_fast(b)?;
-    let utc = moscow_secs_to_utc_cached(local)?;
     let local_day = local.div_euclid(86_400);
-    if let (Some(shift), Some(start)) = (
-        uniform_day_shift(local_day),
-        DateTime::from_timestamp(local_day * 86_400, 0),
-    ) {
-        let date = start.date_naive();
-        DAYS.with(|d| d[slot].set(Day { text, date, shift }));
-    }
-    Some(utc)
+    // A day with a change of offset (or out of the cached range) is resolved per hour.
+    let Some(shift) = uniform_day_shift(local_day) else {
+        return moscow_secs_to_utc_cached(local);
+    };
+    let date = DateTime::from_timestamp(local_day * 86_400, 0)?.date_naive();
+    DAYS.with(|d| d[slot].set(Day { text, date, shift }));
+    DateTime::from_timestamp(local + shift, 0)
 }
 
 /// Seconds since midnight of the `HH:MM:SS` at bytes 11..19 of a naive datetime, with the
