@@ -55,74 +55,7 @@ table_builder! {
 /// reduced to their id, anything else is kept; a non-array is kept as sent.
 fn department_ids(e: &Employee) -> Option<String> {
     let text = raw(&e.departments)?;
-    Some(
-        id_only_ids(text)
-            .or_else(|| simple_ids(text))
-            .unwrap_or_else(|| ids_of_value(text)),
-    )
-}
-
-/// The commonest shape, `[{"id": 302}, ...]` (objects with only an integer `id`, of at
-/// most 18 digits), read byte by byte; `None` for anything else (then [`simple_ids`]).
-fn id_only_ids(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while matches!(b.get(*i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
-            *i += 1;
-        }
-    };
-    let eat = |i: &mut usize, lit: &[u8]| {
-        ws(i);
-        let found = b.get(*i..*i + lit.len()) == Some(lit);
-        if found {
-            *i += lit.len();
-        }
-        found
-    };
-    if !eat(&mut i, b"[") {
-        return None;
-    }
-    let mut out = String::from("[");
-    if !eat(&mut i, b"]") {
-        loop {
-            if !(eat(&mut i, b"{") && eat(&mut i, b"\"id\"") && eat(&mut i, b":")) {
-                return None;
-            }
-            ws(&mut i);
-            let start = i;
-            if b.get(i) == Some(&b'-') {
-                i += 1;
-            }
-            let digits = b
-                .get(i..)?
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .count();
-            // No `-0`, leading zeros or numbers that may not fit: serde's (and Value's) call.
-            if digits == 0 || digits > 18 || (b.get(i) == Some(&b'0') && (digits > 1 || i > start))
-            {
-                return None;
-            }
-            i += digits;
-            if out.len() > 1 {
-                out.push(',');
-            }
-            out.push_str(text.get(start..i)?);
-            if !eat(&mut i, b"}") {
-                return None;
-            }
-            if eat(&mut i, b"]") {
-                break;
-            }
-            if !eat(&mut i, b",") {
-                return None;
-            }
-        }
-    }
-    ws(&mut i);
-    out.push(']');
-    (i == b.len()).then_some(out)
+    Some(simple_ids(text).unwrap_or_else(|| ids_of_value(text)))
 }
 
 /// The usual shape, `[{"id": 302, ...}, ...]` with an integer `id` in every object, read
@@ -344,31 +277,6 @@ mod tests {
         ];
         for text in general {
             assert_eq!(simple_ids(text), None, "{text}");
-        }
-        // The byte-level reader takes only objects with nothing but an `id`, and agrees.
-        for text in fast.iter().chain(&general) {
-            if let Some(ids) = id_only_ids(text) {
-                assert_eq!(ids, ids_of_value(text), "{text}");
-            }
-        }
-        for text in [
-            "[]",
-            " [ ] ",
-            r#"[{"id":302}]"#,
-            r#"[ { "id" : -5 } , {"id":0} ]"#,
-        ] {
-            assert_eq!(id_only_ids(text), Some(ids_of_value(text)), "{text}");
-        }
-        for text in [
-            r#"[{"id":-0}]"#,
-            r#"[{"id":012}]"#,
-            r#"[{"id":1234567890123456789}]"#,
-            r#"[{"id":1,"x":2}]"#,
-            r#"[{"id":1}] x"#,
-            r#"[{"id":1},]"#,
-            r#"[{"id":1.5}]"#,
-        ] {
-            assert_eq!(id_only_ids(text), None, "{text}");
         }
     }
 }
