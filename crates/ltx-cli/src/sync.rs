@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use ltx_extract::files::{self, FileItem};
 use ltx_extract::{AuthConfig, ExtractConfig, Item, Secret};
 use ltx_load::{CommitReport, LoadOptions, RunInfo, RunOutcome, RunWriter, Warehouse};
 use ltx_transform::{Record, TableBatch, TransformConfig, TransformPool, TransformStats};
@@ -152,10 +153,63 @@ fn parse_date_flag(flag: &str, value: &str) -> Result<DateTime<Utc>, UsageError>
     })
 }
 
+/// What the transform thread receives: the API's items, or a file reader's.
+trait Incoming: Send + 'static {
+    /// The pool's record for it, archiving the raw JSON first when asked.
+    fn into_record(
+        self,
+        writer: &mut RunWriter,
+        keep_raw: bool,
+        counters: &Counters,
+    ) -> anyhow::Result<Record>;
+}
+
+impl Incoming for Item {
+    fn into_record(
+        self,
+        writer: &mut RunWriter,
+        keep_raw: bool,
+        counters: &Counters,
+    ) -> anyhow::Result<Record> {
+        Ok(match self {
+            Item::Conversation(c) => {
+                if keep_raw {
+                    writer.write_raw(c.raw.get())?;
+                }
+                counters.conversations.fetch_add(1, Ordering::Relaxed);
+                Record::Json(c.raw.into())
+            }
+            Item::Unreadable(u) => Record::Unreadable {
+                raw: u.raw.into(),
+                error: format!("{} ({})", u.error, u.origin),
+            },
+        })
+    }
+}
+
+impl Incoming for FileItem {
+    fn into_record(
+        self,
+        writer: &mut RunWriter,
+        keep_raw: bool,
+        counters: &Counters,
+    ) -> anyhow::Result<Record> {
+        match self {
+            FileItem::Record(item) => item.into_record(writer, keep_raw, counters),
+            FileItem::Lines(lines) => {
+                counters
+                    .conversations
+                    .fetch_add(lines.len() as u64, Ordering::Relaxed);
+                Ok(Record::Lines(lines))
+            }
+        }
+    }
+}
+
 /// The blocking half of a run: drains the channel into the transform pool (one thread per
 /// core parses and transforms) and writes the batches it produces on this thread.
-fn consume(
-    mut rx: mpsc::Receiver<Item>,
+fn consume<T: Incoming>(
+    mut rx: mpsc::Receiver<T>,
     mut writer: RunWriter,
     tcfg: TransformConfig,
     config: Config,
@@ -176,19 +230,7 @@ fn consume(
         Ok(())
     };
     while let Some(item) = rx.blocking_recv() {
-        let record = match item {
-            Item::Conversation(c) => {
-                if keep_raw {
-                    writer.write_raw(c.raw.get())?;
-                }
-                counters.conversations.fetch_add(1, Ordering::Relaxed);
-                Record::Json(c.raw.into())
-            }
-            Item::Unreadable(u) => Record::Unreadable {
-                raw: u.raw.into(),
-                error: format!("{} ({})", u.error, u.origin),
-            },
-        };
+        let record = item.into_record(&mut writer, keep_raw, &counters)?;
         pool.push(record, &mut |b| write(&mut writer, b))?;
     }
     let stats = pool.finish(&mut |b| write(&mut writer, b))?;
@@ -384,8 +426,8 @@ async fn record_failure(wh: &Warehouse, info: &RunInfo, outcome: &RunOutcome, e:
     }
 }
 
-fn spawn_consumer(
-    rx: mpsc::Receiver<Item>,
+fn spawn_consumer<T: Incoming>(
+    rx: mpsc::Receiver<T>,
     writer: RunWriter,
     config: &Config,
     run_id: &str,
@@ -443,15 +485,16 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
         // An import does not move the cursor: files say nothing about what the API holds.
         let cursor = wh.cursor(&config.name)?;
         let writer = wh.begin_run(info.clone())?;
-        let (tx, rx) = mpsc::channel(config.sync.channel_capacity);
+        let (tx, rx) = mpsc::channel(files::channel_items(config.sync.channel_capacity));
         let counters = Arc::new(Counters::default());
         let progress = Progress::start("import", None, counters.clone(), ctx.quiet);
         let consumer = spawn_consumer(rx, writer, config, &run_id, started_at, false, counters);
-        let read = ltx_extract::files::spawn_files(paths.to_vec(), tx).await;
+        let read = files::spawn_files(paths.to_vec(), tx).await;
         let consumed = consumer.await.context("the transform thread panicked")?;
         progress.finish().await;
-        read.context("the file reader panicked")??;
+        // The transform's error first: when it stopped, the reader only saw a closed channel.
         let (writer, stats) = consumed?;
+        read.context("the file reader panicked")??;
         let outcome = RunOutcome {
             cursor,
             ..RunOutcome::default()

@@ -898,6 +898,52 @@ fn import_files_through_the_same_path() {
 }
 
 #[test]
+fn a_truncated_or_corrupt_jsonl_import_fails_naming_the_record_and_commits_nothing() {
+    let sim = Sim::small(120);
+    let s = Scratch::new();
+    let lines: Vec<String> = sim
+        .handle
+        .ground_truth_conversations(sim.handle.now())
+        .map(|v| v.to_string())
+        .collect();
+    let (first, rest) = lines.split_at(lines.len() / 2);
+    assert!(rest.len() > 50);
+    let wh = s.wh("wh");
+    let import = |file: &str| {
+        ltx(
+            s.path(),
+            &["import", "--warehouse", wh.to_str().unwrap(), file],
+            &[],
+        )
+    };
+    std::fs::write(s.path().join("first.jsonl"), first.join("\n")).unwrap();
+    let o = import("first.jsonl");
+    assert!(o.status.success(), "{}", text(&o));
+    let before = warehouse_truth(&wh);
+    assert_eq!(before.len(), first.len());
+    // An export cut short in its 50th record (blank lines do not count as records).
+    let cut = &rest[49][..rest[49].len() / 2];
+    let text_cut = format!("\n{}\n\n{cut}", rest[..49].join("\n"));
+    std::fs::write(s.path().join("cut.jsonl"), text_cut).unwrap();
+    // A byte that is not UTF-8 in the 3rd record.
+    let mut bytes = rest.join("\n").into_bytes();
+    let at = rest[0].len() + rest[1].len() + 2 + 20;
+    bytes[at] = 0xff;
+    std::fs::write(s.path().join("bad.jsonl"), bytes).unwrap();
+    for (file, expected) in [("cut.jsonl", "record 50: "), ("bad.jsonl", "record 3: ")] {
+        let o = import(file);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let err = stderr(&o);
+        assert!(err.contains(file) && err.contains(expected), "{err}");
+        assert_eq!(
+            warehouse_truth(&wh),
+            before,
+            "{file}: nothing may be committed"
+        );
+    }
+}
+
+#[test]
 fn register_rebuilds_views_after_a_move() {
     let sim = Sim::small(60);
     let s = Scratch::new();

@@ -17,17 +17,13 @@ use serde_json::value::RawValue;
 pub struct RawJson(Box<str>);
 
 impl RawJson {
-    /// Checks `text` and keeps it, for a conversation: its `id` and `updated_at` are
-    /// picked out in the same pass that checks the text, when [`conversation_head`]
-    /// would read them the same way (`None`: ask `conversation_head`). `Err` with
-    /// serde_json's message if it is not one JSON value.
-    pub(crate) fn parse_conversation(
-        text: &str,
-    ) -> Result<(RawJson, Option<Head>), serde_json::Error> {
-        match scan_head(text) {
-            Some(head) => Ok((RawJson(text.into()), head)),
-            // The fast check could not tell: serde decides (and explains).
-            None => serde_json::from_str::<Box<RawValue>>(text).map(|raw| (raw.into(), None)),
+    /// Checks `text` and keeps it. `Err` with serde_json's message if it is not one JSON
+    /// value.
+    pub(crate) fn parse(text: &str) -> Result<RawJson, serde_json::Error> {
+        match ltx_model::fast::validate(text) {
+            Some(true) => Ok(RawJson(text.into())),
+            // The fast check failed or could not tell: serde decides (and explains).
+            _ => serde_json::from_str::<Box<RawValue>>(text).map(RawJson::from),
         }
     }
 
@@ -50,7 +46,7 @@ impl From<RawJson> for Box<str> {
 }
 
 /// A conversation's `id` and `updated_at`.
-pub(crate) type Head = (i64, DateTime<Utc>);
+type Head = (i64, DateTime<Utc>);
 
 /// `Some(head)` when `text` is valid JSON by [`ltx_model::fast::validate_members`] (the
 /// head being `None` when it is not plainly readable, see [`fast_head`]); `None` when
@@ -257,22 +253,6 @@ pub(crate) fn child_head(raw: &RawValue) -> Result<ChildHead, String> {
 }
 
 /// Builds the item for one raw conversation.
-/// As [`classify`], with the head already read (by [`RawJson::parse_conversation`]).
-pub(crate) fn classify_read(
-    raw: RawJson,
-    head: Option<Head>,
-    origin: impl FnOnce() -> String,
-) -> Item {
-    match head {
-        Some((id, updated_at)) => Item::Conversation(Extracted {
-            id,
-            updated_at,
-            raw,
-        }),
-        None => classify(raw, origin),
-    }
-}
-
 pub(crate) fn classify(raw: impl Into<RawJson>, origin: impl FnOnce() -> String) -> Item {
     let raw = raw.into();
     match conversation_head(raw.get()) {
@@ -343,12 +323,7 @@ mod tests {
         }
         // And the public reader is serde's answer either way.
         assert_eq!(conversation_head(text), serde_head(text), "{text}");
-        // The head read while checking the text: serde's answer when it gives one.
-        let (raw, head) = RawJson::parse_conversation(text).unwrap();
-        assert_eq!(raw.get(), text);
-        if let Some(head) = head {
-            assert_eq!(Ok(head), serde_head(text), "{text}");
-        }
+        assert_eq!(RawJson::parse(text).unwrap().get(), text);
         fast.is_some()
     }
 
@@ -365,8 +340,6 @@ mod tests {
         assert!(lines.len() >= 300);
         for line in &lines {
             assert!(agrees(line), "{line}");
-            // The JSON Lines reader gets the head in its checking pass.
-            assert!(RawJson::parse_conversation(line).unwrap().1.is_some());
         }
     }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ltx_extract::files::read_file;
+use ltx_extract::files::{read_file, FileItem, BLOCK_RECORDS};
 use ltx_extract::{ExtractError, Item};
 
 fn conv(id: i64) -> String {
@@ -58,20 +58,50 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn read_all(path: &Path) -> Result<(Vec<(i64, String)>, usize), ExtractError> {
-    let mut got = Vec::new();
-    let mut bad = 0;
+/// What a file yields: conversations with their id, and the records without a readable
+/// id (unreadable items, or lines of a block whose id is not an integer).
+#[derive(Debug, Default)]
+struct Read {
+    got: Vec<(i64, String)>,
+    bad: usize,
+    /// Numbers of block lines that are not a UTF-8 JSON object: left for the transform.
+    unchecked_bad: Vec<u64>,
+}
+
+fn read_all(path: &Path) -> Result<Read, ExtractError> {
+    let mut r = Read::default();
+    let mut records = 0;
     read_file(path, &mut |item| {
         match item {
-            Item::Conversation(c) => got.push((c.id, c.raw.get().to_owned())),
-            Item::Unreadable(u) => {
+            FileItem::Record(Item::Conversation(c)) => r.got.push((c.id, c.raw.get().to_owned())),
+            FileItem::Record(Item::Unreadable(u)) => {
                 assert!(u.origin.contains("record"), "{}", u.origin);
-                bad += 1;
+                r.bad += 1;
+            }
+            FileItem::Lines(lines) => {
+                assert!(!lines.is_empty() && lines.len() <= BLOCK_RECORDS);
+                assert_eq!(lines.first_record, records + 1, "numbered on");
+                assert_eq!(&*lines.source, path.display().to_string());
+                for (_, line) in lines.iter() {
+                    records += 1;
+                    let value = std::str::from_utf8(line)
+                        .ok()
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+                    match value {
+                        Some(v) if v.is_object() => match v["id"].as_i64() {
+                            Some(id) => r.got.push((id, v.to_string())),
+                            None => r.bad += 1,
+                        },
+                        _ => r.unchecked_bad.push(records),
+                    }
+                }
+                return Ok(());
             }
         }
+        records += 1;
         Ok(())
     })?;
-    Ok((got, bad))
+    Ok(r)
 }
 
 #[test]
@@ -85,9 +115,14 @@ fn every_format_and_compression_streams_every_record() {
                 &format!("{format}.{ext}"),
                 &content(format, &recs),
             );
-            let (got, bad) = read_all(&path).unwrap();
+            let Read {
+                got,
+                bad,
+                unchecked_bad,
+            } = read_all(&path).unwrap();
             assert_eq!(got.len(), 250, "{format}.{ext}");
             assert_eq!(bad, 1, "{format}.{ext}");
+            assert!(unchecked_bad.is_empty());
             for (k, (id, raw)) in got.iter().enumerate() {
                 assert_eq!(*id, k as i64 + 1);
                 // The raw JSON is the record as written (semantically identical).
@@ -110,6 +145,14 @@ fn a_truncated_file_names_the_file_and_the_record() {
             let cut = text.find(&recs[20]).unwrap() + recs[20].len() / 2;
             let name = format!("cut-{format}.{ext}");
             let path = write(dir.path(), &name, &text[..cut]);
+            if format == "jsonl" {
+                // Lines are handed on unchecked; the transform's parse names the file and
+                // record 21 (see ltx-transform's pool tests and the e2e import test).
+                let read = read_all(&path).unwrap();
+                assert_eq!(read.unchecked_bad, [21], "{name}");
+                assert_eq!(read.got.len(), 20, "{name}");
+                continue;
+            }
             let err = read_all(&path).unwrap_err();
             match &err {
                 ExtractError::File {
@@ -135,18 +178,22 @@ fn a_truncated_file_names_the_file_and_the_record() {
 fn a_line_that_is_not_utf8_names_the_file_and_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let recs = records(5);
-    let mut bytes = content("jsonl", &recs).into_bytes();
-    // Corrupt a byte inside record 3's text (its first line break is record 2's end).
-    let at = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(1)
-        .map(|(i, _)| i + 10)
-        .unwrap();
-    bytes[at] = 0xff;
-    let path = dir.path().join("bad.jsonl");
-    std::fs::write(&path, &bytes).unwrap();
+    // Corrupts a byte just after the `nth` line break of `text`.
+    let corrupt = |text: String, nth: usize| {
+        let mut bytes = text.into_bytes();
+        let at = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(nth)
+            .map(|(i, _)| i + 10)
+            .unwrap();
+        bytes[at] = 0xff;
+        bytes
+    };
+    // Envelope lines are read here: the second line holds records 4 to 6.
+    let path = dir.path().join("bad-envelopes.jsonl");
+    std::fs::write(&path, corrupt(content("envelopes-jsonl", &recs), 0)).unwrap();
     match read_all(&path) {
         Err(ExtractError::File {
             path: p,
@@ -154,11 +201,17 @@ fn a_line_that_is_not_utf8_names_the_file_and_the_record() {
             message,
         }) => {
             assert_eq!(p, path);
-            assert_eq!(record, 3);
+            assert_eq!(record, 4);
             assert!(message.contains("UTF-8"), "{message}");
         }
-        other => panic!("unexpected {other:?}"),
+        other => panic!("unexpected {:?}", other.map(|r| r.got)),
     }
+    // Conversation lines are handed on as bytes: record 3 is left for the transform.
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(&path, corrupt(content("jsonl", &recs), 1)).unwrap();
+    let read = read_all(&path).unwrap();
+    assert_eq!(read.unchecked_bad, [3]);
+    assert_eq!(read.got.len(), 4);
 }
 
 #[test]
@@ -170,17 +223,26 @@ fn a_missing_file_is_an_io_error_naming_it() {
 #[test]
 fn the_consumer_can_stop_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "a.jsonl", &content("jsonl", &records(10)));
-    let mut n = 0;
-    let err = read_file(&path, &mut |_| {
-        n += 1;
-        if n == 3 {
-            Err(ExtractError::ChannelClosed)
+    // Records one by one, and JSON Lines in blocks (four of them here).
+    let blocks = records(4 * BLOCK_RECORDS as i64 - 1);
+    for (name, recs) in [("a.json", records(10)), ("b.jsonl", blocks)] {
+        let format = if name.ends_with("jsonl") {
+            "jsonl"
         } else {
-            Ok(())
-        }
-    })
-    .unwrap_err();
-    assert!(matches!(err, ExtractError::ChannelClosed));
-    assert_eq!(n, 3);
+            "array"
+        };
+        let path = write(dir.path(), name, &content(format, &recs));
+        let mut n = 0;
+        let err = read_file(&path, &mut |_| {
+            n += 1;
+            if n == 3 {
+                Err(ExtractError::ChannelClosed)
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert!(matches!(err, ExtractError::ChannelClosed), "{name}");
+        assert_eq!(n, 3, "{name}");
+    }
 }

@@ -9,26 +9,25 @@
 //! generate and ~5 GB), then a second child runs the pipeline and reports conversations/s
 //! and its own peak RSS (VmHWM), so the figures of one size do not leak into the next.
 //!
-//! The pipeline is the product's (`ltx import`/`ltx sync`): this thread reads lines and
-//! pushes them into an `ltx_transform::TransformPool` of `--workers` threads (JSON parsing
-//! is most of the transform's CPU time), and writes every batch the pool hands back into
-//! the run's staging files, then commits. The child also reports its CPU time (user+sys,
+//! The pipeline is the product's (`ltx import`): a thread reads the file with
+//! `ltx_extract::files::read_file` (blocks of JSON Lines), this thread pushes them into an
+//! `ltx_transform::TransformPool` of `--workers` threads (JSON parsing is most of the
+//! transform's CPU time), and writes every batch the pool hands back into the run's
+//! staging files, then commits. The child also reports its CPU time (user+sys,
 //! all threads) so a figure taken on a busy machine can be judged; `--rss-trace` prints
 //! VmRSS every 250 ms to stderr (where memory grows over the run).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ltx_extract::files::{channel_items, read_file, FileItem};
+use ltx_extract::Item;
 use ltx_load::{CrashHook, LoadError, LoadOptions, RunInfo, RunOutcome, Warehouse};
 use ltx_transform::pool::PoolError;
 use ltx_transform::{Record, TableBatch, TransformConfig, TransformPool};
-
-/// Lines the reader thread sends per message.
-const READ_CHUNK: usize = 128;
 
 /// Rows per transform batch. The transform keeps up to this many rows per (table, month)
 /// in its builders, per worker; the default 65 536 costs ~200 MB per worker on the
@@ -172,24 +171,15 @@ fn run(
     let synced_at = chrono::Utc::now();
     // The reader runs on its own thread, as in `ltx import` (files are read by a task that
     // feeds the transform through a bounded channel).
-    let (line_tx, line_rx) = std::sync::mpsc::sync_channel::<Vec<Box<str>>>(4);
+    // `ltx import`'s channel: `sync.channel_capacity` (1024) conversations.
+    let (item_tx, item_rx) = std::sync::mpsc::sync_channel::<FileItem>(channel_items(1024));
     let input = input.to_path_buf();
     let reader = std::thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(input).unwrap());
-        let mut chunk = Vec::with_capacity(READ_CHUNK);
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap() == 0 {
-                break;
-            }
-            line.truncate(line.trim_end().len());
-            chunk.push(line.into_boxed_str());
-            if chunk.len() == READ_CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
-                line_tx.send(full).unwrap();
-            }
-        }
-        line_tx.send(chunk).unwrap();
+        read_file(&input, &mut |item| {
+            item_tx.send(item).unwrap();
+            Ok(())
+        })
+        .unwrap()
     });
     let mut pool = TransformPool::new(
         TransformConfig {
@@ -207,14 +197,18 @@ fn run(
         }
         Ok(())
     };
-    let mut lines = 0u64;
-    for chunk in line_rx {
-        for line in chunk {
-            lines += 1;
-            pool.push(Record::Json(line), &mut sink).unwrap();
-        }
+    for item in item_rx {
+        let record = match item {
+            FileItem::Lines(lines) => Record::Lines(lines),
+            FileItem::Record(Item::Conversation(c)) => Record::Json(c.raw.into()),
+            FileItem::Record(Item::Unreadable(u)) => Record::Unreadable {
+                raw: u.raw.into(),
+                error: u.error,
+            },
+        };
+        pool.push(record, &mut sink).unwrap();
     }
-    reader.join().unwrap();
+    let lines = reader.join().unwrap().records;
     let stats = pool.finish(&mut sink).unwrap();
     let loader_cpu = thread_cpu_seconds();
     let (conversations, rejected) = (stats.conversations, stats.rejected);

@@ -24,6 +24,9 @@ use crate::{TableBatch, TransformConfig, TransformStats, Transformer};
 /// Records per chunk handed to a worker (amortizes channel and lock costs).
 pub const CHUNK_RECORDS: usize = 128;
 
+/// What a worker sends back: full batches, or the error that stopped it.
+type Output = Result<Vec<TableBatch>, PoolError>;
+
 /// One input record of the pool.
 #[derive(Debug)]
 pub enum Record {
@@ -36,6 +39,20 @@ pub enum Record {
         /// Why it could not be read, with its origin.
         error: String,
     },
+    /// Conversations from a JSON Lines file, not yet checked to be JSON: the worker's
+    /// parse checks them, and a record that is not a UTF-8 JSON object stops the pool with
+    /// [`PoolError::BadRecord`] (the file is truncated or corrupt).
+    Lines(ltx_model::JsonLines),
+}
+
+impl Record {
+    /// Conversations it holds, for sizing chunks.
+    fn weight(&self) -> usize {
+        match self {
+            Record::Lines(lines) => lines.len(),
+            _ => 1,
+        }
+    }
 }
 
 /// Why the pool stopped.
@@ -45,13 +62,25 @@ pub enum PoolError {
     /// fail rather than commit a partial result.
     #[error("a transform worker panicked: {0}")]
     WorkerPanicked(String),
+    /// A record of a [`Record::Lines`] block is not a UTF-8 JSON object.
+    #[error("{file}: record {record}: {message}")]
+    BadRecord {
+        /// The file.
+        file: String,
+        /// 1-based number of the record in its file.
+        record: u64,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// N transform threads behind bounded channels. See the module docs.
 pub struct TransformPool {
     chunk: Vec<Record>,
+    /// Conversations in `chunk`.
+    chunk_weight: usize,
     input: Option<SyncSender<Vec<Record>>>,
-    output: Receiver<Vec<TableBatch>>,
+    output: Receiver<Output>,
     workers: Vec<JoinHandle<TransformStats>>,
 }
 
@@ -74,7 +103,7 @@ impl TransformPool {
     pub fn new(config: TransformConfig, workers: usize) -> Self {
         let workers = workers.max(1);
         let (in_tx, in_rx) = mpsc::sync_channel::<Vec<Record>>(workers * 2);
-        let (out_tx, out_rx) = mpsc::sync_channel::<Vec<TableBatch>>(workers * 2);
+        let (out_tx, out_rx) = mpsc::sync_channel::<Output>(workers * 2);
         let in_rx = Arc::new(Mutex::new(in_rx));
         let handles = (0..workers)
             .map(|i| {
@@ -96,6 +125,7 @@ impl TransformPool {
         };
         Self {
             chunk: Vec::with_capacity(CHUNK_RECORDS),
+            chunk_weight: 0,
             input: Some(in_tx),
             output: out_rx,
             workers: handles,
@@ -114,8 +144,9 @@ impl TransformPool {
         record: Record,
         sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.chunk_weight += record.weight();
         self.chunk.push(record);
-        if self.chunk.len() >= CHUNK_RECORDS {
+        if self.chunk_weight >= CHUNK_RECORDS {
             self.send_chunk(sink)?;
         }
         Ok(())
@@ -127,7 +158,7 @@ impl TransformPool {
         sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
     ) -> Result<(), E> {
         while let Ok(batches) = self.output.try_recv() {
-            sink(batches)?;
+            sink(batches?)?;
         }
         Ok(())
     }
@@ -137,6 +168,7 @@ impl TransformPool {
         sink: &mut dyn FnMut(Vec<TableBatch>) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_RECORDS));
+        self.chunk_weight = 0;
         loop {
             let Some(input) = &self.input else {
                 return Err(self.stopped().into());
@@ -146,7 +178,7 @@ impl TransformPool {
                 Err(TrySendError::Full(c)) => {
                     chunk = c;
                     match self.output.recv_timeout(Duration::from_millis(2)) {
-                        Ok(batches) => sink(batches)?,
+                        Ok(batches) => sink(batches?)?,
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => return Err(self.stopped().into()),
                     }
@@ -179,7 +211,7 @@ impl TransformPool {
         }
         self.input = None; // workers finish once the queue is empty
         for batches in self.output.iter() {
-            sink(batches)?;
+            sink(batches?)?;
         }
         let mut total = TransformStats::default();
         for h in std::mem::take(&mut self.workers) {
@@ -203,7 +235,7 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 fn work(
     config: TransformConfig,
     input: &Mutex<Receiver<Vec<Record>>>,
-    output: &SyncSender<Vec<TableBatch>>,
+    output: &SyncSender<Output>,
 ) -> TransformStats {
     let mut t = Transformer::new(config);
     loop {
@@ -217,10 +249,24 @@ fn work(
             match record {
                 Record::Json(raw) => t.push_json(&raw),
                 Record::Unreadable { raw, error } => t.push_unreadable(&raw, &error),
+                Record::Lines(lines) => {
+                    for (record, line) in lines.iter() {
+                        let origin = || format!("{} record {record}", lines.source);
+                        if let Err(message) = t.push_line(line, origin) {
+                            // The caller stops at the first error: nothing else to send.
+                            let _ = output.send(Err(PoolError::BadRecord {
+                                file: lines.source.to_string(),
+                                record,
+                                message,
+                            }));
+                            return t.stats();
+                        }
+                    }
+                }
             }
         }
         let full = t.drain_full();
-        if !full.is_empty() && output.send(full).is_err() {
+        if !full.is_empty() && output.send(Ok(full)).is_err() {
             // The caller is gone (it failed); nothing left to deliver to.
             return t.stats();
         }
@@ -228,7 +274,7 @@ fn work(
     let (rest, stats) = t.finish();
     if !rest.is_empty() {
         // Ignoring a send error is right here: the caller is gone only if it failed.
-        let _ = output.send(rest);
+        let _ = output.send(Ok(rest));
     }
     stats
 }
@@ -239,6 +285,7 @@ mod tests {
     use super::*;
     use crate::Table;
     use chrono::{TimeZone, Utc};
+    use std::collections::BTreeMap;
 
     fn config(batch_rows: usize) -> TransformConfig {
         TransformConfig {
@@ -255,8 +302,8 @@ mod tests {
     }
 
     /// Rows per table from batches.
-    fn count(batches: &[TableBatch]) -> std::collections::BTreeMap<&'static str, u64> {
-        let mut m = std::collections::BTreeMap::new();
+    fn count(batches: &[TableBatch]) -> BTreeMap<&'static str, u64> {
+        let mut m = BTreeMap::new();
         for b in batches {
             *m.entry(b.table.name()).or_insert(0) += b.batch.num_rows() as u64;
         }
@@ -312,6 +359,107 @@ mod tests {
                 } else {
                     assert_eq!(x, y, "{} with {workers} workers", t.name());
                 }
+            }
+        }
+    }
+
+    /// `lines` as JSON Lines blocks of `size` records of the file `f.jsonl`.
+    fn blocks(lines: &[Vec<u8>], size: usize) -> Vec<ltx_model::JsonLines> {
+        let source: std::sync::Arc<str> = "f.jsonl".into();
+        let mut out = Vec::new();
+        for (i, chunk) in lines.chunks(size).enumerate() {
+            let mut block = ltx_model::JsonLines {
+                source: source.clone(),
+                first_record: (i * size) as u64 + 1,
+                ..Default::default()
+            };
+            for line in chunk {
+                let start = block.text.len();
+                block.text.extend_from_slice(line);
+                block.records.push(start..block.text.len());
+                block.text.push(b'\n');
+            }
+            out.push(block);
+        }
+        out
+    }
+
+    /// Runs `records` through a pool of two workers: the rows per table, or the error.
+    fn run(records: Vec<Record>) -> Result<(BTreeMap<&'static str, u64>, Vec<String>), PoolError> {
+        let mut pool = TransformPool::new(config(256), 2);
+        let mut got = Vec::new();
+        let mut sink = |b: Vec<TableBatch>| -> Result<(), PoolError> {
+            got.extend(b);
+            Ok(())
+        };
+        for r in records {
+            pool.push(r, &mut sink)?;
+        }
+        pool.finish(&mut sink)?;
+        let errors = got
+            .iter()
+            .filter(|b| b.table == Table::Rejected)
+            .flat_map(|b| {
+                let col = b.batch.column_by_name("error").unwrap();
+                let col = col
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .unwrap();
+                col.iter()
+                    .map(|e| e.unwrap_or_default().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Ok((count(&got), errors))
+    }
+
+    #[test]
+    fn json_lines_blocks_give_the_rows_of_single_records() {
+        let mut lines: Vec<Vec<u8>> = records(300).into_iter().map(String::into_bytes).collect();
+        // A JSON object without a readable id is a bad conversation, not a bad file.
+        lines.insert(
+            40,
+            br#"{"id":"abc","updated_at":"2026-03-14T18:31:40"}"#.to_vec(),
+        );
+        let singles = lines
+            .iter()
+            .map(|l| Record::Json(String::from_utf8(l.clone()).unwrap().into()))
+            .collect();
+        let (expected, _) = run(singles).unwrap();
+        let (got, errors) =
+            run(blocks(&lines, 32).into_iter().map(Record::Lines).collect()).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(got.get("_rejected"), Some(&1));
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].ends_with("(f.jsonl record 41)"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_json_object_stops_the_pool_naming_file_and_record() {
+        let good = records(100);
+        let cut = &good[7][..good[7].len() / 2];
+        let cases: [(&[u8], &str); 6] = [
+            (cut.as_bytes(), "truncated"),
+            (b"{\"id\": \"\xff\"}", "UTF-8"),
+            (b"[1, 2]", "JSON object"),
+            (b"42", "JSON object"),
+            (b"{\"id\": 1} {\"id\": 2}", "trailing characters"),
+            (b"{\"id\": 1,}", "key must be a string"),
+        ];
+        for (bad, expected) in cases {
+            let mut lines: Vec<Vec<u8>> = good.iter().map(|l| l.clone().into_bytes()).collect();
+            lines.insert(70, bad.to_vec());
+            let records = blocks(&lines, 32).into_iter().map(Record::Lines).collect();
+            match run(records) {
+                Err(PoolError::BadRecord {
+                    file,
+                    record,
+                    message,
+                }) => {
+                    assert_eq!((file.as_str(), record), ("f.jsonl", 71), "{message}");
+                    assert!(message.contains(expected), "{expected}: {message}");
+                }
+                other => panic!("{expected}: unexpected {:?}", other.map(|r| r.0)),
             }
         }
     }

@@ -207,20 +207,63 @@ impl Transformer {
     pub fn push_parsed(&mut self, raw: &str, parsed: Result<Conversation<'_>, ModelError>) {
         match parsed {
             Ok(c) => self.push_conversation(&c),
+            Err(err) => self.reject(raw, &err, err.to_string()),
+        }
+    }
+
+    /// Transforms one record of a JSON Lines file (a line of [`ltx_model::JsonLines`],
+    /// which nobody has checked yet): as [`Transformer::push_json`], with the `_rejected`
+    /// error naming `origin`, except that a record which is not a UTF-8 JSON object is an
+    /// error of the file, returned with nothing recorded (the run must fail: a truncated
+    /// or corrupt file is not a bad conversation).
+    ///
+    /// Only a record that fails to parse is checked further: one the parsers accept is a
+    /// JSON object (the fast parser is strict, and serde_json is).
+    pub fn push_line(
+        &mut self,
+        line: &[u8],
+        origin: impl FnOnce() -> String,
+    ) -> Result<(), String> {
+        let Ok(raw) = simdutf8::basic::from_utf8(line) else {
+            // The slower check says where.
+            let detail = std::str::from_utf8(line).err().map(|e| e.to_string());
+            return Err(format!(
+                "the line is not UTF-8 text: {}",
+                detail.unwrap_or_default()
+            ));
+        };
+        match Conversation::from_json(raw) {
+            Ok(c) => self.push_conversation(&c),
             Err(err) => {
-                tracing::warn!(conversation_id = ?err.conversation_id, path = %err.path, error = %err.message, "conversation rejected");
-                let raw = crate::rejected::redact(raw, &mut self.scratch);
-                self.rejected.append(
-                    err.conversation_id,
-                    &err.to_string(),
-                    Some(&err.path),
-                    &raw,
-                    self.synced_at_micros,
-                    &self.config.run_id,
-                );
-                self.count_rejected();
+                if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(raw) {
+                    return Err(if e.is_eof() {
+                        format!("the record ends too early (truncated file?): {e}")
+                    } else {
+                        e.to_string()
+                    });
+                }
+                if !raw.starts_with('{') {
+                    return Err("expected a JSON object on this line".into());
+                }
+                self.reject(raw, &err, format!("{err} ({})", origin()));
             }
         }
+        Ok(())
+    }
+
+    /// Writes a record that did not parse to `_rejected`.
+    fn reject(&mut self, raw: &str, err: &ModelError, error: String) {
+        tracing::warn!(conversation_id = ?err.conversation_id, path = %err.path, error = %err.message, "conversation rejected");
+        let raw = crate::rejected::redact(raw, &mut self.scratch);
+        self.rejected.append(
+            err.conversation_id,
+            &error,
+            Some(&err.path),
+            &raw,
+            self.synced_at_micros,
+            &self.config.run_id,
+        );
+        self.count_rejected();
     }
 
     /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.

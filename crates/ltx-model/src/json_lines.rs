@@ -1,0 +1,41 @@
+//! [`JsonLines`]: conversations from a JSON Lines file, in blocks, not yet parsed.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A block of whole lines of a JSON Lines file of conversations, as read: neither
+/// checked to be UTF-8 nor to be JSON yet.
+///
+/// The file reader only finds the lines; whoever parses them checks them in the same
+/// pass (a record the parsers accept is valid JSON), so the text is scanned once, not
+/// twice. A record that turns out not to be a UTF-8 JSON object is an error of the
+/// file, named by [`JsonLines::source`] and the record's number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonLines {
+    /// The lines, as read.
+    pub text: Vec<u8>,
+    /// Byte range of each record in `text`: its line without the line break and surrounding
+    /// whitespace; blank lines are left out.
+    pub records: Vec<Range<usize>>,
+    /// Where the lines come from (the file's path), for errors.
+    pub source: Arc<str>,
+    /// 1-based number, in its file, of the first record (blank lines are not records).
+    pub first_record: u64,
+}
+
+impl JsonLines {
+    /// Records in the block.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when the block holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Each record with its 1-based number in the file.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        (self.first_record..).zip(self.records.iter().map(|r| &self.text[r.clone()]))
+    }
+}
