@@ -344,6 +344,21 @@ impl OpenFile {
         Ok(())
     }
 
+    /// Writes out what is buffered, finishes the file and syncs it to disk.
+    fn close(mut self, group_rows: usize) -> Result<StagedFile> {
+        self.flush(group_rows)?;
+        self.writer.finish().map_err(pq_err(&self.path))?;
+        self.writer.inner().sync_all().map_err(io_err(&self.path))?;
+        Ok(StagedFile {
+            table: self.table,
+            partition: self.partition,
+            path: self.path,
+            rows: self.rows,
+            min: self.range.0,
+            max: self.range.1,
+        })
+    }
+
     /// Writes out everything buffered (full row groups, then the rest as one group).
     fn flush(&mut self, group_rows: usize) -> Result<()> {
         while self.pending_rows > 0 {
@@ -546,24 +561,42 @@ impl Staging {
         let mut open: Vec<OpenFile> = self.writers.drain().map(|(_, v)| v).collect();
         open.sort_by(|a, b| (a.table.name(), &a.partition).cmp(&(b.table.name(), &b.partition)));
         let mut out = Vec::with_capacity(open.len());
-        for mut f in open {
-            f.flush(self.group_rows)?;
-            f.writer.finish().map_err(pq_err(&f.path))?;
-            f.writer.inner().sync_all().map_err(io_err(&f.path))?;
-            drop(f.writer);
+        for closed in close_all(open, self.group_rows) {
+            out.push(closed?);
             self.crash.check("staging.after_file")?;
-            out.push(StagedFile {
-                table: f.table,
-                partition: f.partition,
-                path: f.path,
-                rows: f.rows,
-                min: f.range.0,
-                max: f.range.1,
-            });
         }
         self.convs = read_versions(&out)?;
         Ok(out)
     }
+}
+
+/// Closes every file (its last row groups encoded, the footer written, the file synced),
+/// on one thread per core: this is the serial tail of a run, and a file's encoding (CPU)
+/// overlaps another's `fsync` (disk). Results come back in the order of `open`.
+fn close_all(open: Vec<OpenFile>, group_rows: usize) -> Vec<Result<StagedFile>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(open.len());
+    let count = open.len();
+    let queue = std::sync::Mutex::new(open.into_iter().enumerate());
+    let done = std::sync::Mutex::new(Vec::with_capacity(count));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                // A poisoned lock means another closer panicked: the scope re-raises it.
+                let Some((i, f)) = queue.lock().ok().and_then(|mut q| q.next()) else {
+                    return;
+                };
+                let closed = f.close(group_rows);
+                if let Ok(mut d) = done.lock() {
+                    d.push((i, closed));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, closed)| closed).collect()
 }
 
 /// (conversation id, version) of every row of the staged `conversations` files.
