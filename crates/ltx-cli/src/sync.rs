@@ -153,62 +153,10 @@ fn parse_date_flag(flag: &str, value: &str) -> Result<DateTime<Utc>, UsageError>
     })
 }
 
-/// What the transform thread receives: the API's items, or a file reader's.
-trait Incoming: Send + 'static {
-    /// The pool's record for it, archiving the raw JSON first when asked.
-    fn into_record(
-        self,
-        writer: &mut RunWriter,
-        keep_raw: bool,
-        counters: &Counters,
-    ) -> anyhow::Result<Record>;
-}
-
-impl Incoming for Item {
-    fn into_record(
-        self,
-        writer: &mut RunWriter,
-        keep_raw: bool,
-        counters: &Counters,
-    ) -> anyhow::Result<Record> {
-        Ok(match self {
-            Item::Conversation(c) => {
-                if keep_raw {
-                    writer.write_raw(c.raw.get())?;
-                }
-                counters.conversations.fetch_add(1, Ordering::Relaxed);
-                Record::Json(c.raw.into())
-            }
-            Item::Unreadable(u) => Record::Unreadable {
-                raw: u.raw.into(),
-                error: format!("{} ({})", u.error, u.origin),
-            },
-        })
-    }
-}
-
-impl Incoming for FileItem {
-    fn into_record(
-        self,
-        writer: &mut RunWriter,
-        keep_raw: bool,
-        counters: &Counters,
-    ) -> anyhow::Result<Record> {
-        match self {
-            FileItem::Record(item) => item.into_record(writer, keep_raw, counters),
-            FileItem::Lines(lines) => {
-                counters
-                    .conversations
-                    .fetch_add(lines.len() as u64, Ordering::Relaxed);
-                Ok(Record::Lines(lines))
-            }
-        }
-    }
-}
-
-/// The blocking half of a run: drains the channel into the transform pool (one thread per
-/// core parses and transforms) and writes the batches it produces on this thread.
-fn consume<T: Incoming>(
+/// The blocking half of a run: drains the channel (the API's items, or a file reader's)
+/// into the transform pool (one thread per core parses and transforms) and writes the
+/// batches it produces on this thread.
+fn consume<T: Into<FileItem>>(
     mut rx: mpsc::Receiver<T>,
     mut writer: RunWriter,
     tcfg: TransformConfig,
@@ -230,7 +178,24 @@ fn consume<T: Incoming>(
         Ok(())
     };
     while let Some(item) = rx.blocking_recv() {
-        let record = item.into_record(&mut writer, keep_raw, &counters)?;
+        let record = match item.into() {
+            FileItem::Record(Item::Conversation(c)) => {
+                if keep_raw {
+                    writer.write_raw(c.raw.get())?;
+                }
+                counters.conversations.fetch_add(1, Ordering::Relaxed);
+                Record::Json(c.raw.into())
+            }
+            FileItem::Record(Item::Unreadable(u)) => Record::Unreadable {
+                raw: u.raw.into(),
+                error: format!("{} ({})", u.error, u.origin),
+            },
+            FileItem::Lines(lines) => {
+                let n = lines.len() as u64;
+                counters.conversations.fetch_add(n, Ordering::Relaxed);
+                Record::Lines(lines)
+            }
+        };
         pool.push(record, &mut |b| write(&mut writer, b))?;
     }
     let stats = pool.finish(&mut |b| write(&mut writer, b))?;
@@ -426,7 +391,7 @@ async fn record_failure(wh: &Warehouse, info: &RunInfo, outcome: &RunOutcome, e:
     }
 }
 
-fn spawn_consumer<T: Incoming>(
+fn spawn_consumer<T: Into<FileItem> + Send + 'static>(
     rx: mpsc::Receiver<T>,
     writer: RunWriter,
     config: &Config,

@@ -4,11 +4,12 @@
 //! compression): API page envelopes `{"total": N, "results": [...]}`, JSON arrays of
 //! conversations, JSONL / concatenated JSON values (each a conversation or an
 //! envelope) — plain, `.gz` or `.zst`. The file is streamed: each element is handed to
-//! the callback as it is parsed, so memory stays bounded by one conversation, not the
-//! file. Output is the same [`Item`]s as the API source, wrapped in [`FileItem::Record`];
-//! a record without a readable `id`/`updated_at` becomes [`Item::Unreadable`] with origin
-//! `FILE record N`. A JSON Lines file of conversations is the exception: it is handed on
-//! in blocks of lines ([`FileItem::Lines`]) that the transform checks as it parses them.
+//! the callback as it is parsed, so memory stays bounded by one conversation (one block
+//! of lines for JSON Lines), not the file. Output is the same [`Item`]s as the API
+//! source, wrapped in [`FileItem::Record`]; a record without a readable `id`/`updated_at`
+//! becomes [`Item::Unreadable`] with origin `FILE record N`. A JSON Lines file of
+//! conversations is the exception: it is handed on in blocks of lines
+//! ([`FileItem::Lines`]) that the transform checks as it parses them.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -41,6 +42,12 @@ pub enum FileItem {
     /// is scanned once instead of twice (the reader's check was ~2/3 of its time). A line
     /// that is not a JSON object then fails the run there, naming the file and record.
     Lines(JsonLines),
+}
+
+impl From<Item> for FileItem {
+    fn from(item: Item) -> Self {
+        FileItem::Record(item)
+    }
 }
 
 /// Items for a channel that should hold about `records` records of files: blocks count
