@@ -14,7 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,8 +68,9 @@ pub struct FileSummary {
     pub unreadable: u64,
 }
 
-/// Compression, from the file name.
-fn open_decoded(path: &Path) -> Result<Box<dyn Read>, ExtractError> {
+/// The file's text: decompressed as its name says, without a leading UTF-8 byte order
+/// mark (Windows tools write one; JSON parsers reject it).
+fn open_decoded(path: &Path) -> Result<Box<dyn BufRead>, ExtractError> {
     let io = |source| ExtractError::Io {
         path: path.to_owned(),
         source,
@@ -79,7 +80,7 @@ fn open_decoded(path: &Path) -> Result<Box<dyn Read>, ExtractError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    Ok(if name.ends_with(".gz") {
+    let mut reader: Box<dyn BufRead> = if name.ends_with(".gz") {
         Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(
             BufReader::new(file),
         )))
@@ -89,7 +90,16 @@ fn open_decoded(path: &Path) -> Result<Box<dyn Read>, ExtractError> {
         ))
     } else {
         Box::new(BufReader::new(file))
-    })
+    };
+    // A read error here (corrupt compressed data) shows up again, with the record, on
+    // the first read.
+    if reader
+        .fill_buf()
+        .is_ok_and(|b| b.starts_with(b"\xEF\xBB\xBF"))
+    {
+        reader.consume(3);
+    }
+    Ok(reader)
 }
 
 struct Ctx<'a> {

@@ -31,6 +31,9 @@ fn content(format: &str, recs: &[String]) -> String {
         ),
         "array" => format!("[\n{}\n]\n", recs.join(",\n")),
         "jsonl" => recs.join("\n") + "\n",
+        // As Windows tools write it: a byte order mark, CRLF, a blank line.
+        "jsonl-windows" => format!("\u{feff}{}\r\n\r\n", recs.join("\r\n")),
+        "array-bom" => format!("\u{feff}[\n{}\n]\n", recs.join(",\n")),
         "envelopes-jsonl" => recs
             .chunks(3)
             .map(|c| format!(r#"{{"results":[{}],"total":{}}}"#, c.join(","), c.len()))
@@ -108,7 +111,15 @@ fn read_all(path: &Path) -> Result<Read, ExtractError> {
 fn every_format_and_compression_streams_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let recs = records(250);
-    for format in ["envelope", "array", "jsonl", "envelopes-jsonl"] {
+    let formats = [
+        "envelope",
+        "array",
+        "jsonl",
+        "envelopes-jsonl",
+        "jsonl-windows",
+        "array-bom",
+    ];
+    for format in formats {
         for ext in ["json", "json.gz", "json.zst"] {
             let path = write(
                 dir.path(),
