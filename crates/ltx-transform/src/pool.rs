@@ -197,6 +197,10 @@ impl TransformPool {
                 cause = panic_message(&p);
             }
         }
+        // Or the last one stopped at a bad record, and said so (the batches are moot now).
+        if let Some(Err(e)) = self.output.try_iter().find(Result::is_err) {
+            return e;
+        }
         PoolError::WorkerPanicked(cause)
     }
 
@@ -384,9 +388,12 @@ mod tests {
         out
     }
 
-    /// Runs `records` through a pool of two workers: the rows per table, or the error.
-    fn run(records: Vec<Record>) -> Result<(BTreeMap<&'static str, u64>, Vec<String>), PoolError> {
-        let mut pool = TransformPool::new(config(256), 2);
+    /// Runs `records` through a pool of `workers`: the rows per table, or the error.
+    fn run(
+        records: Vec<Record>,
+        workers: usize,
+    ) -> Result<(BTreeMap<&'static str, u64>, Vec<String>), PoolError> {
+        let mut pool = TransformPool::new(config(256), workers);
         let mut got = Vec::new();
         let mut sink = |b: Vec<TableBatch>| -> Result<(), PoolError> {
             got.extend(b);
@@ -425,9 +432,12 @@ mod tests {
             .iter()
             .map(|l| Record::Json(String::from_utf8(l.clone()).unwrap().into()))
             .collect();
-        let (expected, _) = run(singles).unwrap();
-        let (got, errors) =
-            run(blocks(&lines, 32).into_iter().map(Record::Lines).collect()).unwrap();
+        let (expected, _) = run(singles, 2).unwrap();
+        let (got, errors) = run(
+            blocks(&lines, 32).into_iter().map(Record::Lines).collect(),
+            2,
+        )
+        .unwrap();
         assert_eq!(got, expected);
         assert_eq!(got.get("_rejected"), Some(&1));
         assert_eq!(errors.len(), 1);
@@ -449,19 +459,47 @@ mod tests {
         for (bad, expected) in cases {
             let mut lines: Vec<Vec<u8>> = good.iter().map(|l| l.clone().into_bytes()).collect();
             lines.insert(70, bad.to_vec());
-            let records = blocks(&lines, 32).into_iter().map(Record::Lines).collect();
-            match run(records) {
-                Err(PoolError::BadRecord {
-                    file,
-                    record,
-                    message,
-                }) => {
-                    assert_eq!((file.as_str(), record), ("f.jsonl", 71), "{message}");
-                    assert!(message.contains(expected), "{expected}: {message}");
+            for workers in [1, 2] {
+                let records = blocks(&lines, 32).into_iter().map(Record::Lines).collect();
+                match run(records, workers) {
+                    Err(PoolError::BadRecord {
+                        file,
+                        record,
+                        message,
+                    }) => {
+                        assert_eq!((file.as_str(), record), ("f.jsonl", 71), "{message}");
+                        assert!(message.contains(expected), "{expected}: {message}");
+                    }
+                    other => panic!("{expected}, {workers}: unexpected {:?}", other.map(|r| r.0)),
                 }
-                other => panic!("{expected}: unexpected {:?}", other.map(|r| r.0)),
             }
         }
+    }
+
+    #[test]
+    fn a_bad_record_is_reported_even_when_its_worker_is_gone_first() {
+        // One worker that stops at the first record, and a caller that only comes back
+        // after it is gone (as when the loader is busy flushing): the next push finds no
+        // worker left, and must still say why.
+        let mut lines: Vec<Vec<u8>> = records(2 * CHUNK_RECORDS as u64)
+            .into_iter()
+            .map(String::into_bytes)
+            .collect();
+        lines.insert(0, b"{\"id\": 1".to_vec());
+        let mut pool = TransformPool::new(config(256), 1);
+        let mut sink = |_: Vec<TableBatch>| -> Result<(), PoolError> { Ok(()) };
+        let mut chunks = blocks(&lines, CHUNK_RECORDS).into_iter();
+        pool.push(Record::Lines(chunks.next().unwrap()), &mut sink)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let err = chunks
+            .map(|b| pool.push(Record::Lines(b), &mut sink))
+            .find(Result::is_err)
+            .map(|r| r.unwrap_err());
+        assert!(
+            matches!(err, Some(PoolError::BadRecord { record: 1, .. })),
+            "{err:?}"
+        );
     }
 
     #[test]
