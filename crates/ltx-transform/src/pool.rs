@@ -488,14 +488,23 @@ mod tests {
         lines.insert(0, b"{\"id\": 1".to_vec());
         let mut pool = TransformPool::new(config(256), 1);
         let mut sink = |_: Vec<TableBatch>| -> Result<(), PoolError> { Ok(()) };
-        let mut chunks = blocks(&lines, CHUNK_RECORDS).into_iter();
-        pool.push(Record::Lines(chunks.next().unwrap()), &mut sink)
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let err = chunks
-            .map(|b| pool.push(Record::Lines(b), &mut sink))
-            .find(Result::is_err)
-            .map(|r| r.unwrap_err());
+        // The first push may already see the error (a fast worker); any push must.
+        let mut sleep_once = Some(Duration::from_millis(300));
+        let err = blocks(&lines, CHUNK_RECORDS)
+            .into_iter()
+            .map(|b| {
+                let pushed = pool.push(Record::Lines(b), &mut sink);
+                if let Some(d) = sleep_once.take() {
+                    std::thread::sleep(d);
+                }
+                pushed
+            })
+            .find_map(Result::err);
+        // A worker slower than the sleep leaves the error to `finish`.
+        let err = match err {
+            Some(e) => Some(e),
+            None => pool.finish(&mut sink).err(),
+        };
         assert!(
             matches!(err, Some(PoolError::BadRecord { record: 1, .. })),
             "{err:?}"
