@@ -303,39 +303,36 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
         if text.is_empty() {
             continue;
         }
-        let raw = match RawJson::parse(text) {
-            Ok(raw) if text.starts_with('{') => raw,
-            // The first line is not a whole object: not JSON Lines.
-            _ if !envelopes => return Ok(false),
-            Ok(_) => {
-                return Err(file_error(
-                    ctx,
-                    "expected a JSON object on this line".into(),
-                ))
-            }
-            Err(e) if e.is_eof() => {
-                return Err(file_error(
-                    ctx,
-                    format!("unexpected end of file (truncated?): {e}"),
-                ))
-            }
-            Err(e) => return Err(file_error(ctx, e.to_string())),
-        };
-        // Page envelopes or conversations: decided by the first line.
         if !envelopes {
-            if !is_envelope(raw.get()) {
+            // The first line decides: a whole object, then an envelope or a conversation.
+            match RawJson::parse(text) {
+                Ok(_) if text.starts_with('{') => {}
+                _ => return Ok(false),
+            }
+            if !is_envelope(text) {
                 read_blocks(ctx, &mut reader, &line)?;
                 return Ok(true);
             }
             envelopes = true;
             ctx.envelope.set(true);
+        } else if !text.starts_with('{') {
+            return Err(file_error(
+                ctx,
+                "expected a JSON object on this line".into(),
+            ));
         }
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        if let Err(e) = TopLevel(ctx).deserialize(&mut de) {
+        // serde checks the line while it streams the envelope's results: no separate check.
+        let mut de = serde_json::Deserializer::from_str(text);
+        if let Err(e) = TopLevel(ctx).deserialize(&mut de).and_then(|()| de.end()) {
             if let Some(failed) = ctx.failed.borrow_mut().take() {
                 return Err(failed);
             }
-            return Err(file_error(ctx, e.to_string()));
+            let message = if e.is_eof() {
+                format!("unexpected end of file (truncated?): {e}")
+            } else {
+                e.to_string()
+            };
+            return Err(file_error(ctx, message));
         }
     }
 }

@@ -149,7 +149,7 @@ fn every_format_and_compression_streams_every_record() {
 fn a_truncated_file_names_the_file_and_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let recs = records(40);
-    for format in ["envelope", "array", "jsonl"] {
+    for format in ["envelope", "array", "jsonl", "envelopes-jsonl"] {
         for ext in ["json", "json.gz", "json.zst"] {
             let text = content(format, &recs);
             // Cut in the middle of record 21.
@@ -255,5 +255,28 @@ fn the_consumer_can_stop_reading() {
         .unwrap_err();
         assert!(matches!(err, ExtractError::ChannelClosed), "{name}");
         assert_eq!(n, 3, "{name}");
+    }
+}
+
+#[test]
+fn a_bad_envelope_line_names_the_file_and_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = content("envelopes-jsonl", &records(5));
+    // The second line holds records 4 to 6.
+    for (name, second) in [
+        ("trailing.jsonl", r#"{"results":[],"total":0} x"#),
+        ("array.jsonl", "[1, 2]"),
+        ("cut.jsonl", r#"{"results":[{"id":4"#),
+    ] {
+        let first = good.lines().next().unwrap();
+        let path = write(dir.path(), name, &format!("{first}\n{second}\n"));
+        match read_all(&path) {
+            Err(ExtractError::File {
+                path: p, record, ..
+            }) => {
+                assert_eq!((p, record), (path, 4), "{name}");
+            }
+            other => panic!("{name}: unexpected {:?}", other.map(|r| r.got)),
+        }
     }
 }
