@@ -279,12 +279,8 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
     };
     loop {
         line.clear();
-        let n = read_line_bytes(&mut reader, &mut line).map_err(|e| {
-            file_error(
-                ctx,
-                format!("read error (corrupt or truncated compressed data?): {e}"),
-            )
-        })?;
+        let n =
+            read_line_bytes(&mut reader, &mut line).map_err(|e| file_error(ctx, read_error(&e)))?;
         if n == 0 {
             return Ok(true);
         }
@@ -337,6 +333,11 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
     }
 }
 
+/// The message of a failed read: with a compressed file, a cut or damaged stream.
+fn read_error(e: &dyn std::fmt::Display) -> String {
+    format!("read error (corrupt or truncated compressed data?): {e}")
+}
+
 /// The rest of a JSON Lines file of conversations, from its first record's line on, in
 /// blocks of whole lines: the reader only finds lines (see [`FileItem::Lines`]).
 fn read_blocks(
@@ -366,7 +367,7 @@ fn read_blocks(
         let n = read_line_bytes(reader, &mut block.text).map_err(|e| ExtractError::File {
             path: ctx.path.to_owned(),
             record: block.first_record + block.len() as u64,
-            message: format!("read error (corrupt or truncated compressed data?): {e}"),
+            message: read_error(&e),
         })?;
         if n == 0 {
             break;
@@ -457,7 +458,7 @@ fn read_stream(ctx: Ctx<'_>) -> Result<FileSummary, ExtractError> {
             path: path.to_owned(),
             record: summary.records + 1,
             message: if io {
-                format!("read error (corrupt or truncated compressed data?): {e}")
+                read_error(&e)
             } else if e.is_eof() {
                 format!("unexpected end of file (truncated?): {e}")
             } else {
