@@ -323,12 +323,7 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
             if let Some(failed) = ctx.failed.borrow_mut().take() {
                 return Err(failed);
             }
-            let message = if e.is_eof() {
-                format!("unexpected end of file (truncated?): {e}")
-            } else {
-                e.to_string()
-            };
-            return Err(file_error(ctx, message));
+            return Err(file_error(ctx, json_error(&e)));
         }
     }
 }
@@ -336,6 +331,17 @@ fn read_lines(ctx: &Ctx<'_>) -> Result<bool, ExtractError> {
 /// The message of a failed read: with a compressed file, a cut or damaged stream.
 fn read_error(e: &dyn std::fmt::Display) -> String {
     format!("read error (corrupt or truncated compressed data?): {e}")
+}
+
+/// The message of serde_json's error reading a file: a failed read, a cut file or bad JSON.
+fn json_error(e: &serde_json::Error) -> String {
+    if e.io_error_kind().is_some() {
+        read_error(e)
+    } else if e.is_eof() {
+        format!("unexpected end of file (truncated?): {e}")
+    } else {
+        e.to_string()
+    }
 }
 
 /// The rest of a JSON Lines file of conversations, from its first record's line on, in
@@ -452,19 +458,10 @@ fn read_stream(ctx: Ctx<'_>) -> Result<FileSummary, ExtractError> {
         return Err(e);
     }
     let summary = ctx.summary.into_inner();
-    result.map_err(|e| {
-        let io = e.io_error_kind().is_some();
-        ExtractError::File {
-            path: path.to_owned(),
-            record: summary.records + 1,
-            message: if io {
-                read_error(&e)
-            } else if e.is_eof() {
-                format!("unexpected end of file (truncated?): {e}")
-            } else {
-                e.to_string()
-            },
-        }
+    result.map_err(|e| ExtractError::File {
+        path: path.to_owned(),
+        record: summary.records + 1,
+        message: json_error(&e),
     })?;
     tracing::debug!(path = %path.display(), records = summary.records, envelope = ctx.envelope.get(), "file read");
     Ok(summary)
