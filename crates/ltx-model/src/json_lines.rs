@@ -39,3 +39,14 @@ impl JsonLines {
         (self.first_record..).zip(self.records.iter().map(|r| &self.text[r.clone()]))
     }
 }
+
+/// A line of a JSON Lines file as text; the error says where it is not UTF-8.
+///
+/// With simdutf8 (several times faster than std on the Cyrillic text of conversations);
+/// only a line that fails is checked again by std, for the position.
+pub fn line_text(line: &[u8]) -> Result<&str, String> {
+    simdutf8::basic::from_utf8(line).map_err(|_| {
+        let detail = std::str::from_utf8(line).err().map(|e| e.to_string());
+        format!("the line is not UTF-8 text: {}", detail.unwrap_or_default())
+    })
+}

@@ -224,14 +224,7 @@ impl Transformer {
         line: &[u8],
         origin: impl FnOnce() -> String,
     ) -> Result<(), String> {
-        let Ok(raw) = simdutf8::basic::from_utf8(line) else {
-            // The slower check says where.
-            let detail = std::str::from_utf8(line).err().map(|e| e.to_string());
-            return Err(format!(
-                "the line is not UTF-8 text: {}",
-                detail.unwrap_or_default()
-            ));
-        };
+        let raw = ltx_model::line_text(line)?;
         match Conversation::from_json(raw) {
             Ok(c) => self.push_conversation(&c),
             Err(err) => {
