@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use duckdb::{AccessMode, Config, Connection};
 
@@ -53,7 +55,70 @@ pub fn run(conn: &Connection, sql: &str) -> anyhow::Result<(SchemaRef, Vec<Recor
         .first()
         .map(|b| b.schema())
         .unwrap_or_else(|| stmt.schema());
-    Ok((schema, batches))
+    printable(schema, batches)
+}
+
+/// `DataType` with every named time zone replaced by `+00:00`. DuckDB hands `TIMESTAMPTZ`
+/// (all the warehouse's timestamps) over as `Timestamp(_, "UTC")`, and Arrow's printers only
+/// understand offsets without the `chrono-tz` tables; the values are UTC instants, so the
+/// offset changes nothing but the label.
+fn printable_type(t: &DataType) -> DataType {
+    let field = |f: &FieldRef| -> FieldRef {
+        Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(printable_type(f.data_type())),
+        )
+    };
+    match t {
+        DataType::Timestamp(unit, Some(tz))
+            if tz.parse::<arrow::array::timezone::Tz>().is_err() =>
+        {
+            DataType::Timestamp(*unit, Some("+00:00".into()))
+        }
+        DataType::List(f) => DataType::List(field(f)),
+        DataType::LargeList(f) => DataType::LargeList(field(f)),
+        DataType::FixedSizeList(f, n) => DataType::FixedSizeList(field(f), *n),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(field).collect()),
+        DataType::Map(f, sorted) => DataType::Map(field(f), *sorted),
+        other => other.clone(),
+    }
+}
+
+/// The query's result with its time zones made printable (see [`printable_type`]).
+fn printable(
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> anyhow::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let fields: Vec<FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            Arc::new(
+                f.as_ref()
+                    .clone()
+                    .with_data_type(printable_type(f.data_type())),
+            )
+        })
+        .collect();
+    if fields.iter().zip(schema.fields()).all(|(a, b)| a == b) {
+        return Ok((schema, batches));
+    }
+    let printable_schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(printable_schema.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBatch::try_new(printable_schema.clone(), columns)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("preparing timestamps for printing")?;
+    Ok((printable_schema, batches))
 }
 
 /// Writes batches to `out` in `format`.
@@ -132,6 +197,46 @@ mod tests {
         assert_eq!(v[0]["s"], "a,b");
         assert!(v[0]["z"].is_null());
         assert_eq!(v[1]["n"], 2);
+    }
+
+    #[test]
+    fn timestamps_with_time_zones_print_in_every_format() {
+        // DuckDB returns TIMESTAMPTZ as Timestamp(µs, "UTC"), which Arrow's printers
+        // rejected ("Invalid timezone"): every `SELECT *` on a warehouse table failed.
+        let conn = Connection::open_in_memory().unwrap();
+        let (schema, batches) = run(
+            &conn,
+            "SELECT TIMESTAMPTZ '2026-08-03 04:15:02+00' AS t, \
+             [TIMESTAMPTZ '2014-10-26 01:30:00+00'] AS l, \
+             {'at': TIMESTAMPTZ '2026-01-01 00:00:00+00'} AS s, \
+             NULL::TIMESTAMPTZ AS n, TIMESTAMP '2026-08-03 04:15:02' AS plain",
+        )
+        .unwrap();
+        let print = |format| {
+            let mut out = Vec::new();
+            write(&mut out, format, &schema, &batches).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let table = print(OutputFormat::Table);
+        assert!(table.contains("2026-08-03T04:15:02Z"), "{table}");
+        assert!(table.contains("2014-10-26T01:30:00Z"), "{table}");
+        assert!(table.contains("2026-01-01T00:00:00Z"), "{table}");
+        assert!(table.contains("2026-08-03T04:15:02 "), "{table}");
+        let json: serde_json::Value = serde_json::from_str(&print(OutputFormat::Json)).unwrap();
+        assert_eq!(json[0]["t"], "2026-08-03T04:15:02Z");
+        assert!(json[0]["n"].is_null());
+        // CSV has no nested values: the scalar columns alone.
+        let (schema, batches) = run(
+            &conn,
+            "SELECT TIMESTAMPTZ '2026-08-03 04:15:02+00' AS t, NULL::TIMESTAMPTZ AS n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        write(&mut out, OutputFormat::Csv, &schema, &batches).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "t,n\n2026-08-03T04:15:02Z,\n"
+        );
     }
 
     #[test]
