@@ -45,10 +45,10 @@ pub fn classify(err: &anyhow::Error) -> Exit {
                 _ => Exit::Failed,
             };
         }
-        if let Some(ltx_load::LoadError::Locked { .. }) =
-            cause.downcast_ref::<ltx_load::LoadError>()
-        {
-            return Exit::Locked;
+        match cause.downcast_ref::<ltx_load::LoadError>() {
+            Some(ltx_load::LoadError::Locked { .. }) => return Exit::Locked,
+            Some(ltx_load::LoadError::UnsupportedPath { .. }) => return Exit::Usage,
+            _ => {}
         }
     }
     Exit::Failed

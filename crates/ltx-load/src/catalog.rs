@@ -51,6 +51,31 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// A file path as a DuckDB file-list entry: DuckDB reads `*`, `?` and `[` in any path given
+/// to `read_parquet`/`read_json` as a glob, so a warehouse under `/data/wh[1]` matched no
+/// file. Each is escaped as a one-character class (`[[]`, `[*]`, `[?]`), which DuckDB
+/// matches literally.
+fn path_lit(path: &Path) -> String {
+    lit(&glob_escape(path))
+}
+
+/// `path` with DuckDB's glob characters escaped (see [`path_lit`]).
+fn glob_escape(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '[' | '*' | '?' => {
+                escaped.push('[');
+                escaped.push(c);
+                escaped.push(']');
+            }
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 /// Quoted SQL identifier.
 fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -93,11 +118,11 @@ fn empty_file(layout: &Layout, table: Table) -> Result<PathBuf> {
 fn parquet_source(layout: &Layout, manifest: &Manifest, table: Table) -> Result<String> {
     let files = manifest.files(table.name());
     let paths: Vec<String> = if files.is_empty() {
-        vec![lit(&empty_file(layout, table)?.to_string_lossy())]
+        vec![path_lit(&empty_file(layout, table)?)]
     } else {
         files
             .iter()
-            .map(|f| lit(&layout.abs(&f.path).to_string_lossy()))
+            .map(|f| path_lit(&layout.abs(&f.path)))
             .collect()
     };
     Ok(format!(
@@ -162,18 +187,26 @@ pub(crate) fn view_statements(
         format!("SELECT {} WHERE false", cols.join(", "))
     } else {
         // A glob rather than a list: a sync every 15 minutes makes ~35k records a year.
-        let glob = layout.runs_dir().join("*.json");
+        // The directory part is escaped; only `*.json` is a pattern.
+        let glob = lit(&format!(
+            "{}{}*.json",
+            glob_escape(&layout.runs_dir()),
+            std::path::MAIN_SEPARATOR
+        ));
         let cols: Vec<String> = RUN_COLUMNS
             .iter()
             // Struct keys as string literals: DuckDB's documented `columns = {'name': 'TYPE'}`.
             .map(|(c, t)| format!("{}: {}", lit(c), lit(t)))
             .collect();
         let names: Vec<String> = RUN_COLUMNS.iter().map(|(c, _)| ident(c)).collect();
+        // A record is written just before its run's manifest rename: one left by a run that
+        // died in between has a generation the manifest never reached. The next open deletes
+        // it; until then the filter keeps it out of the log.
         format!(
-            "SELECT {} FROM read_json({}, format = 'auto', columns = {{{}}})",
+            "SELECT {} FROM read_json({glob}, format = 'auto', columns = {{{}}}) WHERE generation <= {}",
             names.join(", "),
-            lit(&glob.to_string_lossy()),
-            cols.join(", ")
+            cols.join(", "),
+            manifest.generation
         )
     };
     out.push((

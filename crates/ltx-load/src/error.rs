@@ -70,6 +70,14 @@ pub enum LoadError {
         /// The expected manifest path.
         manifest: PathBuf,
     },
+    /// A warehouse directory DuckDB cannot hold its catalog in.
+    #[error("cannot use {path} as a warehouse: {reason}")]
+    UnsupportedPath {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
+    },
     /// Building the DuckDB catalog failed.
     #[error("DuckDB catalog {path}: {message}")]
     Catalog {

@@ -32,6 +32,15 @@ impl Layout {
         } else {
             std::env::current_dir().map_err(io_err(root))?.join(root)
         };
+        if root.to_string_lossy().contains('?') {
+            // DuckDB takes what follows a `?` in a database path for URI parameters (its
+            // WAL for `/a?/wh.duckdb` becomes `/a.wal?/wh.duckdb`): the catalog would fail
+            // after every commit. Refused up front instead.
+            return Err(LoadError::UnsupportedPath {
+                path: root,
+                reason: "DuckDB cannot open a database under a path containing '?'; use another directory name",
+            });
+        }
         Ok(Self { root })
     }
 

@@ -335,6 +335,62 @@ fn views_work_from_another_cwd_and_after_moving_with_register() {
 }
 
 #[test]
+fn views_work_under_a_directory_named_with_glob_characters() {
+    // DuckDB reads `[`, `*` and `?` in a file path as a pattern: unescaped, a warehouse
+    // under `wh[1]` had views that found no file.
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["wh[1]", "w*h", "it's [x]", "a]b"] {
+        let dir = tmp.path().join(name);
+        let wh = Warehouse::open(&dir, opts()).unwrap();
+        load(&wh, "run1", &v1());
+        load(&wh, "run2", &v2());
+        let n = view_keys(
+            &dir.join("warehouse.duckdb"),
+            "SELECT count(*)::VARCHAR FROM conversations",
+        );
+        assert_eq!(n, ["7"], "{name}");
+        let runs = view_keys(
+            &dir.join("warehouse.duckdb"),
+            "SELECT run_id FROM _ltx_runs ORDER BY run_id",
+        );
+        assert_eq!(runs, ["run1", "run2"], "{name}");
+    }
+    // DuckDB itself cannot keep a database under a `?` (it reads a URI query there):
+    // refused at open, before anything is written.
+    let dir = tmp.path().join("wh?");
+    match Warehouse::open(&dir, opts()) {
+        Err(LoadError::UnsupportedPath { path, .. }) => assert_eq!(path, dir),
+        other => panic!("expected UnsupportedPath, got {:?}", other.map(|_| ())),
+    }
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_run_that_died_before_its_commit_is_not_in_the_run_log() {
+    // The run record is written just before the manifest rename; a run killed in between
+    // left a record that `_ltx_runs` (a glob over the records) showed as a success.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wh = Warehouse::open(dir.path(), crash_options(CrashHook::disabled())).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    {
+        let hook = CrashHook::error_at("commit.after_run_record");
+        let wh = Warehouse::open(dir.path(), crash_options(hook)).unwrap();
+        assert!(matches!(
+            second_run(&wh, "run2"),
+            Err(LoadError::InjectedCrash { .. })
+        ));
+    }
+    assert!(dir.path().join("_ltx/runs/run2.json").exists());
+    let runs = view_keys(
+        &dir.path().join("warehouse.duckdb"),
+        "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY run_id",
+    );
+    assert_eq!(runs, ["run1:success"]);
+}
+
+#[test]
 fn dimension_views_keep_the_latest_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let wh = Warehouse::open(dir.path(), opts()).unwrap();
