@@ -280,10 +280,6 @@ pub async fn run_sync(
     let span = tracing::info_span!("sync", run_id = %run_id, pipeline = %config.name);
     let metrics = Arc::new(ltx_extract::Metrics::default());
     let client = ltx_extract::Client::new(&ecfg, metrics.clone())?;
-    // "Now" is the source's clock (its Date header). Asking for it first also checks the
-    // credentials before the warehouse is touched: a bad password leaves no trace there.
-    let now = tracing::Instrument::instrument(client.server_now(), span.clone()).await?;
-    let wh = open_warehouse(&config.destination.warehouse).await?;
     let mut info = RunInfo {
         run_id: run_id.clone(),
         pipeline: config.name.clone(),
@@ -293,6 +289,26 @@ pub async fn run_sync(
         keep_raw: opts.keep_raw,
     };
     let mut outcome = RunOutcome::default();
+    // "Now" is the source's clock (its Date header). Asking for it first also checks the
+    // credentials before the warehouse is touched: a bad password leaves no trace there.
+    let now = match tracing::Instrument::instrument(client.server_now(), span.clone()).await {
+        Ok(now) => now,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            // The API down (the commonest failure of a scheduled sync) is a failed run of
+            // an existing warehouse like any other; a rejected login is not recorded.
+            let dir = &config.destination.warehouse;
+            if crate::exit::classify(&e) == crate::exit::Exit::Failed && Warehouse::exists(dir) {
+                outcome.http_requests = metrics.requests.load(std::sync::atomic::Ordering::Relaxed);
+                match open_warehouse(dir).await {
+                    Ok(wh) => record_failure(&wh, &info, &outcome, &e).await,
+                    Err(err) => tracing::error!(error = %err, "could not record the failed run"),
+                }
+            }
+            return Err(e);
+        }
+    };
+    let wh = open_warehouse(&config.destination.warehouse).await?;
     let result = async {
         let cursor = wh.cursor(&config.name)?;
         let range = ltx_extract::plan(&ltx_extract::PlanParams {

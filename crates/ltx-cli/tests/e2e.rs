@@ -1279,3 +1279,73 @@ fn a_bad_record_seen_by_every_sync_is_one_rejected_row() {
         0
     );
 }
+
+#[test]
+fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
+    // The API down is the commonest failure of a scheduled sync. It used to fail in the
+    // clock probe, before the warehouse was opened, and left no row in `_ltx_runs`.
+    let sim = Sim::small(30);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("http://127.0.0.1:{port}");
+    let w = wh.display().to_string();
+    // The same pipeline name (same cursor), without retries: the test need not wait.
+    let pipeline = s.path().join("dead.toml").display().to_string();
+    std::fs::write(
+        &pipeline,
+        "name = \"e2e\"\n[source]\nmax_retries = 0\n[sync]\nstart_date = \"2026-01-01\"\n",
+    )
+    .unwrap();
+    let o = ltx(
+        s.path(),
+        &[
+            "sync",
+            "--pipeline",
+            &pipeline,
+            "--base-url",
+            &dead,
+            "--warehouse",
+            &w,
+        ],
+        &[("LIVETEX_API_TOKEN", sim.handle.token())],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let runs: Vec<(String, Option<String>)> = catalog(&wh)
+        .prepare("SELECT status, error FROM _ltx_runs ORDER BY started_at")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0].0, "success");
+    assert_eq!(runs[1].0, "failed");
+    let error = runs[1].1.clone().unwrap_or_default();
+    assert!(error.contains(&port.to_string()), "{error}");
+    // A sync into a directory that holds no warehouse creates nothing when it fails.
+    let none = s.wh("none");
+    let n = none.display().to_string();
+    let o = ltx(
+        s.path(),
+        &[
+            "sync",
+            "--pipeline",
+            &pipeline,
+            "--base-url",
+            &dead,
+            "--warehouse",
+            &n,
+        ],
+        &[("LIVETEX_API_TOKEN", sim.handle.token())],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!none.exists());
+}

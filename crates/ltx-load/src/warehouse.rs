@@ -429,6 +429,11 @@ impl Warehouse {
         })
     }
 
+    /// Whether `dir` holds a warehouse (its manifest exists); nothing is created.
+    pub fn exists(dir: impl AsRef<Path>) -> bool {
+        Layout::new(dir.as_ref()).is_ok_and(|l| l.manifest().exists())
+    }
+
     /// Records a failed run: commits its run record only (no data, cursor unchanged).
     pub fn record_failed_run(
         &self,
