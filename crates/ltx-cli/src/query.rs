@@ -30,8 +30,32 @@ pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
     let config = Config::default()
         .access_mode(AccessMode::ReadOnly)
         .context("configuring DuckDB")?;
-    Connection::open_with_flags(&path, config)
-        .with_context(|| format!("opening {} read-only", path.display()))
+    let conn = Connection::open_with_flags(&path, config)
+        .with_context(|| format!("opening {} read-only", path.display()))?;
+    check_built_here(&conn, warehouse)?;
+    Ok(conn)
+}
+
+/// The views hold absolute paths. After a move they found no file (DuckDB's bare "No files
+/// found"), and in a copy they silently read the original's files: both are refused, naming
+/// the fix. Symlinked or relative spellings of the same directory pass.
+fn check_built_here(conn: &Connection, warehouse: &Path) -> anyhow::Result<()> {
+    let Ok(built_for) = conn.query_row("SELECT warehouse_dir FROM _ltx_catalog", [], |r| {
+        r.get::<_, String>(0)
+    }) else {
+        return Ok(()); // a catalog without the table: nothing to compare
+    };
+    let here = std::fs::canonicalize(warehouse).ok();
+    let there = std::fs::canonicalize(&built_for).ok();
+    if here.is_some() && here == there {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "the catalog in {} was built for the warehouse at {built_for}; this directory was moved or copied since. Run `ltx register --warehouse {}` to point its views here",
+        warehouse.display(),
+        warehouse.display()
+    ))
+    .into())
 }
 
 /// DuckDB's own message, without the driver's "Error code 1: Unknown error code" suffix.

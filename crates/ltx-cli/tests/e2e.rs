@@ -952,6 +952,17 @@ fn register_rebuilds_views_after_a_move() {
     let moved = s.wh("moved");
     std::fs::rename(&wh, &moved).unwrap();
     let m = moved.to_str().unwrap();
+    let count = |dir: &str| {
+        ltx(
+            s.path(),
+            &["query", "--warehouse", dir, "SELECT count(*) FROM chats"],
+            &[],
+        )
+    };
+    // Before `register`, a query names the fix instead of DuckDB's "No files found".
+    let o = count(m);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("ltx register --warehouse"), "{}", text(&o));
     let o = ltx(s.path(), &["register", "--warehouse", m], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let o = ltx(
@@ -970,6 +981,18 @@ fn register_rebuilds_views_after_a_move() {
     let o = ltx(s.path(), &["compact", "--warehouse", m], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert_matches_truth(&sim, &moved);
+    // A copy's views would read the original's files: refused the same way.
+    let copy = s.wh("copy");
+    let o = Command::new("cp").arg("-r").arg(&moved).arg(&copy).output().unwrap();
+    assert!(o.status.success());
+    let o = count(copy.to_str().unwrap());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains(m), "{}", text(&o));
+    // The same directory through a symlink is not a move.
+    let link = s.wh("link");
+    std::os::unix::fs::symlink(&moved, &link).unwrap();
+    let o = count(link.to_str().unwrap());
+    assert!(o.status.success(), "{}", text(&o));
 }
 
 #[test]
