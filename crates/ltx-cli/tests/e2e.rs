@@ -962,7 +962,11 @@ fn register_rebuilds_views_after_a_move() {
     // Before `register`, a query names the fix instead of DuckDB's "No files found".
     let o = count(m);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(stderr(&o).contains("ltx register --warehouse"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("ltx register --warehouse"),
+        "{}",
+        text(&o)
+    );
     let o = ltx(s.path(), &["register", "--warehouse", m], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let o = ltx(
@@ -983,7 +987,12 @@ fn register_rebuilds_views_after_a_move() {
     assert_matches_truth(&sim, &moved);
     // A copy's views would read the original's files: refused the same way.
     let copy = s.wh("copy");
-    let o = Command::new("cp").arg("-r").arg(&moved).arg(&copy).output().unwrap();
+    let o = Command::new("cp")
+        .arg("-r")
+        .arg(&moved)
+        .arg(&copy)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let o = count(copy.to_str().unwrap());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
