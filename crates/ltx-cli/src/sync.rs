@@ -6,6 +6,7 @@
 //! requested. One commit at the end publishes the data, the cursor and the run record
 //! together; on failure a failed run is recorded and the cursor does not move.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ impl SyncReport {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let c = &self.commit;
         format!(
-            "run {}: {} conversations ({} new, {} updated, {} unchanged), {} rows written, {} rejected, in {:.2}s ({:.0} conversations/s){}",
+            "run {}: {} conversations ({} new, {} updated, {} unchanged), {} rows written, {} rejected, {}, in {:.2}s ({:.0} conversations/s){}",
             self.run_id,
             self.conversations,
             c.conversations_new,
@@ -61,6 +62,7 @@ impl SyncReport {
             c.conversations_unchanged,
             rows,
             self.stats.rejected,
+            quality_summary(&self.stats),
             self.elapsed.as_secs_f64(),
             self.conversations as f64 / secs,
             match self.window {
@@ -73,6 +75,19 @@ impl SyncReport {
             }
         )
     }
+}
+
+/// "0 quality issues", or "101 quality issues (message_count 98, chat_count 3)".
+fn quality_summary(stats: &TransformStats) -> String {
+    let total: u64 = stats.quality_issues.values().sum();
+    if total == 0 {
+        return "0 quality issues".to_owned();
+    }
+    let mut by_check: Vec<(&str, u64)> =
+        stats.quality_issues.iter().map(|(k, v)| (*k, *v)).collect();
+    by_check.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = by_check.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    format!("{total} quality issues ({})", parts.join(", "))
 }
 
 /// Credentials from the environment (the only place secrets come from).
@@ -358,6 +373,7 @@ pub async fn run_sync(
         // unless an explicit --from/--to window was asked for (a backfill).
         let backfill = opts.from.is_some() || opts.to.is_some();
         outcome.cursor = if backfill { cursor } else { Some(range.to) };
+        outcome.quality_by_check = quality_by_check(&stats);
         let o = outcome.clone();
         let report = tokio::task::spawn_blocking(move || writer.commit(o)).await??;
         anyhow::Ok((range, stats, summary, report))
@@ -373,6 +389,8 @@ pub async fn run_sync(
                 replaced = report.conversations_replaced,
                 unchanged = report.conversations_unchanged,
                 files = report.files_written,
+                quality_issues = stats.quality_issues.values().sum::<u64>(),
+                rejected = stats.rejected,
                 requests = summary.requests,
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "sync committed"
@@ -392,6 +410,15 @@ pub async fn run_sync(
             Err(e)
         }
     }
+}
+
+/// The transform's reconciliation counts, keyed for the run record.
+fn quality_by_check(stats: &TransformStats) -> BTreeMap<String, u64> {
+    stats
+        .quality_issues
+        .iter()
+        .map(|(check, n)| ((*check).to_owned(), *n))
+        .collect()
 }
 
 /// Records a failed run (the cursor does not move); a failure to record is only logged.
@@ -478,6 +505,7 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
         read.context("the file reader panicked")??;
         let outcome = RunOutcome {
             cursor,
+            quality_by_check: quality_by_check(&stats),
             ..RunOutcome::default()
         };
         let commit = tokio::task::spawn_blocking(move || writer.commit(outcome)).await??;

@@ -1381,3 +1381,51 @@ fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!none.exists());
 }
+
+#[test]
+fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
+    // The summary printed no quality figure and `_ltx_runs` had only a total.
+    let s = Scratch::new();
+    let cfg = SimConfig {
+        conversations: 2000,
+        seed: 42,
+        ..SimConfig::default()
+    };
+    let lines = ltx_sim::jsonl_lines(&cfg, 2000).unwrap();
+    let input = s.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let wh = s.wh("wh");
+    let o = ltx(
+        s.path(),
+        &[
+            "import",
+            "--warehouse",
+            wh.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // A first run: every conversation is new, so the findings equal the table's rows.
+    let (issues, by_check): (i64, String) = catalog(&wh)
+        .query_row(
+            "SELECT (SELECT count(*) FROM _quality_issues), quality_by_check::VARCHAR FROM _ltx_runs",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        issues > 0,
+        "the generator should produce counter mismatches"
+    );
+    let by_check: BTreeMap<String, i64> = serde_json::from_str(&by_check).unwrap();
+    assert_eq!(by_check.values().sum::<i64>(), issues, "{by_check:?}");
+    let summary = stdout(&o);
+    assert!(
+        summary.contains(&format!("{issues} quality issues (")),
+        "{summary}"
+    );
+    for (check, n) in &by_check {
+        assert!(summary.contains(&format!("{check} {n}")), "{summary}");
+    }
+}

@@ -39,6 +39,7 @@ const RUN_COLUMNS: &[(&str, &str)] = &[
     ("retries", "BIGINT"),
     ("http_requests", "BIGINT"),
     ("quality_issues", "BIGINT"),
+    ("quality_by_check", "JSON"),
     ("rejected", "BIGINT"),
     ("files_written", "BIGINT"),
     ("files_retired", "BIGINT"),

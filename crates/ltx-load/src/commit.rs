@@ -377,6 +377,7 @@ pub(crate) fn commit_run(
         retries: c.outcome.retries,
         http_requests: c.outcome.http_requests,
         quality_issues: rows.get(Table::QualityIssues.name()).copied().unwrap_or(0),
+        quality_by_check: c.outcome.quality_by_check.clone(),
         rejected: rows.get(Table::Rejected.name()).copied().unwrap_or(0),
         files_written: txn.added.len() as u64,
         files_retired: txn.retired.len() as u64,

@@ -55,6 +55,11 @@ pub struct RunRecord {
     pub http_requests: u64,
     /// Rows added to `_quality_issues`.
     pub quality_issues: u64,
+    /// Reconciliation findings of the run's input per check (see
+    /// [`RunOutcome::quality_by_check`](crate::RunOutcome::quality_by_check)); empty in
+    /// records written before it existed.
+    #[serde(default)]
+    pub quality_by_check: BTreeMap<String, u64>,
     /// Rows added to `_rejected`.
     pub rejected: u64,
     /// Data files written.

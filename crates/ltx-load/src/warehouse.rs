@@ -107,6 +107,9 @@ pub struct RunOutcome {
     pub retries: u64,
     /// HTTP requests of the extractor.
     pub http_requests: u64,
+    /// Reconciliation findings of this run's input per check (`message_count`, ...), as
+    /// the transform counted them: conversations the warehouse already had count too.
+    pub quality_by_check: BTreeMap<String, u64>,
 }
 
 /// Row changes of one table in a commit.
@@ -475,6 +478,7 @@ impl Warehouse {
             retries: outcome.retries,
             http_requests: outcome.http_requests,
             quality_issues: 0,
+            quality_by_check: BTreeMap::new(),
             rejected: 0,
             files_written: 0,
             files_retired: 0,
