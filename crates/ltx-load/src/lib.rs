@@ -23,6 +23,18 @@
 //!   live file that holds rows of a replaced conversation without those rows. Deleted
 //!   messages and chats vanish with the old version. Nothing is ever modified in place, so
 //!   a reader never sees a half-written file. See [`merge`].
+//!
+//!   *Why copy-on-write and not versioned files with merge-on-read*: the views must be
+//!   plain `read_parquet` over files any engine reads (BI tools, pyarrow, polars), and a
+//!   merge-on-read view would make every reader (and every dashboard query) repeat the
+//!   "latest version per conversation, with all its child rows" anti-join across 14
+//!   tables, and make any other engine reading the files see duplicates. Copy-on-write
+//!   pays that cost once, at write time, in the one place that knows the rules. The price:
+//!   a run that updates conversations rewrites every live file holding their rows (with
+//!   ~1 file per table and month after compaction, an update to 5 conversations of one
+//!   month rewrites about one file per table for that month, ~11 files), which is bounded
+//!   by the month partitioning (conversations that change are mostly recent) and by
+//!   [`Warehouse::compact`].
 //! * **Atomic commit** — new files are fsynced in `_ltx/tmp/`, renamed into `data/`
 //!   (unreferenced), the run record is written, and the new manifest is renamed over the
 //!   old one: that rename is the commit. `open` deletes everything unreferenced, so a crash
