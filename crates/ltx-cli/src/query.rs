@@ -40,14 +40,31 @@ pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
 /// found"), and in a copy they silently read the original's files: both are refused, naming
 /// the fix. Symlinked or relative spellings of the same directory pass.
 fn check_built_here(conn: &Connection, warehouse: &Path) -> anyhow::Result<()> {
-    let Ok(built_for) = conn.query_row("SELECT warehouse_dir FROM _ltx_catalog", [], |r| {
-        r.get::<_, String>(0)
-    }) else {
+    let Ok((built_for, generation)) = conn.query_row(
+        "SELECT warehouse_dir, generation FROM _ltx_catalog",
+        [],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)),
+    ) else {
         return Ok(()); // a catalog without the table: nothing to compare
     };
     let here = std::fs::canonicalize(warehouse).ok();
     let there = std::fs::canonicalize(&built_for).ok();
     if here.is_some() && here == there {
+        // A commit whose catalog rebuild failed (logged by that sync, which still exits
+        // 0: its data is safe) leaves views one or more commits behind.
+        let committed = ltx_load::Warehouse::open_readonly(warehouse)
+            .and_then(|wh| wh.state())
+            .map(|m| m.generation);
+        if let Ok(committed) = committed {
+            if committed > generation {
+                tracing::warn!(
+                    catalog_generation = generation,
+                    committed_generation = committed,
+                    "the views show an older state than the warehouse holds (a sync may be finishing; if it persists, run `ltx register --warehouse {}`)",
+                    warehouse.display()
+                );
+            }
+        }
         return Ok(());
     }
     Err(UsageError(format!(

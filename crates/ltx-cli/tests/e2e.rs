@@ -1429,3 +1429,40 @@ fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
         assert!(summary.contains(&format!("{check} {n}")), "{summary}");
     }
 }
+
+#[test]
+fn a_query_warns_when_the_views_are_behind_the_last_commit() {
+    // A commit whose catalog rebuild failed exits 0 (its data is safe) and leaves the
+    // views showing the previous state: `ltx query` says so instead of answering silently.
+    let s = Scratch::new();
+    let lines = ltx_sim::jsonl_lines(&SimConfig::default(), 20).unwrap();
+    let input = s.path().join("in.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let wh = s.wh("wh");
+    let w = wh.to_str().unwrap();
+    let o = ltx(
+        s.path(),
+        &["import", "--warehouse", w, input.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let query = || ltx(s.path(), &["query", "--warehouse", w, "SELECT 1 AS n"], &[]);
+    let o = query();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!stderr(&o).contains("older state"), "{}", text(&o));
+    // The manifest one generation ahead of the catalog, as after a failed rebuild.
+    let manifest = wh.join("_ltx/manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let g = m["generation"].as_u64().unwrap();
+    m["generation"] = (g + 1).into();
+    std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
+    let o = query();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stderr(&o).contains("older state"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("ltx register --warehouse"),
+        "{}",
+        text(&o)
+    );
+}
