@@ -193,30 +193,93 @@ fn fingerprint(wh: &Path) -> BTreeMap<String, (i64, BTreeSet<String>)> {
     out
 }
 
-fn assert_matches_truth(sim: &Sim, wh: &Path) {
-    let want = sim.truth();
-    let got = warehouse_truth(wh);
-    assert!(!want.is_empty());
-    let missing: Vec<_> = want
-        .keys()
-        .filter(|k| !got.contains_key(k))
-        .take(5)
-        .collect();
-    let extra: Vec<_> = got
-        .keys()
-        .filter(|k| !want.contains_key(k))
-        .take(5)
-        .collect();
-    let stale: Vec<_> = want
+/// Key → `_source_updated_at` (ms) of every row of `table`'s view, keys rendered as the
+/// simulator's truth renders them (key columns as text joined by `/`), and the row count
+/// (greater than the map's size when a key repeats).
+fn warehouse_rows(
+    conn: &duckdb::Connection,
+    table: &str,
+    key_columns: &[&str],
+) -> (usize, BTreeMap<String, i64>) {
+    let key = key_columns
         .iter()
-        .filter(|(k, v)| got.get(k).is_some_and(|g| g != *v))
-        .take(5)
+        .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
+        .collect::<Vec<_>>()
+        .join(" || '/' || ");
+    let sql = format!("SELECT {key}, epoch_ms(_source_updated_at) FROM \"{table}\"");
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let rows: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (rows.len(), rows.into_iter().collect())
+}
+
+/// Every table's view equals the simulator's ground truth now: same row count, same keys,
+/// each row stamped with the `updated_at` of the conversation version the simulator serves.
+/// (Comparing the (key, `_source_updated_at`) sets exactly is stronger than a checksum over
+/// them, and names the rows that differ.)
+fn assert_matches_truth(sim: &Sim, wh: &Path) {
+    let now = sim.handle.now();
+    let truth = sim.handle.table_truth(now).unwrap();
+    assert!(!truth.tables["conversations"].rows.is_empty());
+    // A sync reads `[cursor - lookback, now - settle)`: a conversation changed exactly at
+    // `now` belongs to the next sync, so the truth is only comparable when there is none.
+    let at_now: Vec<_> = truth.tables["conversations"]
+        .rows
+        .iter()
+        .filter(|(_, t)| **t >= now)
+        .map(|(k, _)| k)
         .collect();
     assert!(
-        missing.is_empty() && extra.is_empty() && stale.is_empty(),
-        "warehouse differs from ground truth ({} vs {}): missing {missing:?}, extra {extra:?}, stale {stale:?}",
-        got.len(),
-        want.len()
+        at_now.is_empty(),
+        "conversations {at_now:?} changed exactly at {now}, the (exclusive) end of the sync window: compare at another moment"
+    );
+    let conn = catalog(wh);
+    let mut diffs = Vec::new();
+    for t in ltx_transform::Table::ALL {
+        if t == ltx_transform::Table::Rejected {
+            continue;
+        }
+        let want = truth
+            .table(t.name())
+            .unwrap_or_else(|| panic!("the simulator's truth does not cover {t}"));
+        assert_eq!(want.key_columns, t.key_columns(), "key columns of {t}");
+        let (n, got) = warehouse_rows(&conn, t.name(), t.key_columns());
+        let missing: Vec<_> = want
+            .rows
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = got
+            .keys()
+            .filter(|k| !want.rows.contains_key(*k))
+            .take(5)
+            .collect();
+        let stale: Vec<_> = want
+            .rows
+            .iter()
+            .filter_map(|(k, v)| {
+                let g = *got.get(k)?;
+                let got = chrono::DateTime::from_timestamp_millis(g);
+                (g != v.timestamp_millis()).then(|| format!("{k} (want {v}, got {got:?})"))
+            })
+            .take(5)
+            .collect();
+        if n != want.rows.len() || !missing.is_empty() || !extra.is_empty() || !stale.is_empty() {
+            diffs.push(format!(
+                "{t}: {n} rows ({} keys), want {}; missing {missing:?}, extra {extra:?}, stale {stale:?}",
+                got.len(),
+                want.rows.len()
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "warehouse differs from the simulator's ground truth at {now}:\n{}",
+        diffs.join("\n")
     );
 }
 
@@ -366,6 +429,100 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
     // bad SQL is a failure, not a crash
     let o = ltx(s.path(), &["query", "--warehouse", w, "SELEC 1"], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}
+
+/// Keys of `table` in `a` that `b` no longer has.
+fn gone(a: &ltx_sim::WarehouseTruth, b: &ltx_sim::WarehouseTruth, table: &str) -> Vec<String> {
+    let later = &b.tables[table].rows;
+    a.tables[table]
+        .rows
+        .keys()
+        .filter(|k| !later.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
+/// A moment after `from` when some conversation has closed but is not visible yet (it
+/// shows up within 45 minutes with an `updated_at` before that moment): a late arrival.
+fn late_arrival(
+    sim: &Sim,
+    from: chrono::DateTime<chrono::Utc>,
+) -> (chrono::DateTime<chrono::Utc>, i64) {
+    let account = sim.handle.account();
+    let step = chrono::Duration::minutes(5);
+    let mut t = from;
+    while t < from + chrono::Duration::days(20) {
+        let now = account.ground_truth(t);
+        let soon = account.ground_truth(t + chrono::Duration::minutes(45));
+        if let Some((id, _)) = soon.iter().find(|(id, u)| **u < t && !now.contains_key(id)) {
+            return (t, *id);
+        }
+        t += step;
+    }
+    panic!("no late arrival within 20 simulated days after {from}");
+}
+
+#[test]
+fn updates_late_arrivals_and_deleted_child_rows_match_the_truth_of_every_table() {
+    // A busy account (240 conversations a day) so that days bring deletions of both kinds.
+    let sim = Sim::start(SimConfig {
+        conversations: 1_200,
+        seed: 7,
+        history_days: 5,
+        ..SimConfig::default()
+    });
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    let truth = || sim.handle.table_truth(sim.handle.now()).unwrap();
+    // Past the start clock, where the conversations still open then were cut off.
+    sim.handle.advance(chrono::Duration::seconds(1));
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+    let first = truth();
+
+    // Days later, just before a late arrival: versions have appended, voted, completed
+    // leads and deleted messages and whole chats since the first sync.
+    let (at, late) = late_arrival(&sim, sim.handle.now() + chrono::Duration::days(3));
+    sim.handle.advance(at - sim.handle.now());
+    let second = truth();
+    let deleted = [
+        gone(&first, &second, "chats"),
+        gone(&first, &second, "chat_messages"),
+    ];
+    assert!(
+        deleted.iter().all(|d| !d.is_empty()),
+        "the scenario deletes no chat or no message: {deleted:?}"
+    );
+    let updated = first.tables["conversations"]
+        .rows
+        .iter()
+        .filter(|(k, v)| second.tables["conversations"].rows.get(*k) != Some(v))
+        .count();
+    assert!(updated > 0, "no conversation changed");
+    assert!(!second.tables["conversations"]
+        .rows
+        .contains_key(&late.to_string()));
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+
+    // The late conversation appears with an updated_at before the last sync's cursor.
+    sim.handle.advance(chrono::Duration::minutes(45));
+    let third = truth();
+    let stamp = third.tables["conversations"].rows[&late.to_string()];
+    assert!(stamp < at, "{late} is not late: {stamp} >= {at}");
+    let o = sync(&s, &sim, &wh, &[], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_matches_truth(&sim, &wh);
+    eprintln!(
+        "rows per table: first {:?}, second {:?}, third {:?}; deleted chats {}, messages {}",
+        first.counts(),
+        second.counts(),
+        third.counts(),
+        deleted[0].len(),
+        deleted[1].len()
+    );
 }
 
 #[test]

@@ -19,7 +19,9 @@ use serde_json::{json, Map, Value};
 
 use crate::config::SimConfig;
 use crate::time::{fmt_msk, fmt_msk_offset, from_secs, msk_hour_weekday};
+use crate::truth::WarehouseTruth;
 use crate::vocab::*;
+use crate::SimError;
 
 /// Id of the first (oldest) conversation; ids grow by one with creation time.
 pub const FIRST_CONVERSATION_ID: i64 = 1_000_001;
@@ -337,6 +339,16 @@ impl Account {
     /// Ground truth at `at`: id → `updated_at` of every visible conversation.
     pub fn ground_truth(&self, at: DateTime<Utc>) -> BTreeMap<i64, DateTime<Utc>> {
         self.visible(at).into_iter().collect()
+    }
+
+    /// Ground truth per warehouse table at `at`: the rows the conversations visible then,
+    /// as the API serves them, give (see [`WarehouseTruth`]).
+    pub fn table_truth(&self, at: DateTime<Utc>) -> Result<WarehouseTruth, SimError> {
+        let docs = self
+            .visible(at)
+            .into_iter()
+            .filter_map(|(id, _)| self.conversation_json(id, at));
+        WarehouseTruth::from_conversations(docs)
     }
 
     /// Sorted views at `at` (second resolution), rebuilt when the clock or mutations change.

@@ -5,7 +5,8 @@
 //! employees, visitors) that keeps changing as its manual clock advances, served through
 //! both API profiles (`v2` with a static Bearer token, `web-api` with OAuth2 password
 //! tokens), with fault knobs (latency, 429, 5xx, stalls, malformed bodies, mid-paging
-//! updates) and ground truth to compare a warehouse against.
+//! updates) and ground truth to compare a warehouse against (per conversation, and per
+//! warehouse table: [`WarehouseTruth`]).
 //!
 //! It does not depend on any other ltx crate on purpose: it speaks JSON on the wire only,
 //! so it cannot share a bug with the code it tests.
@@ -39,6 +40,7 @@ mod query;
 mod server;
 mod stats;
 mod time;
+mod truth;
 mod vocab;
 
 use std::io::Write;
@@ -48,6 +50,7 @@ pub use account::{Account, FIRST_CONVERSATION_ID};
 pub use config::{default_start_clock, Faults, SimConfig};
 pub use server::{SimHandle, SimServer};
 pub use stats::SimStats;
+pub use truth::{TableTruth, WarehouseTruth, TRUTH_TABLES};
 
 /// What can go wrong when starting the simulator or writing generated data.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,16 @@ pub enum SimError {
         id: i64,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A conversation document does not give a ground truth (see [`WarehouseTruth`]).
+    #[error("no ground truth from conversation {id:?}: {field}: {reason}")]
+    Truth {
+        /// The conversation, if its id could be read.
+        id: Option<i64>,
+        /// The JSON field at fault.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// An internal task failed (a bug).
     #[error("simulator internal error: {0}")]

@@ -24,6 +24,7 @@ use crate::config::{Faults, SimConfig};
 use crate::query::{list_of, parse_list, ListQuery, Profile, Sort};
 use crate::stats::{SimStats, StatsCollector};
 use crate::time::{fmt_http_date, from_secs, parse_param};
+use crate::truth::WarehouseTruth;
 use crate::SimError;
 
 /// The simulated clock: manual offsets, plus wall time when `realtime` is set.
@@ -881,6 +882,12 @@ impl SimHandle {
     /// mid-paging mutations included).
     pub fn ground_truth(&self, at: DateTime<Utc>) -> BTreeMap<i64, DateTime<Utc>> {
         self.shared.account.ground_truth(at)
+    }
+
+    /// Ground truth per warehouse table at `at` (keys and `_source_updated_at` of every
+    /// row a correct warehouse shows after syncing everything visible then).
+    pub fn table_truth(&self, at: DateTime<Utc>) -> Result<WarehouseTruth, SimError> {
+        self.shared.account.table_truth(at)
     }
 
     /// Full JSON of every conversation visible at `at`, in id order, generated lazily.
