@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::commit::truncate_micros;
 use crate::error::{io_err, LoadError, Result};
 use crate::layout::{self, Layout};
+use crate::warehouse::{RunInfo, RunOutcome};
 
 /// Outcome of a run.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -73,6 +75,40 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The record of a run that failed: no rows, the cursor unchanged.
+    pub(crate) fn failed(
+        info: &RunInfo,
+        outcome: &RunOutcome,
+        generation: u64,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Self {
+        RunRecord {
+            run_id: info.run_id.clone(),
+            pipeline: info.pipeline.clone(),
+            window_from: info.window_from.map(truncate_micros),
+            window_to: outcome.window_to.or(info.window_to).map(truncate_micros),
+            started_at: truncate_micros(info.started_at),
+            finished_at,
+            status: RunStatus::Failed,
+            generation,
+            rows: BTreeMap::new(),
+            conversations: 0,
+            conversations_new: 0,
+            conversations_replaced: 0,
+            conversations_unchanged: 0,
+            retries: outcome.retries,
+            http_requests: outcome.http_requests,
+            quality_issues: 0,
+            quality_by_check: BTreeMap::new(),
+            rejected: 0,
+            files_written: 0,
+            files_retired: 0,
+            raw_files: Vec::new(),
+            error: Some(error.to_owned()),
+        }
+    }
+
     /// Writes the record atomically to `_ltx/runs/<run_id>.json`.
     pub(crate) fn store(&self, layout: &Layout) -> Result<()> {
         let path = layout.run_file(&self.run_id);

@@ -19,7 +19,7 @@ use crate::layout::{self, validate_name, Layout};
 use crate::lock::WriterLock;
 use crate::manifest::{Manifest, PipelineState};
 use crate::raw::RawArchive;
-use crate::runs::{RunRecord, RunStatus};
+use crate::runs::RunRecord;
 use crate::staging::{writer_props, Staging};
 
 /// Tuning and behaviour of a writable warehouse handle.
@@ -65,8 +65,9 @@ impl Default for LoadOptions {
     }
 }
 
-/// What the caller knows when a run starts.
-#[derive(Clone, Debug, PartialEq)]
+/// What the caller knows when a run starts (also kept in its temporary directory, so a run
+/// that never reaches its commit is still found and logged by the next open).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
     /// Unique run id (file-name safe; also the `_run_id` of its rows).
     pub run_id: String,
@@ -286,6 +287,7 @@ impl Warehouse {
                 m
             }
         };
+        record_interrupted_runs(&layout, &mut manifest, &crash)?;
         cleanup_orphans(&layout, &manifest, &crash)?;
         // Retired files past the grace period: drop them from the manifest, then delete.
         let grace =
@@ -411,6 +413,7 @@ impl Warehouse {
         let tmp = self.inner.layout.tmp_txn_dir(&info.run_id);
         layout::remove_dir_if_exists(&tmp)?;
         std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+        write_run_marker(&tmp, &info)?;
         st.run_active = true;
         let opts = &self.inner.options;
         let staging = Staging::new(
@@ -461,30 +464,7 @@ impl Warehouse {
         next.generation += 1;
         next.committed_at = now;
         next.runs.push(info.run_id.clone());
-        let record = RunRecord {
-            run_id: info.run_id.clone(),
-            pipeline: info.pipeline.clone(),
-            window_from: info.window_from.map(truncate_micros),
-            window_to: outcome.window_to.or(info.window_to).map(truncate_micros),
-            started_at: truncate_micros(info.started_at),
-            finished_at: now,
-            status: RunStatus::Failed,
-            generation: next.generation,
-            rows: BTreeMap::new(),
-            conversations: 0,
-            conversations_new: 0,
-            conversations_replaced: 0,
-            conversations_unchanged: 0,
-            retries: outcome.retries,
-            http_requests: outcome.http_requests,
-            quality_issues: 0,
-            quality_by_check: BTreeMap::new(),
-            rejected: 0,
-            files_written: 0,
-            files_retired: 0,
-            raw_files: Vec::new(),
-            error: Some(error.to_string()),
-        };
+        let record = RunRecord::failed(info, outcome, next.generation, now, error);
         record.store(layout)?;
         crash.check("failed_run.after_run_record")?;
         next.store(layout, crash, [None, None, None])?;
@@ -709,6 +689,83 @@ fn has_any_file(dir: &Path) -> bool {
 
 /// Deletes everything an interrupted run or rebuild may have left: unreferenced data
 /// files, staging dirs, run records and raw archives of uncommitted runs, tmp catalogs.
+/// File in a run's temporary directory naming the run (see [`record_interrupted_runs`]).
+const RUN_MARKER: &str = "run.json";
+
+/// Error text of a run found interrupted.
+const INTERRUPTED: &str = "interrupted before its commit: the process stopped (killed, crashed or the machine went down) and nothing of the run was committed; found when the warehouse was next opened";
+
+/// Writes the run's [`RunInfo`] into its temporary directory.
+fn write_run_marker(tmp: &Path, info: &RunInfo) -> Result<()> {
+    let path = tmp.join(RUN_MARKER);
+    let bytes = serde_json::to_vec(info).map_err(|source| LoadError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::write(&path, bytes).map_err(io_err(&path))
+}
+
+/// A run killed before its commit leaves only its temporary directory, which cleanup
+/// deletes: it vanished from the run log. Each such run (a marker whose id the manifest
+/// does not list) is committed as a failed run, before the cleanup, in one generation;
+/// `finished_at` is the last write to its directory. A crash in here leaves the markers,
+/// so the next open does it again. Unreadable markers are left to the cleanup.
+fn record_interrupted_runs(
+    layout: &Layout,
+    manifest: &mut Manifest,
+    crash: &CrashHook,
+) -> Result<()> {
+    let mut found = Vec::new();
+    for dir in read_dir_entries(&layout.tmp_dir())? {
+        let Ok(bytes) = std::fs::read(dir.join(RUN_MARKER)) else {
+            continue;
+        };
+        let Ok(info) = serde_json::from_slice::<RunInfo>(&bytes) else {
+            continue;
+        };
+        if validate_name("run id", &info.run_id).is_err()
+            || manifest.runs.iter().any(|r| r == &info.run_id)
+        {
+            continue;
+        }
+        found.push((last_write(&dir).unwrap_or(info.started_at), info));
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort_by_key(|(_, info)| info.started_at);
+    let mut next = manifest.clone();
+    next.generation += 1;
+    next.committed_at = now_micros();
+    for (finished_at, info) in &found {
+        next.runs.push(info.run_id.clone());
+        let record = RunRecord::failed(
+            info,
+            &RunOutcome::default(),
+            next.generation,
+            truncate_micros(*finished_at),
+            INTERRUPTED,
+        );
+        record.store(layout)?;
+    }
+    next.store(layout, crash, [None, None, None])?;
+    *manifest = next;
+    let ids: Vec<&str> = found.iter().map(|(_, i)| i.run_id.as_str()).collect();
+    tracing::warn!(runs = ?ids, "runs interrupted before their commit recorded as failed");
+    Ok(())
+}
+
+/// The latest modification time of a file directly in `dir` (or of `dir` itself).
+fn last_write(dir: &Path) -> Option<DateTime<Utc>> {
+    let mut latest = std::fs::metadata(dir).and_then(|m| m.modified()).ok()?;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+            latest = latest.max(t);
+        }
+    }
+    Some(latest.into())
+}
+
 fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> Result<()> {
     let mut referenced: HashSet<String> = manifest.all_live().map(|f| f.path.clone()).collect();
     referenced.extend(manifest.retired.iter().map(|r| r.path.clone()));

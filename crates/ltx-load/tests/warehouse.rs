@@ -366,28 +366,57 @@ fn views_work_under_a_directory_named_with_glob_characters() {
 }
 
 #[test]
-fn a_run_that_died_before_its_commit_is_not_in_the_run_log() {
-    // The run record is written just before the manifest rename; a run killed in between
-    // left a record that `_ltx_runs` (a glob over the records) showed as a success.
-    let dir = tempfile::tempdir().unwrap();
-    {
+fn a_run_that_died_before_its_commit_is_logged_as_failed_by_the_next_open() {
+    // A killed run left only its temporary directory, which the next open deleted: it
+    // never appeared in the run log. And its run record, written just before the manifest
+    // rename, made `_ltx_runs` (a glob over the records) show it as a success meanwhile.
+    for point in [
+        "commit.after_renames",
+        "commit.after_run_record",
+        "staging.after_first_write",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let wh = Warehouse::open(dir.path(), crash_options(CrashHook::disabled())).unwrap();
+            load(&wh, "run1", &v1());
+        }
+        {
+            let hook = CrashHook::error_at(point);
+            let wh = Warehouse::open(dir.path(), crash_options(hook.clone())).unwrap();
+            let r = second_run(&wh, "run2");
+            if !hook.fired() {
+                continue; // a point this run does not pass
+            }
+            assert!(matches!(r, Err(LoadError::InjectedCrash { .. })), "{point}");
+        }
+        let log = |dir: &std::path::Path| {
+            view_keys(
+                &dir.join("warehouse.duckdb"),
+                "SELECT run_id || ':' || status || ':' || coalesce(error, '') FROM _ltx_runs ORDER BY run_id",
+            )
+        };
+        assert_eq!(log(dir.path()), ["run1:success:"], "{point}");
         let wh = Warehouse::open(dir.path(), crash_options(CrashHook::disabled())).unwrap();
-        load(&wh, "run1", &v1());
+        let runs = log(dir.path());
+        assert_eq!(runs.len(), 2, "{point}: {runs:?}");
+        assert!(
+            runs[1].starts_with("run2:failed:interrupted before its commit"),
+            "{point}: {runs:?}"
+        );
+        let st = wh.status(10).unwrap();
+        let run2 = st.runs.iter().find(|r| r.run_id == "run2").unwrap();
+        assert!(run2.finished_at >= run2.started_at, "{point}");
+        assert!(run2.rows.is_empty());
+        // The data is as before the run, nothing is left over, and the retry commits.
+        assert_eq!(content(dir.path()), expected(&v1()), "{point}");
+        assert_eq!(orphans(dir.path()), Vec::<String>::new(), "{point}");
+        second_run(&wh, "run3").unwrap();
+        assert_eq!(content(dir.path()), expected(&final_versions()), "{point}");
+        drop(wh);
+        // Found once: a further open records nothing more.
+        let wh = Warehouse::open(dir.path(), crash_options(CrashHook::disabled())).unwrap();
+        assert_eq!(wh.status(10).unwrap().runs.len(), 3, "{point}");
     }
-    {
-        let hook = CrashHook::error_at("commit.after_run_record");
-        let wh = Warehouse::open(dir.path(), crash_options(hook)).unwrap();
-        assert!(matches!(
-            second_run(&wh, "run2"),
-            Err(LoadError::InjectedCrash { .. })
-        ));
-    }
-    assert!(dir.path().join("_ltx/runs/run2.json").exists());
-    let runs = view_keys(
-        &dir.path().join("warehouse.duckdb"),
-        "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY run_id",
-    );
-    assert_eq!(runs, ["run1:success"]);
 }
 
 #[test]
