@@ -309,6 +309,31 @@ mod tests {
     }
 
     #[test]
+    fn the_hour_moscow_lived_twice_on_2014_10_26_takes_the_earlier_instant() {
+        // At 02:00 MSK+4 the clocks went back to 01:00 MSK+3: a naive 01:xx that night is
+        // ambiguous. Both parsers (the serde path and the fast path with its day cache)
+        // read it as the first pass (+4), and the hours around it unambiguously.
+        for (text, want) in [
+            ("2014-10-26T00:59:59", "2014-10-25T20:59:59Z"),
+            ("2014-10-26T01:00:00", "2014-10-25T21:00:00Z"),
+            ("2014-10-26T01:30:00", "2014-10-25T21:30:00Z"),
+            ("2014-10-26T01:59:59", "2014-10-25T21:59:59Z"),
+            ("2014-10-26T02:00:00", "2014-10-25T23:00:00Z"),
+            ("2014-10-26T23:59:59", "2014-10-26T20:59:59Z"),
+        ] {
+            assert_eq!(parse_api_datetime(text).unwrap(), utc(want), "{text}");
+            // Twice: the second call may be answered by the day cache.
+            for _ in 0..2 {
+                assert_eq!(
+                    naive_moscow_fast(text.as_bytes()),
+                    Some(utc(want)),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn offset_datetimes_are_honoured() {
         assert_eq!(
             parse_api_datetime("2012-12-07T09:14:57+04:00").unwrap(),
