@@ -61,7 +61,7 @@ impl ChatsBuilder {
             self.visitor_variables
                 .append_option(raw(&ch.visitor_variables));
             self.events.append_option(raw(&ch.events));
-            push_lineage!(self, ctx, s, &ch.extra);
+            push_lineage!(self, ctx, s, ch);
         }
         c.chats.len()
     }

@@ -1,10 +1,9 @@
 //! What every table module shares: the builder macro, per-conversation context,
-//! lineage, `_extra` rendering, personal-data handling and the MSK clock cache.
+//! lineage, personal-data handling and the MSK clock cache.
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::{PiiAction, PiiPolicy};
@@ -82,11 +81,12 @@ macro_rules! table_builder {
     };
 }
 
-/// Appends the lineage columns (`_extra`, `_source_updated_at`, `_synced_at`, `_run_id`).
+/// Appends the lineage columns (`_extra`, `_source_updated_at`, `_synced_at`, `_run_id`);
+/// `$obj` is the row's model object (its unknown fields and those nested in it: `unknown`).
 macro_rules! push_lineage {
-    ($b:expr, $ctx:expr, $scratch:expr, $extra:expr) => {{
+    ($b:expr, $ctx:expr, $scratch:expr, $obj:expr) => {{
         $b._extra
-            .append_value($crate::common::extra_json($extra, &mut $scratch.json));
+            .append_value($crate::unknown::extra_json($obj, &mut $scratch.json));
         $crate::common::push_lineage!($b, $ctx);
     }};
     ($b:expr, $ctx:expr) => {{
@@ -195,29 +195,6 @@ pub(crate) fn ts(dt: Option<DateTime<Utc>>) -> Option<i64> {
 /// The JSON text of a free-form field, as received.
 pub(crate) fn raw<'a>(v: &Option<ltx_model::JsonText<'a>>) -> Option<&'a str> {
     v.map(|j| j.get())
-}
-
-/// `_extra`: unknown fields as a JSON object with sorted keys (`{}` when none).
-pub(crate) fn extra_json<'b>(extra: &Map<String, Value>, buf: &'b mut String) -> &'b str {
-    if extra.is_empty() {
-        return "{}";
-    }
-    let mut entries: Vec<(&String, &Value)> = extra.iter().collect();
-    // Sorted explicitly: serde_json's map order depends on a feature another crate may enable.
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    buf.clear();
-    buf.push('{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        // Serializing a string or a Value to JSON cannot fail.
-        buf.push_str(&serde_json::to_string(k).unwrap_or_default());
-        buf.push(':');
-        buf.push_str(&serde_json::to_string(v).unwrap_or_default());
-    }
-    buf.push('}');
-    buf
 }
 
 /// Moscow wall-clock time, cached per UTC hour (Moscow has changed offset only on whole

@@ -35,7 +35,7 @@ impl ComplaintsBuilder {
             self.site_id.append_option(x.site.as_ref().map(|v| v.id));
             self.visitor_id
                 .append_option(x.visitor.as_ref().map(|v| v.id.as_ref()));
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.complaints.len()
     }

@@ -25,7 +25,7 @@ impl ConversationEventsBuilder {
                 .append_option(x.employee.as_ref().map(|e| e.id));
             self.page.append_option(x.page.as_deref());
             self.created_at.append_option(ts(x.created_at));
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.events.len()
     }

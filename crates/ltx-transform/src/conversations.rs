@@ -59,7 +59,7 @@ impl ConversationsBuilder {
         self.visitor_variables
             .append_option(raw(&c.visitor_variables));
         self.prechat_fields.append_option(raw(&c.prechat_fields));
-        push_lineage!(self, ctx, s, &c.extra);
+        push_lineage!(self, ctx, s, c);
         1
     }
 }

@@ -57,7 +57,7 @@ impl LeadsBuilder {
             self.search_engine.append_option(x.search_engine.as_deref());
             self.search_query.append_option(x.search_query.as_deref());
             self.entry_page.append_option(x.entry_page.as_deref());
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.leads.len()
     }

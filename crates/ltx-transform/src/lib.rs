@@ -27,6 +27,7 @@ mod quality;
 mod rejected;
 mod schema;
 mod transformer;
+mod unknown;
 
 pub use pool::{Record, TransformPool};
 pub use transformer::Transformer;
