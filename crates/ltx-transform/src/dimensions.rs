@@ -196,10 +196,12 @@ impl VisitorsBuilder {
         self.lead_count.append_option(v.lead_count);
         self.is_banned.append_option(v.is_banned);
         self.banned_at.append_option(ts(v.banned_at));
-        self.ban_reason.append_option(v.ban_reason.as_deref());
-        self.comment.append_option(v.comment.as_deref());
+        self.ban_reason
+            .append_option(s.pii(PiiClass::MessageTexts, v.ban_reason.as_deref()));
+        self.comment
+            .append_option(s.pii(PiiClass::MessageTexts, v.comment.as_deref()));
         self.visitor_variables
-            .append_option(raw(&v.visitor_variables));
+            .append_option(s.form(raw(&v.visitor_variables)));
         self._seen_in_conversation_id
             .append_value(ctx.conversation_id);
         push_lineage!(self, ctx, s, v);
