@@ -295,7 +295,7 @@ model! {
         visitor_variables: Option<JsonText<'a>> = opt(de::Plain::default()),
         /// Callback URL.
         callback_url: Option<Cow<'a, str>> = opt(de::OptString),
-        /// Back-reference to the conversation (kept as sent, not used).
+        /// Back-reference to the conversation (kept as sent; no column of its own).
         #[serde(skip_serializing_if = "Option::is_none")]
         conversation: Option<JsonText<'a>> = opt(de::Plain::default()),
     }

@@ -55,7 +55,7 @@ impl CallsBuilder {
             self.rem_long_answer.append_option(x.rem_long_answer);
             self.rem_lost_in_queue.append_option(x.rem_lost_in_queue);
             self.callback_url.append_option(x.callback_url.as_deref());
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.calls.len()
     }

@@ -44,7 +44,7 @@ impl ChatMessagesBuilder {
                     .append_option(text.map(|t| t.chars().count() as i64));
                 self.text.append_option(s.pii(PiiClass::MessageTexts, text));
                 self.is_delivered.append_option(m.is_delivered);
-                push_lineage!(self, ctx, s, &m.extra);
+                push_lineage!(self, ctx, s, m);
             }
             rows += ch.messages.len();
         }

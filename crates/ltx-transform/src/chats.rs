@@ -2,7 +2,7 @@
 
 use ltx_model::Conversation;
 
-use crate::common::{push_lineage, raw, table_builder, ts, Ctx, Scratch};
+use crate::common::{push_lineage, raw, table_builder, ts, Ctx, PiiClass, Scratch};
 
 table_builder! {
     /// Builders of the `chats` table.
@@ -52,16 +52,20 @@ impl ChatsBuilder {
             self.rem_lost_in_queue.append_option(ch.rem_lost_in_queue);
             self.is_managed.append_option(ch.is_managed);
             self.employee_remark
-                .append_option(ch.employee_remark.as_deref());
+                .append_option(s.pii(PiiClass::MessageTexts, ch.employee_remark.as_deref()));
             self.callback_url.append_option(ch.callback_url.as_deref());
             self.first_message_id
                 .append_option(ch.first_message.as_ref().map(|m| m.id));
-            self.prechats_chat.append_option(raw(&ch.prechats_chat));
-            self.prechats_hidden.append_option(raw(&ch.prechats_hidden));
+            self.prechats_chat
+                .append_option(s.form(raw(&ch.prechats_chat)));
+            self.prechats_hidden
+                .append_option(s.form(raw(&ch.prechats_hidden)));
             self.visitor_variables
-                .append_option(raw(&ch.visitor_variables));
-            self.events.append_option(raw(&ch.events));
-            push_lineage!(self, ctx, s, &ch.extra);
+                .append_option(s.form(raw(&ch.visitor_variables)));
+            // Chat events hold `event_text` (and employee references): redacted by key.
+            self.events
+                .append_option(raw(&ch.events).and_then(|e| s.redact_checked_json(e)));
+            push_lineage!(self, ctx, s, ch);
         }
         c.chats.len()
     }

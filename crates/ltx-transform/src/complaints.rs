@@ -23,7 +23,8 @@ impl ComplaintsBuilder {
             self.complaint_order.append_value(order as i64);
             self.created_at.append_option(ts(x.created_at));
             self.updated_at.append_option(ts(x.updated_at));
-            self.text.append_option(x.text.as_deref());
+            self.text
+                .append_option(s.pii(PiiClass::MessageTexts, x.text.as_deref()));
             self.email
                 .append_option(s.pii(PiiClass::Emails, x.email.as_deref()));
             self.phone
@@ -35,7 +36,7 @@ impl ComplaintsBuilder {
             self.site_id.append_option(x.site.as_ref().map(|v| v.id));
             self.visitor_id
                 .append_option(x.visitor.as_ref().map(|v| v.id.as_ref()));
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.complaints.len()
     }

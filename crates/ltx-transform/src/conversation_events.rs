@@ -2,7 +2,7 @@
 
 use ltx_model::Conversation;
 
-use crate::common::{push_lineage, table_builder, ts, Ctx, Scratch};
+use crate::common::{push_lineage, table_builder, ts, Ctx, PiiClass, Scratch};
 
 table_builder! {
     /// Builders of the `conversation_events` table.
@@ -20,12 +20,14 @@ impl ConversationEventsBuilder {
             self.conversation_id.append_value(ctx.conversation_id);
             self.event_order.append_value(order as i64);
             self.event_type.append_option(x.event_type.as_deref());
-            self.event_text.append_option(x.event_text.as_deref());
+            // System text that embeds visitor and employee names.
+            self.event_text
+                .append_option(s.pii(PiiClass::MessageTexts, x.event_text.as_deref()));
             self.employee_id
                 .append_option(x.employee.as_ref().map(|e| e.id));
             self.page.append_option(x.page.as_deref());
             self.created_at.append_option(ts(x.created_at));
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.events.len()
     }

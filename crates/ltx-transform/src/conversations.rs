@@ -57,9 +57,10 @@ impl ConversationsBuilder {
         self.widget_type.append_option(c.widget_type.as_deref());
         self.widget_id.append_option(c.widget_id.as_deref());
         self.visitor_variables
-            .append_option(raw(&c.visitor_variables));
-        self.prechat_fields.append_option(raw(&c.prechat_fields));
-        push_lineage!(self, ctx, s, &c.extra);
+            .append_option(s.form(raw(&c.visitor_variables)));
+        self.prechat_fields
+            .append_option(s.form(raw(&c.prechat_fields)));
+        push_lineage!(self, ctx, s, c);
         1
     }
 }

@@ -162,15 +162,8 @@ impl EmployeesBuilder {
             self.updated_at.append_option(ts(e.updated_at));
             self._seen_in_conversation_id
                 .append_value(ctx.conversation_id);
-            match role.filter(|r| !r.extra.is_empty()) {
-                // Unknown role fields are kept too, under "role".
-                Some(r) => {
-                    let mut extra = e.extra.clone();
-                    extra.insert("role".to_owned(), Value::Object(r.extra.clone()));
-                    push_lineage!(self, ctx, s, &extra);
-                }
-                None => push_lineage!(self, ctx, s, &e.extra),
-            }
+            // Unknown role fields are kept too, under "role" (see `unknown`).
+            push_lineage!(self, ctx, s, e);
         }
         c.employees.len()
     }
@@ -203,13 +196,15 @@ impl VisitorsBuilder {
         self.lead_count.append_option(v.lead_count);
         self.is_banned.append_option(v.is_banned);
         self.banned_at.append_option(ts(v.banned_at));
-        self.ban_reason.append_option(v.ban_reason.as_deref());
-        self.comment.append_option(v.comment.as_deref());
+        self.ban_reason
+            .append_option(s.pii(PiiClass::MessageTexts, v.ban_reason.as_deref()));
+        self.comment
+            .append_option(s.pii(PiiClass::MessageTexts, v.comment.as_deref()));
         self.visitor_variables
-            .append_option(raw(&v.visitor_variables));
+            .append_option(s.form(raw(&v.visitor_variables)));
         self._seen_in_conversation_id
             .append_value(ctx.conversation_id);
-        push_lineage!(self, ctx, s, &v.extra);
+        push_lineage!(self, ctx, s, v);
         1
     }
 }
@@ -225,7 +220,7 @@ impl SitesBuilder {
         self.is_deleted.append_option(x.is_deleted);
         self._seen_in_conversation_id
             .append_value(ctx.conversation_id);
-        push_lineage!(self, ctx, s, &x.extra);
+        push_lineage!(self, ctx, s, x);
         1
     }
 }
@@ -241,7 +236,7 @@ impl DepartmentsBuilder {
         self.is_deleted.append_option(x.is_deleted);
         self._seen_in_conversation_id
             .append_value(ctx.conversation_id);
-        push_lineage!(self, ctx, s, &x.extra);
+        push_lineage!(self, ctx, s, x);
         1
     }
 }

@@ -34,8 +34,10 @@ impl LeadsBuilder {
                 .append_option(s.pii(PiiClass::Emails, x.email.as_deref()));
             self.phone
                 .append_option(s.pii(PiiClass::Phones, x.phone.as_deref()));
-            self.text.append_option(x.text.as_deref());
-            self.answer_text.append_option(x.answer_text.as_deref());
+            self.text
+                .append_option(s.pii(PiiClass::MessageTexts, x.text.as_deref()));
+            self.answer_text
+                .append_option(s.pii(PiiClass::MessageTexts, x.answer_text.as_deref()));
             self.completed_at.append_option(ts(x.completed_at));
             self.duration_s.append_option(x.duration);
             self.created_by_id
@@ -57,7 +59,7 @@ impl LeadsBuilder {
             self.search_engine.append_option(x.search_engine.as_deref());
             self.search_query.append_option(x.search_query.as_deref());
             self.entry_page.append_option(x.entry_page.as_deref());
-            push_lineage!(self, ctx, s, &x.extra);
+            push_lineage!(self, ctx, s, x);
         }
         c.leads.len()
     }

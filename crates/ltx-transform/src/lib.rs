@@ -27,6 +27,7 @@ mod quality;
 mod rejected;
 mod schema;
 mod transformer;
+mod unknown;
 
 pub use pool::{Record, TransformPool};
 pub use transformer::Transformer;
@@ -196,8 +197,11 @@ pub struct TableBatch {
     pub batch: RecordBatch,
 }
 
-/// What to do with one class of personal data.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// What to do with one class of personal data, ordered from the least to the most strict
+/// (`Keep < Hash < Drop`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PiiAction {
     /// Store the value as received.
@@ -209,11 +213,22 @@ pub enum PiiAction {
     Drop,
 }
 
-/// Personal-data policy, per class of data (config `[pii]`, values `keep|hash|drop`).
+/// Personal-data policy, per class of data (config `[personal_data]`, values `keep|hash|drop`).
+///
+/// The same policy applies to `_rejected.raw_json`, field by field by key name (a record
+/// that did not parse has no trusted structure), and to `chats.events` (chat events hold
+/// `event_text` as conversation events do).
+///
+/// Not covered, kept as received whatever the policy: `_extra` (fields the model does not
+/// know, which may hold personal data under names it cannot recognize); employees' first
+/// and last names (staff, as the operator reports show them); URLs (referers, entry page,
+/// event page, recording and callback URLs, site URL) and `search_query` (what the visitor
+/// typed into a search engine, which the referer URL carries too: attribution data);
+/// city, country and user agent; `widget_id` (an id, or the company's invitation text).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PiiPolicy {
-    /// visitors.name/nickname, leads.name.
+    /// Visitors' names: visitors.name/nickname, leads.name.
     pub names: PiiAction,
     /// Every `email` column.
     pub emails: PiiAction,
@@ -221,10 +236,30 @@ pub struct PiiPolicy {
     pub phones: PiiAction,
     /// visitors.last_ip.
     pub ips: PiiAction,
-    /// chat_messages.text (`text_length` is always kept).
+    /// Free text written by or about people: chat_messages.text (`text_length` is always
+    /// kept), leads.text/answer_text, complaints.text, conversation_events.event_text
+    /// (and `event_text` in chats.events), chats.employee_remark, visitors.comment/ban_reason.
     pub message_texts: PiiAction,
+    /// Free-form JSON filled in by or for the visitor: conversations.prechat_fields and
+    /// visitor_variables, chats.prechats_chat/prechats_hidden/visitor_variables,
+    /// visitors.visitor_variables. `keep`: as received; `hash`: the same JSON shape with
+    /// every string and number replaced by its hash (keys kept, so one can still group by
+    /// field; a number is hashed as its JSON text); `drop`: null. Unset (`None`): the
+    /// strictest of `names`, `emails` and `phones` ([`PiiPolicy::form_fields_action`]), since
+    /// forms hold exactly those: a policy written before this class existed that drops
+    /// phones drops forms too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_fields: Option<PiiAction>,
     /// Prepended to the value before hashing (keep it secret and stable).
     pub salt: String,
+}
+
+impl PiiPolicy {
+    /// The action for `form_fields`: as set, else the strictest of names, emails and phones.
+    pub fn form_fields_action(&self) -> PiiAction {
+        self.form_fields
+            .unwrap_or_else(|| self.names.max(self.emails).max(self.phones))
+    }
 }
 
 /// Default number of rows per emitted batch.

@@ -259,6 +259,159 @@ fn unknown_fields_land_in_extra_with_sorted_keys() {
     );
 }
 
+/// The example with every reference of the model filled in (and `chat.conversation` sent),
+/// so that each kind of nested object occurs at least once.
+fn every_reference() -> Value {
+    let mut v = example();
+    let emp = json!({"id": 90117});
+    v["chats"][0]["employee"]["role"] = json!({"code": "operator"});
+    v["chats"][0]["first_message"]["employee"] = emp.clone();
+    v["chats"][0]["conversation"] = json!({"id": 48211093, "updated_at": "2026-03-14T18:31:40"});
+    v["calls"][0]["lead"] = json!({"id": 3300712, "created_by": emp, "completed_by": emp,
+        "assigned_to": {"id": 90117, "role": {"code": "operator"}}, "locked_by": emp,
+        "department": {"id": 302}, "site": {"id": 7781}});
+    v["leads"][0]["created_by"] = emp.clone();
+    v["leads"][0]["locked_by"] = emp.clone();
+    v["complaints"] = json!([{"id": "c-1", "text": "Долго ждала ответа", "employee": emp,
+        "department": {"id": 302}, "site": {"id": 7781},
+        "visitor": {"id": "f3c2a9e0-4b1d-4c55-9b0e-0d5d2f6b7a11"}}]);
+    v["events"][1]["employee"]["role"] = json!({"code": "operator"});
+    v
+}
+
+/// Adds `"zz_probe": "probe:<path>"` to every object in `v`; returns the probes added.
+fn add_probes(v: &mut Value, path: &str, probes: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                add_probes(child, &format!("{path}.{k}"), probes);
+            }
+            let probe = format!("probe:{path}");
+            map.insert("zz_probe".to_owned(), json!(probe));
+            probes.push(probe);
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                add_probes(child, &format!("{path}[{i}]"), probes);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every non-null string cell of every batch.
+fn all_strings(batches: &[TableBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        for col in b.batch.columns() {
+            if let Some(a) = col.as_any().downcast_ref::<StringArray>() {
+                out.extend(a.iter().flatten().map(str::to_owned));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn unknown_fields_of_nested_objects_reach_the_parent_rows_extra() {
+    // Without unknown fields, nested objects add nothing: `_extra` stays `{}` (only
+    // `chat.conversation`, which no column holds, is kept, as sent).
+    let plain = every_reference();
+    let (batches, _) = run(config(), &[plain.to_string()]);
+    for b in &batches {
+        if let Ok(i) = b.batch.schema().index_of("_extra") {
+            let extra = b
+                .batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            for e in extra.iter() {
+                let want = if b.table == Table::Chats {
+                    r#"{"conversation":{"id":48211093,"updated_at":"2026-03-14T18:31:40"}}"#
+                } else {
+                    "{}"
+                };
+                assert_eq!(e, Some(want), "{}", b.table.name());
+            }
+        }
+    }
+
+    // An unknown field in every object of the record, at every depth: each one ends up in
+    // some cell (the nested references' in their parent row's `_extra`).
+    let mut v = every_reference();
+    let mut probes = Vec::new();
+    add_probes(&mut v, "", &mut probes);
+    let (batches, stats) = run(config(), &[v.to_string()]);
+    assert_eq!(stats.rejected, 0);
+    let cells = all_strings(&batches);
+    let lost: Vec<&String> = probes
+        .iter()
+        .filter(|p| !cells.iter().any(|c| c.contains(&format!("\"{p}\""))))
+        .collect();
+    assert!(lost.is_empty(), "unknown fields dropped: {lost:?}");
+
+    // Where they land: under the field's name, at the reference's depth.
+    let extra = |t: Table, row: usize| -> Value {
+        serde_json::from_str(strs(&table(&batches, t), "_extra")[row].as_deref().unwrap()).unwrap()
+    };
+    let chat = extra(Table::Chats, 0);
+    assert_eq!(chat["zz_probe"], "probe:.chats[0]");
+    assert_eq!(chat["employee"]["zz_probe"], "probe:.chats[0].employee");
+    assert_eq!(
+        chat["employee"]["role"]["zz_probe"],
+        "probe:.chats[0].employee.role"
+    );
+    assert_eq!(
+        chat["first_message"]["visitor"]["zz_probe"],
+        "probe:.chats[0].first_message.visitor"
+    );
+    assert_eq!(
+        chat["conversation"], v["chats"][0]["conversation"],
+        "as sent"
+    );
+    assert!(
+        chat.get("messages").is_none(),
+        "messages are rows of their own"
+    );
+    let msg = extra(Table::ChatMessages, 1);
+    assert_eq!(
+        msg["employee"]["zz_probe"],
+        "probe:.chats[0].messages[1].employee"
+    );
+    let msg = extra(Table::ChatMessages, 0);
+    assert_eq!(
+        msg["visitor"]["zz_probe"],
+        "probe:.chats[0].messages[0].visitor"
+    );
+    let call = extra(Table::Calls, 0);
+    assert_eq!(
+        call["lead"]["assigned_to"]["role"]["zz_probe"],
+        "probe:.calls[0].lead.assigned_to.role"
+    );
+    assert_eq!(
+        extra(Table::Leads, 0)["locked_by"]["zz_probe"],
+        "probe:.leads[0].locked_by"
+    );
+    assert_eq!(
+        extra(Table::Complaints, 0)["visitor"]["zz_probe"],
+        "probe:.complaints[0].visitor"
+    );
+    assert_eq!(
+        extra(Table::ConversationEvents, 1)["employee"]["role"]["zz_probe"],
+        "probe:.events[1].employee.role"
+    );
+    assert_eq!(
+        extra(Table::Employees, 0)["role"]["zz_probe"],
+        "probe:.employees[0].role"
+    );
+    // Keys sorted at every level.
+    let text = strs(&table(&batches, Table::Chats), "_extra")[0]
+        .clone()
+        .unwrap();
+    assert!(text.starts_with(r#"{"conversation":"#), "{text}");
+}
+
 #[test]
 fn tolerance_end_to_end_strings_nulls_missing_arrays() {
     let raw = json!({"id": "501", "created_at": "2026-01-05 10:00:00", "updated_at": "2026-01-05T11:00:00",
@@ -317,6 +470,87 @@ fn sha(salt: &str, v: &str) -> String {
     hex::encode(Sha256::digest(format!("{salt}{v}").as_bytes()))
 }
 
+/// The example with personal data in every place it can hold some, and the values that
+/// must not appear in clear anywhere under a policy that hashes or drops every class.
+fn personal() -> (Value, Vec<String>) {
+    let mut v = example();
+    v["visitor"]["email"] = json!("olga@example.ru");
+    v["visitor"]["comment"] = json!("Ольга просила не звонить до 10");
+    v["visitor"]["ban_reason"] = json!("Спам с номера +79120001122");
+    v["visitor"]["visitor_variables"] = json!({"crm_id": "CRM-661-OLGA", "score": 987654321});
+    v["chats"][0]["employee_remark"] = json!("Клиентка Ольга, перезвонить");
+    v["chats"][0]["prechats_hidden"] = json!([{"title": "Источник", "value": "hidden-src-8812"}]);
+    v["chats"][0]["visitor_variables"] =
+        json!({"client_id": "A-99812", "cart_total": 4599012345u64});
+    v["leads"][0]["email"] = json!("olga.lead@example.ru");
+    v["complaints"] = json!([{"id": "c-1", "text": "Оператор грубил, жалуется Ольга",
+        "email": "olga.c@example.ru", "phone": "+79365550101", "employee": {"id": 90117}}]);
+    let mut secret: Vec<String> = [
+        "Ольга",
+        "+79120001122",
+        "+7 912 000-11-22",
+        "+79365550101",
+        "olga@example.ru",
+        "olga.lead@example.ru",
+        "olga.c@example.ru",
+        "d.sokolov@mebel.example.ru",
+        "198.51.100.23",
+        "A-99812",
+        "hidden-src-8812",
+        "CRM-661-OLGA",
+        "987654321",
+        "4599012345",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let texts = [
+        &v["chats"][0]["messages"][0]["text"],
+        &v["chats"][0]["messages"][1]["text"],
+        &v["chats"][0]["messages"][2]["text"],
+        &v["chats"][0]["employee_remark"],
+        &v["chats"][0]["events"][0]["event_text"],
+        &v["leads"][0]["text"],
+        &v["leads"][0]["answer_text"],
+        &v["complaints"][0]["text"],
+        &v["visitor"]["comment"],
+        &v["visitor"]["ban_reason"],
+        &v["events"][0]["event_text"],
+        &v["events"][1]["event_text"],
+        &v["events"][2]["event_text"],
+        &v["events"][3]["event_text"],
+    ];
+    secret.extend(texts.map(|t| t.as_str().unwrap().to_owned()));
+    (v, secret)
+}
+
+/// The personal record, and a copy that is rejected (so `_rejected` is checked too).
+fn personal_records() -> (Value, Vec<String>, Vec<String>) {
+    let (v, secret) = personal();
+    let mut bad = v.clone();
+    bad["id"] = json!(48211094);
+    bad["chats"][0]["messages"][1]["created_at"] = json!("yesterday");
+    (v.clone(), vec![v.to_string(), bad.to_string()], secret)
+}
+
+/// Values of `secret` found in some string cell of some table, with where.
+fn leaks(batches: &[TableBatch], secret: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for b in batches {
+        let schema = b.batch.schema();
+        for (f, col) in schema.fields().iter().zip(b.batch.columns()) {
+            let Some(a) = col.as_any().downcast_ref::<StringArray>() else {
+                continue;
+            };
+            for cell in a.iter().flatten() {
+                for s in secret.iter().filter(|s| cell.contains(s.as_str())) {
+                    found.push(format!("{s:?} in {}.{}: {cell}", b.table, f.name()));
+                }
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn pii_hash_and_drop() {
     let mut cfg = config();
@@ -326,18 +560,30 @@ fn pii_hash_and_drop() {
         phones: PiiAction::Hash,
         ips: PiiAction::Drop,
         message_texts: PiiAction::Drop,
+        // Unset: the strictest of names, emails and phones (drop).
+        form_fields: None,
         salt: "pepper".to_owned(),
     };
-    let mut v = example();
-    v["employees"][0]["email"] = json!("op@example.ru");
-    let (batches, _) = run(cfg, &[v.to_string()]);
+    let (v, raws, secret) = personal_records();
+    let (batches, stats) = run(cfg, &raws);
+    assert_eq!(stats.rejected, 1);
+    // No value in clear in any column of any table, `_rejected` included.
+    let found = leaks(&batches, &secret);
+    assert!(found.is_empty(), "{found:#?}");
+
     let vis = table(&batches, Table::Visitors);
     assert_eq!(strs(&vis, "name"), [Some(sha("pepper", "Ольга"))]);
     assert_eq!(strs(&vis, "nickname"), [None], "null stays null");
     assert_eq!(strs(&vis, "phone"), [Some(sha("pepper", "+79120001122"))]);
     assert_eq!(strs(&vis, "last_ip"), [None]);
+    assert_eq!(strs(&vis, "comment"), [None]);
+    assert_eq!(strs(&vis, "ban_reason"), [None]);
+    assert_eq!(strs(&vis, "visitor_variables"), [None]);
     let leads = table(&batches, Table::Leads);
     assert_eq!(strs(&leads, "name"), [Some(sha("pepper", "Ольга"))]);
+    assert_eq!(strs(&leads, "text"), [None]);
+    assert_eq!(strs(&leads, "answer_text"), [None]);
+    assert_eq!(strs(&table(&batches, Table::Complaints), "text"), [None]);
     assert_eq!(strs(&table(&batches, Table::Employees), "email"), [None]);
     let msgs = table(&batches, Table::ChatMessages);
     assert_eq!(strs(&msgs, "text"), [None, None, None]);
@@ -345,7 +591,197 @@ fn pii_hash_and_drop() {
         ints(&msgs, "text_length").iter().all(|l| l.unwrap() > 0),
         "text_length kept"
     );
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(strs(&conv, "prechat_fields"), [None]);
+    assert_eq!(strs(&conv, "visitor_variables"), [None]);
+    let chats = table(&batches, Table::Chats);
+    for col in ["prechats_chat", "prechats_hidden", "visitor_variables"] {
+        assert_eq!(strs(&chats, col), [None], "{col}");
+    }
+    assert_eq!(strs(&chats, "employee_remark"), [None]);
+    // Chat events keep their structure; only the text goes.
+    let events: Value =
+        serde_json::from_str(strs(&chats, "events")[0].as_deref().unwrap()).unwrap();
+    assert_eq!(events[0]["event_text"], Value::Null);
+    assert_eq!(
+        events[0]["event_type"],
+        v["chats"][0]["events"][0]["event_type"]
+    );
+    let ev = table(&batches, Table::ConversationEvents);
+    assert_eq!(strs(&ev, "event_text"), [None, None, None, None]);
+    assert_eq!(
+        strs(&ev, "event_type")[0].as_deref(),
+        Some("vistor-navigate")
+    );
     assert_eq!(sha("pepper", "x").len(), 64);
+}
+
+#[test]
+fn pii_hash_keeps_the_shape_of_forms_and_events() {
+    let mut cfg = config();
+    cfg.pii = PiiPolicy {
+        names: PiiAction::Hash,
+        emails: PiiAction::Hash,
+        phones: PiiAction::Hash,
+        ips: PiiAction::Hash,
+        message_texts: PiiAction::Hash,
+        form_fields: Some(PiiAction::Hash),
+        salt: "pepper".to_owned(),
+    };
+    let (v, raws, secret) = personal_records();
+    let (batches, _) = run(cfg, &raws);
+    let found = leaks(&batches, &secret);
+    assert!(found.is_empty(), "{found:#?}");
+    let h = |s: &str| json!(sha("pepper", s));
+
+    // Forms: same shape, keys kept, every string and number hashed (a number as its text).
+    let json_of = |t: Table, col: &str| -> Value {
+        serde_json::from_str(strs(&table(&batches, t), col)[0].as_deref().unwrap()).unwrap()
+    };
+    assert_eq!(
+        json_of(Table::Conversations, "prechat_fields"),
+        json!({"Имя": h("Ольга"), "Телефон": h("+7 912 000-11-22")})
+    );
+    assert_eq!(
+        json_of(Table::Chats, "prechats_chat"),
+        json!([{"title": h("Имя"), "value": h("Ольга")}])
+    );
+    assert_eq!(
+        json_of(Table::Chats, "prechats_hidden"),
+        json!([{"title": h("Источник"), "value": h("hidden-src-8812")}])
+    );
+    assert_eq!(
+        json_of(Table::Chats, "visitor_variables"),
+        json!({"client_id": h("A-99812"), "cart_total": h("4599012345")})
+    );
+    assert_eq!(
+        json_of(Table::Visitors, "visitor_variables"),
+        json!({"crm_id": h("CRM-661-OLGA"), "score": h("987654321")})
+    );
+    // A hashed form value equals the hashed column value (same salt, same text).
+    let vis = table(&batches, Table::Visitors);
+    assert_eq!(json!(strs(&vis, "name")[0]), h("Ольга"));
+    // Free text is hashed like the other classes.
+    let leads = table(&batches, Table::Leads);
+    assert_eq!(
+        json!(strs(&leads, "text")[0]),
+        h(v["leads"][0]["text"].as_str().unwrap())
+    );
+    let ev = table(&batches, Table::ConversationEvents);
+    assert_eq!(
+        json!(strs(&ev, "event_text")[1]),
+        h(v["events"][1]["event_text"].as_str().unwrap())
+    );
+    let events = json_of(Table::Chats, "events");
+    assert_eq!(
+        events[0]["event_text"],
+        h(v["chats"][0]["events"][0]["event_text"].as_str().unwrap())
+    );
+    assert_eq!(
+        events[0]["employee"],
+        v["chats"][0]["events"][0]["employee"]
+    );
+    // `_rejected` follows the same rules.
+    let rejected: Value = serde_json::from_str(
+        strs(&table(&batches, Table::Rejected), "raw_json")[0]
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        rejected["prechat_fields"],
+        json_of(Table::Conversations, "prechat_fields")
+    );
+    assert_eq!(
+        rejected["visitor"]["comment"],
+        h("Ольга просила не звонить до 10")
+    );
+}
+
+#[test]
+fn pii_keep_stores_everything_as_received() {
+    let (v, raws, secret) = personal_records();
+    let (batches, _) = run(config(), &raws);
+    let cells = all_strings(&batches);
+    for s in &secret {
+        assert!(
+            cells.iter().any(|c| c.contains(s.as_str())),
+            "{s} not stored"
+        );
+    }
+    let conv = table(&batches, Table::Conversations);
+    assert_eq!(
+        strs(&conv, "prechat_fields")[0],
+        Some(v["prechat_fields"].to_string())
+    );
+    assert_eq!(
+        strs(&conv, "visitor_variables")[0],
+        Some(v["visitor_variables"].to_string())
+    );
+    let chats = table(&batches, Table::Chats);
+    for col in [
+        "prechats_chat",
+        "prechats_hidden",
+        "visitor_variables",
+        "events",
+    ] {
+        assert_eq!(
+            strs(&chats, col)[0],
+            Some(v["chats"][0][col].to_string()),
+            "{col}"
+        );
+    }
+    assert_eq!(
+        strs(&chats, "employee_remark")[0].as_deref(),
+        v["chats"][0]["employee_remark"].as_str()
+    );
+    let leads = table(&batches, Table::Leads);
+    assert_eq!(
+        strs(&leads, "answer_text")[0].as_deref(),
+        v["leads"][0]["answer_text"].as_str()
+    );
+    let ev = table(&batches, Table::ConversationEvents);
+    assert_eq!(
+        strs(&ev, "event_text")[1].as_deref(),
+        v["events"][1]["event_text"].as_str()
+    );
+    assert_eq!(
+        strs(&table(&batches, Table::Rejected), "raw_json")[0],
+        Some(raws[1].clone())
+    );
+}
+
+#[test]
+fn form_fields_default_to_the_strictest_of_names_emails_phones() {
+    let policy = |names, emails, phones, ips, message_texts, form_fields| PiiPolicy {
+        names,
+        emails,
+        phones,
+        ips,
+        message_texts,
+        form_fields,
+        salt: String::new(),
+    };
+    use PiiAction::{Drop, Hash, Keep};
+    let cases = [
+        (policy(Keep, Keep, Keep, Drop, Drop, None), Keep),
+        (policy(Hash, Keep, Keep, Keep, Keep, None), Hash),
+        (policy(Hash, Hash, Drop, Keep, Keep, None), Drop),
+        (policy(Keep, Drop, Hash, Keep, Keep, None), Drop),
+        (policy(Keep, Keep, Drop, Keep, Keep, Some(Keep)), Keep),
+        (policy(Keep, Keep, Keep, Keep, Keep, Some(Hash)), Hash),
+    ];
+    for (p, want) in cases {
+        assert_eq!(p.form_fields_action(), want, "{p:?}");
+    }
+    // Unset, under a policy that drops phones: the form's phone is dropped too.
+    let mut cfg = config();
+    cfg.pii = policy(Keep, Keep, Drop, Keep, Keep, None);
+    let (batches, _) = run(cfg, &[EXAMPLE.to_owned()]);
+    assert_eq!(
+        strs(&table(&batches, Table::Conversations), "prechat_fields"),
+        [None]
+    );
 }
 
 #[test]
@@ -354,9 +790,8 @@ fn rejected_records_follow_the_personal_data_policy() {
     bad["chats"][0]["messages"][1]["created_at"] = json!("yesterday");
     bad["visitor"]["email"] = json!("olga@example.ru");
     let raw = bad.to_string();
-    // Values of the classed fields (visitor.phone, visitor.email). Free text such as
-    // prechat_fields or event_text is outside the policy, in the tables and here alike.
-    let clear = ["+79120001122", "olga@example.ru"];
+    // Values of the classed fields (visitor.phone, visitor.email, the prechat form's phone).
+    let clear = ["+79120001122", "olga@example.ru", "+7 912 000-11-22"];
     for v in clear {
         assert!(raw.contains(v), "fixture lacks {v}");
     }
@@ -373,6 +808,7 @@ fn rejected_records_follow_the_personal_data_policy() {
         phones: PiiAction::Drop,
         ips: PiiAction::Keep,
         message_texts: PiiAction::Keep,
+        form_fields: None,
         salt: "pepper".to_owned(),
     };
     let mut t = Transformer::new(cfg);
@@ -392,6 +828,14 @@ fn rejected_records_follow_the_personal_data_policy() {
     let redacted: Value = serde_json::from_str(&stored[0]).unwrap();
     assert_eq!(redacted["visitor"]["name"], json!(sha("pepper", "Ольга")));
     assert_eq!(redacted["visitor"]["email"], Value::Null);
+    // Forms as in the tables: dropped whole (the strictest of names, emails, phones).
+    assert_eq!(redacted["prechat_fields"], Value::Null);
+    assert_eq!(redacted["chats"][0]["prechats_chat"], Value::Null);
+    // Texts are kept under this policy, here as in the tables.
+    assert_eq!(
+        redacted["events"][1]["event_text"],
+        json!("Ольга начала переписку с оператором Дмитрий Соколов")
+    );
     assert_eq!(redacted["leads"][0]["name"], json!(sha("pepper", "Ольга")));
     assert_eq!(
         redacted["chats"][0]["messages"][1]["created_at"],
@@ -412,7 +856,11 @@ fn pii_policy_deserializes_lowercase() {
     assert_eq!(p.names, PiiAction::Hash);
     assert_eq!(p.message_texts, PiiAction::Drop);
     assert_eq!(p.emails, PiiAction::Keep);
+    assert_eq!(p.form_fields, None, "unset: resolved by form_fields_action");
+    let p: PiiPolicy = serde_json::from_value(json!({"form_fields": "keep"})).unwrap();
+    assert_eq!(p.form_fields, Some(PiiAction::Keep));
     assert!(serde_json::from_value::<PiiPolicy>(json!({"names": "Hash"})).is_err());
+    assert!(serde_json::from_value::<PiiPolicy>(json!({"form_fields": "Drop"})).is_err());
 }
 
 #[test]
