@@ -234,8 +234,14 @@ pub struct PersonalData {
     pub phones: PiiAction,
     /// visitors.last_ip.
     pub ips: PiiAction,
-    /// chat_messages.text.
+    /// Free text written by or about people: chat_messages.text, leads.text/answer_text,
+    /// complaints.text, conversation_events.event_text, chats.employee_remark,
+    /// visitors.comment/ban_reason.
     pub message_texts: PiiAction,
+    /// Prechat forms, prechats and visitor variables (free-form JSON): keep, hash (same
+    /// shape, every value hashed) or drop; unset = the strictest of names, emails, phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_fields: Option<PiiAction>,
 }
 
 impl PersonalData {
@@ -247,6 +253,7 @@ impl PersonalData {
             phones: self.phones,
             ips: self.ips,
             message_texts: self.message_texts,
+            form_fields: self.form_fields,
             salt,
         }
     }
@@ -259,6 +266,7 @@ impl PersonalData {
             self.phones,
             self.ips,
             self.message_texts,
+            self.form_fields.unwrap_or_default(),
         ]
         .contains(&PiiAction::Hash)
     }
@@ -640,6 +648,35 @@ mod tests {
             let l = Config::load(Some(&p), true, &Overrides::default()).unwrap();
             assert!(l.file.is_some());
         }
+    }
+
+    #[test]
+    fn form_fields_are_configurable_and_default_to_the_strictest_contact_class() {
+        let d = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            Config::load(Some(&write(&d, text)), true, &Overrides::default())
+                .unwrap()
+                .config
+                .personal_data
+        };
+        // Unset: derived by the transform from names/emails/phones (phones drop here).
+        let pd = load("[personal_data]\nphones = \"drop\"\n");
+        assert_eq!(pd.form_fields, None);
+        let policy = pd.policy(String::new());
+        assert_eq!(policy.form_fields_action(), PiiAction::Drop);
+        assert!(!pd.hashes_anything());
+        // Set: as given, and a hashed form needs the salt.
+        let pd = load("[personal_data]\nform_fields = \"hash\"\n");
+        assert_eq!(pd.form_fields, Some(PiiAction::Hash));
+        assert!(pd.hashes_anything());
+        let e = Config::load(
+            Some(&write(&d, "[personal_data]\nform_fields = \"mask\"\n")),
+            true,
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("form_fields") && e.contains("hash"), "{e}");
     }
 
     #[test]
