@@ -83,8 +83,12 @@ fn quality_summary(stats: &TransformStats) -> String {
     if total == 0 {
         return "0 quality issues".to_owned();
     }
-    let mut by_check: Vec<(&str, u64)> =
-        stats.quality_issues.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut by_check: Vec<(&str, u64)> = stats
+        .quality_issues
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| (*k, *v))
+        .collect();
     by_check.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let parts: Vec<String> = by_check.iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!("{total} quality issues ({})", parts.join(", "))
@@ -417,6 +421,7 @@ fn quality_by_check(stats: &TransformStats) -> BTreeMap<String, u64> {
     stats
         .quality_issues
         .iter()
+        .filter(|(_, n)| **n > 0)
         .map(|(check, n)| ((*check).to_owned(), *n))
         .collect()
 }

@@ -1583,8 +1583,14 @@ fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
         "{summary}"
     );
     for (check, n) in &by_check {
+        assert!(*n > 0, "{by_check:?}");
         assert!(summary.contains(&format!("{check} {n}")), "{summary}");
     }
+    // Checks that found nothing are not listed.
+    assert!(
+        !summary.contains(" 0,") && !summary.contains(" 0)"),
+        "{summary}"
+    );
 }
 
 #[test]
