@@ -1485,7 +1485,6 @@ fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
         .unwrap()
         .port();
     let dead = format!("http://127.0.0.1:{port}");
-    let w = wh.display().to_string();
     // The same pipeline name (same cursor), without retries: the test need not wait.
     let pipeline = s.path().join("dead.toml").display().to_string();
     std::fs::write(
@@ -1493,19 +1492,24 @@ fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
         "name = \"e2e\"\n[source]\nmax_retries = 0\n[sync]\nstart_date = \"2026-01-01\"\n",
     )
     .unwrap();
-    let o = ltx(
-        s.path(),
-        &[
+    let sync_dead = |dir: &Path| {
+        let d = dir.display().to_string();
+        let args = [
             "sync",
             "--pipeline",
             &pipeline,
             "--base-url",
             &dead,
             "--warehouse",
-            &w,
-        ],
-        &[("LIVETEX_API_TOKEN", sim.handle.token())],
-    );
+            &d,
+        ];
+        ltx(
+            s.path(),
+            &args,
+            &[("LIVETEX_API_TOKEN", sim.handle.token())],
+        )
+    };
+    let o = sync_dead(&wh);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let runs: Vec<(String, Option<String>)> = catalog(&wh)
         .prepare("SELECT status, error FROM _ltx_runs ORDER BY started_at")
@@ -1521,36 +1525,20 @@ fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
     assert!(error.contains(&port.to_string()), "{error}");
     // A sync into a directory that holds no warehouse creates nothing when it fails.
     let none = s.wh("none");
-    let n = none.display().to_string();
-    let o = ltx(
-        s.path(),
-        &[
-            "sync",
-            "--pipeline",
-            &pipeline,
-            "--base-url",
-            &dead,
-            "--warehouse",
-            &n,
-        ],
-        &[("LIVETEX_API_TOKEN", sim.handle.token())],
-    );
+    let o = sync_dead(&none);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!none.exists());
 }
 
-#[test]
-fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
-    // The summary printed no quality figure and `_ltx_runs` had only a total.
-    let s = Scratch::new();
+/// `ltx import` of `n` generated conversations (seed 42) into a new warehouse `wh`.
+fn import_generated(s: &Scratch, n: u64) -> (PathBuf, Output) {
     let cfg = SimConfig {
-        conversations: 2000,
+        conversations: n,
         seed: 42,
         ..SimConfig::default()
     };
-    let lines = ltx_sim::jsonl_lines(&cfg, 2000).unwrap();
     let input = s.path().join("in.jsonl");
-    std::fs::write(&input, lines.join("\n")).unwrap();
+    std::fs::write(&input, ltx_sim::jsonl_lines(&cfg, n).unwrap().join("\n")).unwrap();
     let wh = s.wh("wh");
     let o = ltx(
         s.path(),
@@ -1563,6 +1551,14 @@ fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
+    (wh, o)
+}
+
+#[test]
+fn quality_findings_per_check_reach_the_summary_and_the_run_log() {
+    // The summary printed no quality figure and `_ltx_runs` had only a total.
+    let s = Scratch::new();
+    let (wh, o) = import_generated(&s, 2000);
     // A first run: every conversation is new, so the findings equal the table's rows.
     let (issues, by_check): (i64, String) = catalog(&wh)
         .query_row(
@@ -1598,17 +1594,8 @@ fn a_query_warns_when_the_views_are_behind_the_last_commit() {
     // A commit whose catalog rebuild failed exits 0 (its data is safe) and leaves the
     // views showing the previous state: `ltx query` says so instead of answering silently.
     let s = Scratch::new();
-    let lines = ltx_sim::jsonl_lines(&SimConfig::default(), 20).unwrap();
-    let input = s.path().join("in.jsonl");
-    std::fs::write(&input, lines.join("\n")).unwrap();
-    let wh = s.wh("wh");
+    let (wh, _) = import_generated(&s, 20);
     let w = wh.to_str().unwrap();
-    let o = ltx(
-        s.path(),
-        &["import", "--warehouse", w, input.to_str().unwrap()],
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
     let query = || ltx(s.path(), &["query", "--warehouse", w, "SELECT 1 AS n"], &[]);
     let o = query();
     assert!(o.status.success(), "{}", text(&o));
