@@ -32,19 +32,24 @@ pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         OutputFormat::Table | OutputFormat::Csv => {
-            let checks = quality_by_check(dir);
-            let visible = dimension_rows(dir);
+            // The catalog adds what only the views know; when it cannot be read (moved,
+            // copied, not built) the figures come from the manifest and the reason is shown.
+            let catalog = crate::query::open_catalog(dir);
+            let (checks, visible) = match &catalog {
+                Ok(conn) => (quality_by_check(conn), dimension_rows(conn)),
+                Err(_) => Default::default(),
+            };
             out.write_all(render(&status, &checks, &visible).as_bytes())?;
+            if let Err(e) = catalog {
+                writeln!(out, "\ncatalog    {e:#}")?;
+            }
         }
     }
     Ok(())
 }
 
 /// Quality issues per check, from the catalog (empty when it cannot be read).
-fn quality_by_check(dir: &std::path::Path) -> Vec<(String, i64)> {
-    let Ok(conn) = crate::query::open_catalog(dir) else {
-        return Vec::new();
-    };
+fn quality_by_check(conn: &duckdb::Connection) -> Vec<(String, i64)> {
     let Ok(mut stmt) =
         conn.prepare("SELECT \"check\", count(*) FROM _quality_issues GROUP BY 1 ORDER BY 2 DESC")
     else {
@@ -57,12 +62,9 @@ fn quality_by_check(dir: &std::path::Path) -> Vec<(String, i64)> {
 
 /// Rows the dimension views show (the latest row per key; their files hold one row per
 /// conversation that mentioned the key) and distinct `_rejected` records (their files
-/// hold one row per sync that saw the record). Empty when the catalog cannot be read.
-fn dimension_rows(dir: &std::path::Path) -> std::collections::BTreeMap<String, i64> {
+/// hold one row per sync that saw the record).
+fn dimension_rows(conn: &duckdb::Connection) -> std::collections::BTreeMap<String, i64> {
     use ltx_transform::Table;
-    let Ok(conn) = crate::query::open_catalog(dir) else {
-        return Default::default();
-    };
     [
         Table::Employees,
         Table::Visitors,

@@ -1116,9 +1116,17 @@ fn register_rebuilds_views_after_a_move() {
             &[],
         )
     };
-    // Before `register`, a query names the fix instead of DuckDB's "No files found".
+    // Before `register`, a query names the fix instead of DuckDB's "No files found",
+    // and so does `status` (whose figures then come from the manifest).
     let o = count(m);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let st = ltx(s.path(), &["status", "--warehouse", m], &[]);
+    assert!(st.status.success(), "{}", text(&st));
+    assert!(
+        stdout(&st).contains("ltx register --warehouse"),
+        "{}",
+        text(&st)
+    );
     assert!(
         stderr(&o).contains("ltx register --warehouse"),
         "{}",
