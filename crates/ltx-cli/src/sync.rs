@@ -203,7 +203,13 @@ fn consume<T: Into<FileItem>>(
                     writer.write_raw(c.raw.get())?;
                 }
                 counters.conversations.fetch_add(1, Ordering::Relaxed);
-                Record::Json(c.raw.into())
+                match c.origin {
+                    Some(origin) => Record::JsonAt {
+                        raw: c.raw.into(),
+                        origin,
+                    },
+                    None => Record::Json(c.raw.into()),
+                }
             }
             FileItem::Record(Item::Unreadable(u)) => Record::Unreadable {
                 raw: u.raw.into(),

@@ -1041,16 +1041,20 @@ fn import_files_through_the_same_path() {
     );
     assert!(o.status.success(), "{}", text(&o));
     assert_matches_truth(&sim, &wh);
-    let o = ltx(
-        s.path(),
-        &[
-            "import",
-            "--warehouse",
-            wh.to_str().unwrap(),
-            "missing.json",
-        ],
-        &[],
-    );
+    // A conversation of an array file that does not fit the model: a `_rejected` row
+    // whose error says where it was read.
+    let mut bad = all[0].clone();
+    bad["created_at"] = "yesterday".into();
+    let c = [all[1].clone(), bad, all[2].clone()];
+    std::fs::write(s.path().join("c.json"), serde_json::to_vec(&c).unwrap()).unwrap();
+    let w = wh.to_str().unwrap();
+    let o = ltx(s.path(), &["import", "--warehouse", w, "c.json"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let error: String = catalog(&wh)
+        .query_row("SELECT error FROM _rejected", [], |r| r.get(0))
+        .unwrap();
+    assert!(error.ends_with("(c.json record 2)"), "{error}");
+    let o = ltx(s.path(), &["import", "--warehouse", w, "missing.json"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 

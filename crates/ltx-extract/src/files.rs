@@ -117,7 +117,11 @@ const STOPPED: &str = "stopped by the consumer";
 impl Ctx<'_> {
     fn emit<E: serde::de::Error>(&self, raw: impl Into<RawJson>) -> Result<(), E> {
         let record = self.summary.borrow().records + 1;
-        let item = classify(raw, || format!("{} record {record}", self.path.display()));
+        let origin = || format!("{} record {record}", self.path.display());
+        let mut item = classify(raw, origin);
+        if let Item::Conversation(c) = &mut item {
+            c.origin = Some(origin().into());
+        }
         {
             let mut s = self.summary.borrow_mut();
             s.records += 1;

@@ -95,6 +95,10 @@ pub struct Extracted {
     pub updated_at: DateTime<Utc>,
     /// The conversation object as received (bytes untouched).
     pub raw: RawJson,
+    /// Where it came from, for records read from files (`FILE record N`): named in the
+    /// `_rejected` error if the conversation does not fit the model. `None` from the API
+    /// (the row's conversation id and the run's window say enough there).
+    pub origin: Option<Box<str>>,
 }
 
 /// A record whose `id` or `updated_at` could not be read.
@@ -260,6 +264,7 @@ pub(crate) fn classify(raw: impl Into<RawJson>, origin: impl FnOnce() -> String)
             id,
             updated_at,
             raw,
+            origin: None,
         }),
         Err(error) => Item::Unreadable(Unreadable {
             raw,

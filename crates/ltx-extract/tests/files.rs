@@ -76,7 +76,12 @@ fn read_all(path: &Path) -> Result<Read, ExtractError> {
     let mut records = 0;
     read_file(path, &mut |item| {
         match item {
-            FileItem::Record(Item::Conversation(c)) => r.got.push((c.id, c.raw.get().to_owned())),
+            FileItem::Record(Item::Conversation(c)) => {
+                // Named in `_rejected` should the conversation not fit the model.
+                let want = format!("{} record {}", path.display(), records + 1);
+                assert_eq!(c.origin.as_deref(), Some(want.as_str()));
+                r.got.push((c.id, c.raw.get().to_owned()));
+            }
             FileItem::Record(Item::Unreadable(u)) => {
                 assert!(u.origin.contains("record"), "{}", u.origin);
                 r.bad += 1;

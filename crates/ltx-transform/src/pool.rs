@@ -39,6 +39,14 @@ pub enum Record {
         /// Why it could not be read, with its origin.
         error: String,
     },
+    /// A conversation as JSON text read from a file: as [`Record::Json`], with `origin`
+    /// (`FILE record N`) named in the `_rejected` error if it does not fit the model.
+    JsonAt {
+        /// The record as read.
+        raw: Box<str>,
+        /// Where it was read.
+        origin: Box<str>,
+    },
     /// Conversations from a JSON Lines file, not yet checked to be JSON: the worker's
     /// parse checks them, and a record that is not a UTF-8 JSON object stops the pool with
     /// [`PoolError::BadRecord`] (the file is truncated or corrupt).
@@ -252,6 +260,7 @@ fn work(
         for record in chunk {
             match record {
                 Record::Json(raw) => t.push_json(&raw),
+                Record::JsonAt { raw, origin } => t.push_json_at(&raw, &origin),
                 Record::Unreadable { raw, error } => t.push_unreadable(&raw, &error),
                 Record::Lines(lines) => {
                     for (record, line) in lines.iter() {
@@ -442,6 +451,19 @@ mod tests {
         assert_eq!(got.get("_rejected"), Some(&1));
         assert_eq!(errors.len(), 1);
         assert!(errors[0].ends_with("(f.jsonl record 41)"), "{}", errors[0]);
+        // Records of array and envelope files carry their origin one by one.
+        let located = lines
+            .iter()
+            .enumerate()
+            .map(|(k, l)| Record::JsonAt {
+                raw: String::from_utf8(l.clone()).unwrap().into(),
+                origin: format!("f.json record {}", k + 1).into(),
+            })
+            .collect();
+        let (got, errors) = run(located, 2).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].ends_with("(f.json record 41)"), "{}", errors[0]);
     }
 
     #[test]

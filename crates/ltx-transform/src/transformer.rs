@@ -176,6 +176,15 @@ impl Transformer {
         self.push_parsed(raw, Conversation::from_json(raw));
     }
 
+    /// As [`Transformer::push_json`], with `origin` (where the record was read, e.g.
+    /// `FILE record N`) named at the end of a `_rejected` error.
+    pub fn push_json_at(&mut self, raw: &str, origin: &str) {
+        match Conversation::from_json(raw) {
+            Ok(c) => self.push_conversation(&c),
+            Err(err) => self.reject_at(raw, &err, origin),
+        }
+    }
+
     /// As [`Transformer::push_json`], for a record parsed elsewhere with
     /// [`Conversation::from_json`] (`raw` is kept in `_rejected` if it failed).
     ///
@@ -238,10 +247,15 @@ impl Transformer {
                 if !raw.starts_with('{') {
                     return Err("expected a JSON object on this line".into());
                 }
-                self.reject(raw, &err, format!("{err} ({})", origin()));
+                self.reject_at(raw, &err, &origin());
             }
         }
         Ok(())
+    }
+
+    /// As [`Transformer::reject`], the error ending with where the record was read.
+    fn reject_at(&mut self, raw: &str, err: &ModelError, origin: &str) {
+        self.reject(raw, err, format!("{err} ({origin})"));
     }
 
     /// Writes a record that did not parse to `_rejected`.
