@@ -331,10 +331,8 @@ fn read_error(e: &dyn std::fmt::Display) -> String {
 fn json_error(e: &serde_json::Error) -> String {
     if e.io_error_kind().is_some() {
         read_error(e)
-    } else if e.is_eof() {
-        format!("unexpected end of file (truncated?): {e}")
     } else {
-        e.to_string()
+        ltx_model::json_error_message(e)
     }
 }
 

@@ -180,6 +180,8 @@ fn a_truncated_file_names_the_file_and_the_record() {
                 other => panic!("{name}: unexpected error {other:?}"),
             }
             assert!(err.to_string().contains(&name), "{err}");
+            // The same words as the transform's for a cut JSON Lines record.
+            assert!(err.to_string().contains("truncated file?"), "{err}");
         }
     }
     // A gzip stream cut short is an error too, not a silent end.

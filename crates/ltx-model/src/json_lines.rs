@@ -40,6 +40,16 @@ impl JsonLines {
     }
 }
 
+/// The message of serde_json's error on a record of a file, the same whichever crate read
+/// it: a record cut short says the file is probably truncated.
+pub fn json_error_message(e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        format!("the record ends too early (truncated file?): {e}")
+    } else {
+        e.to_string()
+    }
+}
+
 /// A line of a JSON Lines file as text; the error says where it is not UTF-8.
 ///
 /// With simdutf8 (several times faster than std on the Cyrillic text of conversations);

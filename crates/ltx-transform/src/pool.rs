@@ -471,7 +471,7 @@ mod tests {
         let good = records(100);
         let cut = &good[7][..good[7].len() / 2];
         let cases: [(&[u8], &str); 6] = [
-            (cut.as_bytes(), "truncated"),
+            (cut.as_bytes(), "truncated file?"),
             (b"{\"id\": \"\xff\"}", "UTF-8"),
             (b"[1, 2]", "JSON object"),
             (b"42", "JSON object"),

@@ -238,11 +238,7 @@ impl Transformer {
             Ok(c) => self.push_conversation(&c),
             Err(err) => {
                 if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(raw) {
-                    return Err(if e.is_eof() {
-                        format!("the record ends too early (truncated file?): {e}")
-                    } else {
-                        e.to_string()
-                    });
+                    return Err(ltx_model::json_error_message(&e));
                 }
                 if !raw.starts_with('{') {
                     return Err("expected a JSON object on this line".into());
