@@ -237,6 +237,8 @@ impl Transformer {
         match Conversation::from_json(raw) {
             Ok(c) => self.push_conversation(&c),
             Err(err) => {
+                // A parse of its own: the model's stops at the first field that does not
+                // fit, so it cannot tell whether the record is also cut short further on.
                 if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(raw) {
                     return Err(ltx_model::json_error_message(&e));
                 }
