@@ -470,8 +470,11 @@ mod tests {
     fn a_line_that_is_not_a_json_object_stops_the_pool_naming_file_and_record() {
         let good = records(100);
         let cut = &good[7][..good[7].len() / 2];
-        let cases: [(&[u8], &str); 6] = [
+        // Cut after a field the model rejects: its parse stops there, the cut still counts.
+        let misfit_then_cut = br#"{"id": 7, "created_at": "yesterday", "chats": [{"id": 1"#;
+        let cases: [(&[u8], &str); 7] = [
             (cut.as_bytes(), "truncated file?"),
+            (misfit_then_cut, "truncated file?"),
             (b"{\"id\": \"\xff\"}", "UTF-8"),
             (b"[1, 2]", "JSON object"),
             (b"42", "JSON object"),
