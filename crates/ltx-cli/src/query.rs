@@ -52,10 +52,7 @@ fn check_built_here(conn: &Connection, warehouse: &Path) -> anyhow::Result<()> {
     if here.is_some() && here == there {
         // A commit whose catalog rebuild failed (logged by that sync, which still exits
         // 0: its data is safe) leaves views one or more commits behind.
-        let committed = ltx_load::Warehouse::open_readonly(warehouse)
-            .and_then(|wh| wh.state())
-            .map(|m| m.generation);
-        if let Ok(committed) = committed {
+        if let Ok(Some(committed)) = ltx_load::Warehouse::committed_generation(warehouse) {
             if committed > generation {
                 tracing::warn!(
                     catalog_generation = generation,

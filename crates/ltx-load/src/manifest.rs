@@ -95,6 +95,36 @@ pub struct PipelineState {
     pub last_success_at: Option<DateTime<Utc>>,
 }
 
+/// The fields every manifest format starts with.
+#[derive(Deserialize)]
+struct Head {
+    format_version: u32,
+    generation: u64,
+}
+
+/// The manifest's bytes and head, checked to be a format this ltx understands; `None`
+/// when there is no manifest.
+fn read_head(layout: &Layout) -> Result<Option<(Vec<u8>, Head)>> {
+    let path = layout.manifest();
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let head: Head = serde_json::from_slice(&bytes).map_err(|source| LoadError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    if head.format_version > FORMAT_VERSION {
+        return Err(LoadError::UnsupportedManifest {
+            path,
+            found: head.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(Some((bytes, head)))
+}
+
 impl Manifest {
     /// A new, empty manifest (generation 0).
     pub fn empty(now: DateTime<Utc>) -> Self {
@@ -122,30 +152,21 @@ impl Manifest {
 
     /// Reads the manifest; `Ok(None)` when the file does not exist.
     pub fn load(layout: &Layout) -> Result<Option<Self>> {
-        let path = layout.manifest();
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(&path)(e)),
+        let Some((bytes, _)) = read_head(layout)? else {
+            return Ok(None);
         };
-        #[derive(Deserialize)]
-        struct Version {
-            format_version: u32,
-        }
-        let v: Version = serde_json::from_slice(&bytes).map_err(|source| LoadError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        if v.format_version > FORMAT_VERSION {
-            return Err(LoadError::UnsupportedManifest {
-                path,
-                found: v.format_version,
-                supported: FORMAT_VERSION,
-            });
-        }
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|source| LoadError::Json { path, source })
+            .map_err(|source| LoadError::Json {
+                path: layout.manifest(),
+                source,
+            })
+    }
+
+    /// The committed generation alone, without building the file lists (which grow with
+    /// the warehouse); `None` when there is no manifest.
+    pub fn load_generation(layout: &Layout) -> Result<Option<u64>> {
+        Ok(read_head(layout)?.map(|(_, head)| head.generation))
     }
 
     /// Commits this manifest: tmp write + fsync, rename over `manifest.json`, fsync the dir.

@@ -435,6 +435,12 @@ impl Warehouse {
         })
     }
 
+    /// The generation last committed in `dir` (`None`: no warehouse there), read without
+    /// the manifest's file lists; nothing is locked or created.
+    pub fn committed_generation(dir: impl AsRef<Path>) -> Result<Option<u64>> {
+        Manifest::load_generation(&Layout::new(dir.as_ref())?)
+    }
+
     /// Whether `dir` holds a warehouse (its manifest exists); nothing is created.
     pub fn exists(dir: impl AsRef<Path>) -> bool {
         Layout::new(dir.as_ref()).is_ok_and(|l| l.manifest().exists())
