@@ -465,21 +465,20 @@ impl Warehouse {
                 dir: self.dir().to_path_buf(),
             });
         }
-        let now = now_micros();
-        let mut next = st.manifest.clone();
-        next.generation += 1;
-        next.committed_at = now;
-        next.runs.push(info.run_id.clone());
-        let record = RunRecord::failed(info, outcome, next.generation, now, error);
-        record.store(layout)?;
-        crash.check("failed_run.after_run_record")?;
-        next.store(layout, crash, [None, None, None])?;
-        st.manifest = next;
+        let failed = [(info, outcome, now_micros(), error)];
+        let mut records = commit_failed_runs(
+            layout,
+            &mut st.manifest,
+            crash,
+            &failed,
+            Some("failed_run.after_run_record"),
+        )?;
         crash.check("failed_run.after_manifest_rename")?;
         layout::remove_dir_if_exists(&layout.tmp_txn_dir(&info.run_id))?;
         self.inner.rebuild_catalog_after_commit(&st)?;
         tracing::warn!(run_id = %info.run_id, error, "failed run recorded");
-        Ok(record)
+        // One failed run in, one record out.
+        Ok(records.swap_remove(0))
     }
 
     /// Sets the BI models and rebuilds the catalog with the current absolute directory
@@ -740,25 +739,43 @@ fn record_interrupted_runs(
         return Ok(());
     }
     found.sort_by_key(|(_, info)| info.started_at);
-    let mut next = manifest.clone();
-    next.generation += 1;
-    next.committed_at = now_micros();
-    for (finished_at, info) in &found {
-        next.runs.push(info.run_id.clone());
-        let record = RunRecord::failed(
-            info,
-            &RunOutcome::default(),
-            next.generation,
-            truncate_micros(*finished_at),
-            INTERRUPTED,
-        );
-        record.store(layout)?;
-    }
-    next.store(layout, crash, [None, None, None])?;
-    *manifest = next;
+    let outcome = RunOutcome::default();
+    let failed: Vec<_> = found
+        .iter()
+        .map(|(finished_at, info)| (info, &outcome, truncate_micros(*finished_at), INTERRUPTED))
+        .collect();
+    commit_failed_runs(layout, manifest, crash, &failed, None)?;
     let ids: Vec<&str> = found.iter().map(|(_, i)| i.run_id.as_str()).collect();
     tracing::warn!(runs = ?ids, "runs interrupted before their commit recorded as failed");
     Ok(())
+}
+
+/// Commits failed runs `(info, outcome, finished_at, error)`: their records, then one new
+/// manifest generation listing them (`after_records`: a crash point between the two).
+/// Returns the records in order.
+fn commit_failed_runs(
+    layout: &Layout,
+    manifest: &mut Manifest,
+    crash: &CrashHook,
+    failed: &[(&RunInfo, &RunOutcome, DateTime<Utc>, &str)],
+    after_records: Option<&'static str>,
+) -> Result<Vec<RunRecord>> {
+    let mut next = manifest.clone();
+    next.generation += 1;
+    next.committed_at = now_micros();
+    let mut records = Vec::with_capacity(failed.len());
+    for &(info, outcome, finished_at, error) in failed {
+        next.runs.push(info.run_id.clone());
+        let record = RunRecord::failed(info, outcome, next.generation, finished_at, error);
+        record.store(layout)?;
+        records.push(record);
+    }
+    if let Some(point) = after_records {
+        crash.check(point)?;
+    }
+    next.store(layout, crash, [None, None, None])?;
+    *manifest = next;
+    Ok(records)
 }
 
 /// The latest modification time of a file directly in `dir` (or of `dir` itself).
