@@ -79,18 +79,14 @@ impl SyncReport {
 
 /// "0 quality issues", or "101 quality issues (message_count 98, chat_count 3)".
 fn quality_summary(stats: &TransformStats) -> String {
-    let total: u64 = stats.quality_issues.values().sum();
+    let by_check = quality_by_check(stats);
+    let total: u64 = by_check.values().sum();
     if total == 0 {
         return "0 quality issues".to_owned();
     }
-    let mut by_check: Vec<(&str, u64)> = stats
-        .quality_issues
-        .iter()
-        .filter(|(_, v)| **v > 0)
-        .map(|(k, v)| (*k, *v))
-        .collect();
-    by_check.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let parts: Vec<String> = by_check.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let mut parts: Vec<(&String, &u64)> = by_check.iter().collect();
+    parts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = parts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     format!("{total} quality issues ({})", parts.join(", "))
 }
 
