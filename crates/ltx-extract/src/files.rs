@@ -104,6 +104,8 @@ fn open_decoded(path: &Path) -> Result<Box<dyn BufRead>, ExtractError> {
 
 struct Ctx<'a> {
     path: &'a Path,
+    /// `path` as shown in origins, shared by every record's.
+    source: Arc<str>,
     on_item: RefCell<&'a mut dyn FnMut(FileItem) -> Result<(), ExtractError>>,
     summary: RefCell<FileSummary>,
     /// Set when the callback failed (the serde error only says "stopped").
@@ -117,10 +119,13 @@ const STOPPED: &str = "stopped by the consumer";
 impl Ctx<'_> {
     fn emit<E: serde::de::Error>(&self, raw: impl Into<RawJson>) -> Result<(), E> {
         let record = self.summary.borrow().records + 1;
-        let origin = || format!("{} record {record}", self.path.display());
-        let mut item = classify(raw, origin);
+        let origin = ltx_model::RecordOrigin {
+            file: Arc::clone(&self.source),
+            record,
+        };
+        let mut item = classify(raw, || origin.to_string());
         if let Item::Conversation(c) = &mut item {
-            c.origin = Some(origin().into());
+            c.origin = Some(origin);
         }
         {
             let mut s = self.summary.borrow_mut();
@@ -254,6 +259,7 @@ pub fn read_file(
 ) -> Result<FileSummary, ExtractError> {
     let ctx = Ctx {
         path,
+        source: path.display().to_string().into(),
         on_item: RefCell::new(on_item),
         summary: RefCell::new(FileSummary::default()),
         failed: RefCell::new(None),
@@ -343,11 +349,10 @@ fn read_blocks(
     reader: &mut impl std::io::BufRead,
     first_line: &[u8],
 ) -> Result<(), ExtractError> {
-    let source: Arc<str> = ctx.path.display().to_string().into();
     let new_block = |first_record: u64, bytes: usize| JsonLines {
         text: Vec::with_capacity(bytes),
         records: Vec::with_capacity(BLOCK_RECORDS),
-        source: Arc::clone(&source),
+        source: Arc::clone(&ctx.source),
         first_record,
     };
     let mut block = new_block(ctx.summary.borrow().records + 1, 2 * first_line.len());

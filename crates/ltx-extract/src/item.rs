@@ -98,7 +98,7 @@ pub struct Extracted {
     /// Where it came from, for records read from files (`FILE record N`): named in the
     /// `_rejected` error if the conversation does not fit the model. `None` from the API
     /// (the row's conversation id and the run's window say enough there).
-    pub origin: Option<Box<str>>,
+    pub origin: Option<ltx_model::RecordOrigin>,
 }
 
 /// A record whose `id` or `updated_at` could not be read.

@@ -79,7 +79,7 @@ fn read_all(path: &Path) -> Result<Read, ExtractError> {
             FileItem::Record(Item::Conversation(c)) => {
                 // Named in `_rejected` should the conversation not fit the model.
                 let want = format!("{} record {}", path.display(), records + 1);
-                assert_eq!(c.origin.as_deref(), Some(want.as_str()));
+                assert_eq!(c.origin.map(|o| o.to_string()), Some(want));
                 r.got.push((c.id, c.raw.get().to_owned()));
             }
             FileItem::Record(Item::Unreadable(u)) => {

@@ -23,6 +23,22 @@ pub struct JsonLines {
     pub first_record: u64,
 }
 
+/// Where a record was read: its file and 1-based record number, shown as `FILE record N`.
+/// Kept as the file's shared name and a number, so a record that parses costs no text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOrigin {
+    /// The file (its path as given).
+    pub file: Arc<str>,
+    /// 1-based number of the record in the file.
+    pub record: u64,
+}
+
+impl std::fmt::Display for RecordOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} record {}", self.file, self.record)
+    }
+}
+
 impl JsonLines {
     /// Records in the block.
     pub fn len(&self) -> usize {

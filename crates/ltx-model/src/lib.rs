@@ -15,7 +15,7 @@ mod json_text;
 pub mod time;
 mod types;
 
-pub use json_lines::{json_error_message, line_text, JsonLines};
+pub use json_lines::{json_error_message, line_text, JsonLines, RecordOrigin};
 pub use json_text::JsonText;
 pub use time::{format_api_datetime, parse_api_datetime, utc_to_moscow, DateTimeError};
 pub use types::{

@@ -45,7 +45,7 @@ pub enum Record {
         /// The record as read.
         raw: Box<str>,
         /// Where it was read.
-        origin: Box<str>,
+        origin: ltx_model::RecordOrigin,
     },
     /// Conversations from a JSON Lines file, not yet checked to be JSON: the worker's
     /// parse checks them, and a record that is not a UTF-8 JSON object stops the pool with
@@ -457,7 +457,10 @@ mod tests {
             .enumerate()
             .map(|(k, l)| Record::JsonAt {
                 raw: String::from_utf8(l.clone()).unwrap().into(),
-                origin: format!("f.json record {}", k + 1).into(),
+                origin: ltx_model::RecordOrigin {
+                    file: "f.json".into(),
+                    record: k as u64 + 1,
+                },
             })
             .collect();
         let (got, errors) = run(located, 2).unwrap();

@@ -178,7 +178,7 @@ impl Transformer {
 
     /// As [`Transformer::push_json`], with `origin` (where the record was read, e.g.
     /// `FILE record N`) named at the end of a `_rejected` error.
-    pub fn push_json_at(&mut self, raw: &str, origin: &str) {
+    pub fn push_json_at(&mut self, raw: &str, origin: &ltx_model::RecordOrigin) {
         match Conversation::from_json(raw) {
             Ok(c) => self.push_conversation(&c),
             Err(err) => self.reject_at(raw, &err, origin),
@@ -252,7 +252,7 @@ impl Transformer {
     }
 
     /// As [`Transformer::reject`], the error ending with where the record was read.
-    fn reject_at(&mut self, raw: &str, err: &ModelError, origin: &str) {
+    fn reject_at(&mut self, raw: &str, err: &ModelError, origin: &dyn std::fmt::Display) {
         self.reject(raw, err, format!("{err} ({origin})"));
     }
 
