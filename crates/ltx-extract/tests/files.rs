@@ -287,3 +287,47 @@ fn a_bad_envelope_line_names_the_file_and_the_record() {
         }
     }
 }
+
+/// JSON Lines are read in chunks straight into blocks: records of every size, cut by the
+/// chunk boundaries anywhere (also a record longer than a chunk, and one longer than a
+/// block's byte limit), with blank lines, CRLF and no line break at the end, come out
+/// whole, in order and numbered on.
+#[test]
+fn json_lines_records_cut_by_reads_come_out_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sizes from a few bytes to 1.5 MB, stepping so that lines end at every offset.
+    let sizes = (0..400u64)
+        .map(|k| (k * 7919) % 9000)
+        .chain([70_000, 65_536, 1_500_000, 0, 131_071]);
+    let recs: Vec<String> = sizes
+        .enumerate()
+        .map(|(k, pad)| {
+            format!(
+                r#"{{"id":{},"updated_at":"2026-03-14T18:31:40","pad":"{}"}}"#,
+                k + 1,
+                "ж".repeat(pad as usize / 2)
+            )
+        })
+        .collect();
+    let mut text = String::new();
+    for (k, r) in recs.iter().enumerate() {
+        text.push_str(r);
+        text.push_str(match k % 5 {
+            0 => "\r\n",
+            1 => "\n\n   \n",
+            _ => "\n",
+        });
+    }
+    let text = text.trim_end().to_owned(); // no line break after the last record
+    for ext in ["jsonl", "jsonl.gz", "jsonl.zst"] {
+        let path = write(dir.path(), &format!("cut.{ext}"), &text);
+        let read = read_all(&path).unwrap();
+        assert_eq!(read.got.len(), recs.len(), "{ext}");
+        assert!(read.unchecked_bad.is_empty() && read.bad == 0, "{ext}");
+        for (k, (id, raw)) in read.got.iter().enumerate() {
+            assert_eq!(*id, k as i64 + 1, "{ext}");
+            let want: serde_json::Value = serde_json::from_str(&recs[k]).unwrap();
+            assert_eq!(raw, &want.to_string(), "{ext} record {}", k + 1);
+        }
+    }
+}

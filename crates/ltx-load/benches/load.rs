@@ -175,11 +175,12 @@ fn run(
     let (item_tx, item_rx) = std::sync::mpsc::sync_channel::<FileItem>(channel_items(1024));
     let input = input.to_path_buf();
     let reader = std::thread::spawn(move || {
-        read_file(&input, &mut |item| {
+        let summary = read_file(&input, &mut |item| {
             item_tx.send(item).unwrap();
             Ok(())
         })
-        .unwrap()
+        .unwrap();
+        (summary, thread_cpu_seconds())
     });
     let mut pool = TransformPool::new(
         TransformConfig {
@@ -208,7 +209,8 @@ fn run(
         };
         pool.push(record, &mut sink).unwrap();
     }
-    let lines = reader.join().unwrap().records;
+    let (summary, reader_cpu) = reader.join().unwrap();
+    let lines = summary.records;
     let stats = pool.finish(&mut sink).unwrap();
     let loader_cpu = thread_cpu_seconds();
     let (conversations, rejected) = (stats.conversations, stats.rejected);
@@ -224,7 +226,7 @@ fn run(
     let rows: u64 = report.tables.values().map(|t| t.rows_added).sum();
     let (files, groups) = row_groups(wh_dir);
     println!(
-        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups}}}",
+        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"reader_thread_cpu_s\":{reader_cpu:.2},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups}}}",
         workers.max(1),
         report.conversations,
         write_done.as_secs_f64(),
