@@ -22,6 +22,9 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    /// The thread that encodes row groups stopped (a bug): the run's data is incomplete.
+    #[error("the Parquet encoding thread stopped: {0}")]
+    Encoder(String),
     /// Reading or writing a Parquet file failed.
     #[error("Parquet error on {path}: {source}")]
     Parquet {

@@ -72,6 +72,7 @@ pub mod catalog;
 pub mod commit;
 pub mod compact;
 pub mod crash;
+mod encoder;
 pub mod error;
 pub mod layout;
 pub mod lock;

@@ -36,6 +36,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::crash::CrashHook;
+use crate::encoder::{write_group, Encoder, Key, MAX_IN_FLIGHT};
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::layout::validate_name;
 
@@ -308,7 +309,8 @@ struct OpenFile {
     table: Table,
     partition: String,
     path: PathBuf,
-    writer: ArrowWriter<File>,
+    /// `None` while a row group of this file is with the [`Encoder`].
+    writer: Option<ArrowWriter<File>>,
     rows: u64,
     range: (Option<i64>, Option<i64>),
     /// Write tick of the last batch (for the least-recently-written flush).
@@ -333,22 +335,28 @@ impl OpenFile {
         self.pending_bytes
     }
 
-    /// Buffers a batch; writes out every full row group.
-    fn push(&mut self, batch: RecordBatch, group_rows: usize) -> Result<()> {
+    /// Buffers a batch (full row groups are handed to the encoder by the caller).
+    fn push(&mut self, batch: RecordBatch) {
         self.pending_rows += batch.num_rows();
         self.pending_bytes += batch.get_array_memory_size();
         self.pending.push(batch);
-        while self.pending_rows >= group_rows {
-            self.write_group(group_rows)?;
-        }
-        Ok(())
     }
 
-    /// Writes out what is buffered, finishes the file and syncs it to disk.
+    /// Writes out what is buffered, finishes the file and syncs it to disk. The caller
+    /// took the writer back from the encoder.
     fn close(mut self, group_rows: usize) -> Result<StagedFile> {
-        self.flush(group_rows)?;
-        self.writer.finish().map_err(pq_err(&self.path))?;
-        self.writer.inner().sync_all().map_err(io_err(&self.path))?;
+        let mut writer = self.writer.take().ok_or_else(|| {
+            LoadError::Encoder(format!(
+                "{} closed while its row group was being written",
+                self.path.display()
+            ))
+        })?;
+        while self.pending_rows > 0 {
+            let (group, _) = self.take_group(group_rows);
+            write_group(&mut writer, &group, &self.path)?;
+        }
+        writer.finish().map_err(pq_err(&self.path))?;
+        writer.inner().sync_all().map_err(io_err(&self.path))?;
         Ok(StagedFile {
             table: self.table,
             partition: self.partition,
@@ -359,39 +367,29 @@ impl OpenFile {
         })
     }
 
-    /// Writes out everything buffered (full row groups, then the rest as one group).
-    fn flush(&mut self, group_rows: usize) -> Result<()> {
-        while self.pending_rows > 0 {
-            self.write_group(group_rows)?;
-        }
-        Ok(())
-    }
-
-    /// Hands the first `group_rows` buffered rows (or all, if fewer) to the writer as one
-    /// row group and closes it, so the column encoders (a zstd context, dictionary and
-    /// page buffers per column) live only for the duration of this call.
-    fn write_group(&mut self, group_rows: usize) -> Result<()> {
+    /// Takes the first `group_rows` buffered rows (or all, if fewer) as one row group's
+    /// batches (slices, no copy), with their memory.
+    fn take_group(&mut self, group_rows: usize) -> (Vec<RecordBatch>, usize) {
         let mut need = group_rows.min(self.pending_rows);
+        let mut group = Vec::new();
         let mut rest = Vec::new();
         for b in std::mem::take(&mut self.pending) {
             if need == 0 {
                 rest.push(b);
             } else if b.num_rows() <= need {
                 need -= b.num_rows();
-                self.writer.write(&b).map_err(pq_err(&self.path))?;
+                group.push(b);
             } else {
-                self.writer
-                    .write(&b.slice(0, need))
-                    .map_err(pq_err(&self.path))?;
+                group.push(b.slice(0, need));
                 rest.push(b.slice(need, b.num_rows() - need));
                 need = 0;
             }
         }
-        self.writer.flush().map_err(pq_err(&self.path))?;
+        let bytes = self.pending_bytes;
         self.pending_rows = rest.iter().map(RecordBatch::num_rows).sum();
         self.pending_bytes = rest.iter().map(RecordBatch::get_array_memory_size).sum();
         self.pending = rest;
-        Ok(())
+        (group, bytes - self.pending_bytes.min(bytes))
     }
 }
 
@@ -406,7 +404,9 @@ pub(crate) struct Staging {
     /// Rows per row group (from `props`).
     group_rows: usize,
     memory_budget: usize,
-    writers: HashMap<(&'static str, String), OpenFile>,
+    writers: HashMap<Key, OpenFile>,
+    /// Encodes full row groups on its own thread.
+    encoder: Encoder,
     next_file: usize,
     tick: u64,
     /// The run's conversations, known once [`Staging::finish`] ran.
@@ -431,6 +431,7 @@ impl Staging {
             group_rows,
             memory_budget,
             writers: HashMap::new(),
+            encoder: Encoder::new(),
             next_file: 0,
             tick: 0,
             convs: RunConversations::default(),
@@ -458,12 +459,12 @@ impl Staging {
             None => (None, None),
         };
         self.tick += 1;
-        let key = (name, partition);
+        let key: Key = (name, partition);
         let opens_group = !self.writers.get(&key).is_some_and(OpenFile::has_group);
         if opens_group {
             self.limit_open_groups()?;
         }
-        let open = match self.writers.entry(key) {
+        let open = match self.writers.entry(key.clone()) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
                 self.next_file += 1;
@@ -480,7 +481,7 @@ impl Staging {
                     table,
                     partition,
                     path,
-                    writer,
+                    writer: Some(writer),
                     rows: 0,
                     range: (None, None),
                     last_write: 0,
@@ -491,10 +492,18 @@ impl Staging {
             }
         };
         let rows = batch.num_rows();
-        open.push(batch, self.group_rows)?;
+        open.push(batch);
         open.rows += rows as u64;
         open.range = widen(open.range, range);
         open.last_write = self.tick;
+        let group_rows = self.group_rows;
+        while self
+            .writers
+            .get(&key)
+            .is_some_and(|w| w.pending_rows >= group_rows)
+        {
+            self.write_group(&key)?;
+        }
         *self.rows_in.entry(name).or_default() += rows as u64;
         self.enforce_budget()?;
         if !self.wrote_any {
@@ -507,7 +516,7 @@ impl Staging {
     /// Before a writer opens a row group: flushes the least recently written open groups
     /// so that at most [`MAX_OPEN_GROUPS`] exist afterwards.
     fn limit_open_groups(&mut self) -> Result<()> {
-        let mut open: Vec<(u64, (&'static str, String))> = self
+        let mut open: Vec<(u64, Key)> = self
             .writers
             .iter()
             .filter(|(_, w)| w.has_group())
@@ -519,23 +528,65 @@ impl Staging {
         open.sort_unstable_by_key(|(tick, _)| *tick);
         let excess = open.len() + 1 - MAX_OPEN_GROUPS;
         for (_, key) in open.into_iter().take(excess) {
-            if let Some(w) = self.writers.get_mut(&key) {
-                w.flush(self.group_rows)?;
-            }
+            self.flush(&key)?;
         }
         Ok(())
     }
 
+    /// Hands everything buffered for the file `key` to the encoder.
+    fn flush(&mut self, key: &Key) -> Result<()> {
+        while self.writers.get(key).is_some_and(OpenFile::has_group) {
+            self.write_group(key)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the next row group of the file `key` to the encoder, once its writer is back
+    /// and the encoder has room.
+    fn write_group(&mut self, key: &Key) -> Result<()> {
+        while self.writers.get(key).is_some_and(|w| w.writer.is_none())
+            || self.encoder.in_flight() >= MAX_IN_FLIGHT
+        {
+            self.take_back()?;
+        }
+        let Some(w) = self.writers.get_mut(key) else {
+            return Ok(());
+        };
+        let (group, bytes) = w.take_group(self.group_rows);
+        let Some(writer) = w.writer.take() else {
+            return Ok(()); // unreachable: the loop above took it back
+        };
+        self.encoder
+            .submit(key.clone(), w.path.clone(), writer, group, bytes)
+    }
+
+    /// Waits for the oldest row group with the encoder and gives its file its writer back.
+    fn take_back(&mut self) -> Result<()> {
+        let done = self.encoder.wait()?;
+        if let Some(w) = self.writers.get_mut(&done.key) {
+            w.writer = Some(done.writer);
+        }
+        done.result
+    }
+
     /// Writes out the biggest buffered row groups until they fit in half the budget.
     ///
-    /// Measured as the Arrow memory of the buffered batches: encoders exist only while a
-    /// row group is written out (see the module docs).
+    /// Measured as the Arrow memory of the buffered batches and of the row groups with the
+    /// encoder: encoders exist only while a row group is written out (see the module docs).
+    /// Groups with the encoder free their memory once written, so they are waited for
+    /// first: flushing buffered groups early instead would only make row groups smaller.
     fn enforce_budget(&mut self) -> Result<()> {
-        let total: usize = self.writers.values().map(OpenFile::memory).sum();
+        let buffered = |s: &Self| s.writers.values().map(OpenFile::memory).sum::<usize>();
+        while self.encoder.in_flight() > 0
+            && buffered(self) + self.encoder.in_flight_bytes() > self.memory_budget
+        {
+            self.take_back()?;
+        }
+        let total = buffered(self);
         if total <= self.memory_budget {
             return Ok(());
         }
-        let mut sizes: Vec<(usize, (&'static str, String))> = self
+        let mut sizes: Vec<(usize, Key)> = self
             .writers
             .iter()
             .map(|(k, w)| (w.memory(), k.clone()))
@@ -547,9 +598,7 @@ impl Staging {
             if remaining <= self.memory_budget / 2 {
                 break;
             }
-            if let Some(w) = self.writers.get_mut(&key) {
-                w.flush(self.group_rows)?;
-            }
+            self.flush(&key)?;
             remaining = remaining.saturating_sub(size);
         }
         Ok(())
@@ -558,6 +607,9 @@ impl Staging {
     /// Closes and fsyncs every staging file (sorted by table, partition), then reads the
     /// run's conversation versions back from the staged `conversations` files.
     pub(crate) fn finish(&mut self) -> Result<Vec<StagedFile>> {
+        while self.encoder.in_flight() > 0 {
+            self.take_back()?;
+        }
         let mut open: Vec<OpenFile> = self.writers.drain().map(|(_, v)| v).collect();
         open.sort_by(|a, b| (a.table.name(), &a.partition).cmp(&(b.table.name(), &b.partition)));
         let mut out = Vec::with_capacity(open.len());
