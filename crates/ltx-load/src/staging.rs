@@ -607,13 +607,10 @@ impl Staging {
     /// Closes and fsyncs every staging file (sorted by table, partition), then reads the
     /// run's conversation versions back from the staged `conversations` files.
     pub(crate) fn finish(&mut self) -> Result<Vec<StagedFile>> {
-        while self.encoder.in_flight() > 0 {
-            self.take_back()?;
-        }
         let mut open: Vec<OpenFile> = self.writers.drain().map(|(_, v)| v).collect();
         open.sort_by(|a, b| (a.table.name(), &a.partition).cmp(&(b.table.name(), &b.partition)));
         let mut out = Vec::with_capacity(open.len());
-        for closed in close_all(open, self.group_rows) {
+        for closed in close_all(open, self.group_rows, &mut self.encoder)? {
             out.push(closed?);
             self.crash.check("staging.after_file")?;
         }
@@ -624,19 +621,36 @@ impl Staging {
 
 /// Closes every file (its last row groups encoded, the footer written, the file synced),
 /// on one thread per core: this is the serial tail of a run, and a file's encoding (CPU)
-/// overlaps another's `fsync` (disk). Results come back in the order of `open`.
-fn close_all(open: Vec<OpenFile>, group_rows: usize) -> Vec<Result<StagedFile>> {
+/// overlaps another's `fsync` (disk) and the encoder's last row groups: a file whose
+/// writer is with the encoder is closed once it comes back. Results come back in the
+/// order of `open`; the outer error is the encoder's.
+fn close_all(
+    open: Vec<OpenFile>,
+    group_rows: usize,
+    encoder: &mut Encoder,
+) -> Result<Vec<Result<StagedFile>>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(open.len());
     let count = open.len();
-    let queue = std::sync::Mutex::new(open.into_iter().enumerate());
+    let (queue_tx, queue_rx) = std::sync::mpsc::channel::<(usize, OpenFile)>();
+    let queue = std::sync::Mutex::new(queue_rx);
     let done = std::sync::Mutex::new(Vec::with_capacity(count));
-    std::thread::scope(|s| {
+    let mut with_encoder = HashMap::new();
+    for (i, f) in open.into_iter().enumerate() {
+        if f.writer.is_some() {
+            // Cannot fail: the receiver lives until the end of this function.
+            let _ = queue_tx.send((i, f));
+        } else {
+            with_encoder.insert((f.table.name(), f.partition.clone()), (i, f));
+        }
+    }
+    let encoder_result = std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
                 // A poisoned lock means another closer panicked: the scope re-raises it.
-                let Some((i, f)) = queue.lock().ok().and_then(|mut q| q.next()) else {
+                let next = queue.lock().ok().and_then(|q| q.recv().ok());
+                let Some((i, f)) = next else {
                     return;
                 };
                 let closed = f.close(group_rows);
@@ -645,10 +659,39 @@ fn close_all(open: Vec<OpenFile>, group_rows: usize) -> Vec<Result<StagedFile>> 
                 }
             });
         }
+        // Each file has at most one row group with the encoder.
+        let mut result = Ok(());
+        while encoder.in_flight() > 0 {
+            let back = match encoder.wait() {
+                Ok(back) => back,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            if let Err(e) = back.result {
+                result = Err(e);
+                break;
+            }
+            if let Some((i, mut f)) = with_encoder.remove(&back.key) {
+                f.writer = Some(back.writer);
+                let _ = queue_tx.send((i, f));
+            }
+        }
+        drop(queue_tx); // the closers end when the queue is empty
+        if let Some((_, f)) = with_encoder.values().next().filter(|_| result.is_ok()) {
+            // Not expected: the file's writer never came back, so it cannot be finished.
+            result = Err(LoadError::Encoder(format!(
+                "{} was not handed back",
+                f.path.display()
+            )));
+        }
+        result
     });
+    encoder_result?;
     let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
     done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, closed)| closed).collect()
+    Ok(done.into_iter().map(|(_, closed)| closed).collect())
 }
 
 /// (conversation id, version) of every row of the staged `conversations` files.
@@ -772,5 +815,61 @@ mod tests {
             .sum();
         assert_eq!(rows, stats.conversations);
         assert_eq!(s.convs.len() as u64, stats.conversations);
+    }
+
+    /// Small row groups and a small budget: many groups with the encoder, some at the end
+    /// of the run; every row reaches the staged files, in order within each file.
+    #[test]
+    fn every_row_reaches_the_files_through_the_encoder() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(
+            dir.path().to_path_buf(),
+            writer_props(97, 1),
+            256 << 10,
+            CrashHook::disabled(),
+        );
+        let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(
+            "run",
+            chrono::Utc::now(),
+        ));
+        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), 400).unwrap() {
+            t.push_json(&line);
+        }
+        let (batches, _) = t.finish();
+        let mut want: std::collections::BTreeMap<(&str, String), Vec<i64>> = Default::default();
+        for b in &batches {
+            if let Some(col) = conversation_column(b.table) {
+                let ids = i64_column(&b.batch, col, b.table.name()).unwrap();
+                want.entry((b.table.name(), b.partition.clone()))
+                    .or_default()
+                    .extend(ids.iter().map(Option::unwrap_or_default));
+            }
+        }
+        for b in batches {
+            s.write(b).unwrap();
+            assert!(s.encoder.in_flight() <= MAX_IN_FLIGHT);
+        }
+        let staged = s.finish().unwrap();
+        let mut got: std::collections::BTreeMap<(&str, String), Vec<i64>> = Default::default();
+        let mut groups = 0;
+        for f in &staged {
+            let Some(col) = conversation_column(f.table) else {
+                continue;
+            };
+            let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                File::open(&f.path).unwrap(),
+            )
+            .unwrap();
+            groups += r.metadata().num_row_groups();
+            for b in r.build().unwrap() {
+                let b = b.unwrap();
+                let ids = i64_column(&b, col, f.table.name()).unwrap();
+                got.entry((f.table.name(), f.partition.clone()))
+                    .or_default()
+                    .extend(ids.iter().map(Option::unwrap_or_default));
+            }
+        }
+        assert!(groups > 100, "the test needs many row groups, got {groups}");
+        assert_eq!(got, want);
     }
 }
