@@ -10,6 +10,8 @@
 //! room for ~4k-row row groups only, and the loader thread spent its time re-creating
 //! encoders and compressing small pages (100k conversations: 2.3 -> 1.6 loader CPU-s,
 //! 198 -> 186 row groups, peak RSS 193 -> 199 MB with the budget raised to 64 MiB).
+//! A full row group is written out by the encoding thread, not the loader's (see the
+//! `encoder` module); at the end the files are closed on one thread per core.
 //!
 //! Memory stays bounded whatever the run size:
 //! * each writer buffers at most one row group, and only [`MAX_OPEN_GROUPS`] writers may
