@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use ltx_sim::{Faults, SimConfig, SimHandle, SimServer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ltx");
+mod common;
+use common::{ltx, text, BIN};
 
 /// A simulator running on its own runtime while the test thread drives the binary.
 struct Sim {
@@ -83,30 +84,6 @@ impl Scratch {
     fn pipeline(&self) -> String {
         self.dir.path().join("e2e.toml").display().to_string()
     }
-}
-
-/// Runs `ltx` in `cwd` with a clean LTX_/LIVETEX_ environment plus `envs`.
-fn ltx(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(cwd).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn stdout(o: &Output) -> String {

@@ -21,32 +21,12 @@ use arrow::datatypes::{DataType, TimeUnit};
 use ltx_transform::{Table, TableKind};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ltx");
+mod common;
+use common::{ltx, text};
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/read_with_pyarrow_polars.py"
 );
-
-/// Runs `ltx` in `cwd` with a clean LTX_/LIVETEX_ environment.
-fn ltx(cwd: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(cwd).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn ok(o: Output) -> Output {
     assert!(o.status.success(), "{}", text(&o));
@@ -340,10 +320,12 @@ fn pyarrow_and_polars_read_the_live_files_as_duckdb_does() {
     ok(ltx(
         s,
         &["import", "--warehouse", w, first.to_str().unwrap()],
+        &[],
     ));
     ok(ltx(
         s,
         &["import", "--warehouse", w, second.to_str().unwrap()],
+        &[],
     ));
     let replaced: i64 = catalog(&wh)
         .query_row(
@@ -363,7 +345,7 @@ fn pyarrow_and_polars_read_the_live_files_as_duckdb_does() {
     assert!(retired > 0, "the update retired no file");
     check_with_python(&py, &wh, s, "after-update");
 
-    ok(ltx(s, &["compact", "--warehouse", w]));
+    ok(ltx(s, &["compact", "--warehouse", w], &[]));
     let written_by_compaction = manifest()["tables"]
         .as_object()
         .unwrap()

@@ -778,24 +778,34 @@ mod tests {
         assert!(!c.any_in(None, Some(8)));
     }
 
-    #[test]
-    fn only_a_bounded_number_of_row_groups_stay_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let props = writer_props(1 << 20, 1);
-        let mut s = Staging::new(
-            dir.path().to_path_buf(),
-            props,
-            usize::MAX,
+    /// A staging in `dir` and the batches of `n` simulator conversations.
+    fn staging_and_batches(
+        dir: &std::path::Path,
+        group_rows: usize,
+        budget: usize,
+        n: u64,
+    ) -> (Staging, Vec<TableBatch>, ltx_transform::TransformStats) {
+        let s = Staging::new(
+            dir.to_path_buf(),
+            writer_props(group_rows, 1),
+            budget,
             CrashHook::disabled(),
         );
         let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(
             "run",
             chrono::Utc::now(),
         ));
-        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), 300).unwrap() {
+        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), n).unwrap() {
             t.push_json(&line);
         }
         let (batches, stats) = t.finish();
+        (s, batches, stats)
+    }
+
+    #[test]
+    fn only_a_bounded_number_of_row_groups_stay_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, batches, stats) = staging_and_batches(dir.path(), 1 << 20, usize::MAX, 300);
         let tables: std::collections::HashSet<_> = batches
             .iter()
             .map(|b| (b.table, b.partition.clone()))
@@ -823,52 +833,36 @@ mod tests {
     /// of the run; every row reaches the staged files, in order within each file.
     #[test]
     fn every_row_reaches_the_files_through_the_encoder() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(
-            dir.path().to_path_buf(),
-            writer_props(97, 1),
-            256 << 10,
-            CrashHook::disabled(),
-        );
-        let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(
-            "run",
-            chrono::Utc::now(),
-        ));
-        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), 400).unwrap() {
-            t.push_json(&line);
-        }
-        let (batches, _) = t.finish();
-        let mut want: std::collections::BTreeMap<(&str, String), Vec<i64>> = Default::default();
-        for b in &batches {
-            if let Some(col) = conversation_column(b.table) {
-                let ids = i64_column(&b.batch, col, b.table.name()).unwrap();
-                want.entry((b.table.name(), b.partition.clone()))
+        type Ids = std::collections::BTreeMap<(&'static str, String), Vec<i64>>;
+        fn add(ids: &mut Ids, table: Table, partition: &str, batch: &RecordBatch) {
+            if let Some(col) = conversation_column(table) {
+                let col = i64_column(batch, col, table.name()).unwrap();
+                ids.entry((table.name(), partition.to_owned()))
                     .or_default()
-                    .extend(ids.iter().map(Option::unwrap_or_default));
+                    .extend(col.iter().map(Option::unwrap_or_default));
             }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, batches, _) = staging_and_batches(dir.path(), 97, 256 << 10, 400);
+        let mut want = Ids::new();
+        for b in &batches {
+            add(&mut want, b.table, &b.partition, &b.batch);
         }
         for b in batches {
             s.write(b).unwrap();
             assert!(s.encoder.in_flight() <= MAX_IN_FLIGHT);
         }
         let staged = s.finish().unwrap();
-        let mut got: std::collections::BTreeMap<(&str, String), Vec<i64>> = Default::default();
+        let mut got = Ids::new();
         let mut groups = 0;
         for f in &staged {
-            let Some(col) = conversation_column(f.table) else {
-                continue;
-            };
             let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
                 File::open(&f.path).unwrap(),
             )
             .unwrap();
             groups += r.metadata().num_row_groups();
             for b in r.build().unwrap() {
-                let b = b.unwrap();
-                let ids = i64_column(&b, col, f.table.name()).unwrap();
-                got.entry((f.table.name(), f.partition.clone()))
-                    .or_default()
-                    .extend(ids.iter().map(Option::unwrap_or_default));
+                add(&mut got, f.table, &f.partition, &b.unwrap());
             }
         }
         assert!(groups > 100, "the test needs many row groups, got {groups}");

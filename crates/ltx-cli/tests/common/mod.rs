@@ -1,0 +1,32 @@
+//! Running the `ltx` binary from the end-to-end test files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary cargo built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_ltx");
+
+/// Runs `ltx` in `cwd` with a clean LTX_/LIVETEX_ environment plus `envs`.
+pub fn ltx(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the ltx binary runs")
+}
+
+/// Exit status, stdout and stderr of a run, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
