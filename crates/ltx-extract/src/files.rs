@@ -369,12 +369,15 @@ fn read_blocks(
         first_line.len() + 2 * READ_BYTES,
     );
     block.text.extend_from_slice(first_line);
-    // `block.text[..split]` is cut into records; the rest is a line still being read.
-    let mut split = 0;
+    // `block.text[..split]` is cut into records; the rest is a line still being read, with
+    // no line break in `block.text[split..scanned]` (a line longer than a read is searched
+    // once, not again after every read).
+    let (mut split, mut scanned) = (0, 0);
     loop {
-        while let Some(i) = memchr::memchr(b'\n', &block.text[split..]) {
-            add_record(&mut block, split..split + i + 1);
-            split += i + 1;
+        while let Some(i) = memchr::memchr(b'\n', &block.text[scanned..]) {
+            let end = scanned + i + 1;
+            add_record(&mut block, split..end);
+            (split, scanned) = (end, end);
             if block.len() >= BLOCK_RECORDS || split >= BLOCK_BYTES {
                 let mut next = new_block(
                     block.first_record + block.len() as u64,
@@ -383,9 +386,10 @@ fn read_blocks(
                 next.text.extend_from_slice(&block.text[split..]);
                 block.text.truncate(split);
                 ctx.emit_lines(std::mem::replace(&mut block, next))?;
-                split = 0;
+                (split, scanned) = (0, 0);
             }
         }
+        scanned = block.text.len();
         block.text.reserve(READ_BYTES);
         let n = (&mut *reader)
             .take(READ_BYTES as u64)
