@@ -38,7 +38,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::crash::CrashHook;
-use crate::encoder::{write_group, Encoder, Key, MAX_IN_FLIGHT};
+use crate::encoder::{write_group, Encoder, Key};
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::layout::validate_name;
 
@@ -546,8 +546,7 @@ impl Staging {
     /// Hands the next row group of the file `key` to the encoder, once its writer is back
     /// and the encoder has room.
     fn write_group(&mut self, key: &Key) -> Result<()> {
-        while self.writers.get(key).is_some_and(|w| w.writer.is_none())
-            || self.encoder.in_flight() >= MAX_IN_FLIGHT
+        while self.writers.get(key).is_some_and(|w| w.writer.is_none()) || !self.encoder.has_room()
         {
             self.take_back()?;
         }
@@ -850,7 +849,7 @@ mod tests {
         }
         for b in batches {
             s.write(b).unwrap();
-            assert!(s.encoder.in_flight() <= MAX_IN_FLIGHT);
+            assert!(s.encoder.in_flight() <= crate::encoder::max_in_flight());
         }
         let staged = s.finish().unwrap();
         let mut got = Ids::new();

@@ -31,10 +31,11 @@ pub struct LoadOptions {
     pub row_group_rows: usize,
     /// zstd level of data files (default 1: fast, still ~4-8× smaller than plain).
     pub zstd_level: i32,
-    /// Bytes all open staging writers may buffer before row groups are flushed early
-    /// (default 64 MiB of buffered Arrow batches: with the transform's builders this keeps
-    /// an import of 100k conversations near 200 MB; 32 MiB cost ~20 MB less for ~40% more
-    /// row groups and 25% more loader CPU).
+    /// Bytes all open staging writers may buffer before row groups are flushed early,
+    /// row groups being encoded included (default 48 MiB of Arrow batches: with the
+    /// transform's builders and two encoding threads this keeps an import of 1M
+    /// conversations near 240 MB; 64 MiB made 12% fewer row groups at 100k and ~10 MB more
+    /// at 1M; 32 MiB cost ~20 MB less than 64 for ~40% more row groups).
     pub staging_memory_bytes: usize,
     /// A (table, partition) with more live files than this is compacted after a commit
     /// (default 16).
@@ -55,7 +56,7 @@ impl Default for LoadOptions {
             retire_grace: Duration::from_secs(3600),
             row_group_rows: 128 * 1024,
             zstd_level: 1,
-            staging_memory_bytes: 64 << 20,
+            staging_memory_bytes: 48 << 20,
             compact_max_files: 16,
             compact_small_file_bytes: 256 << 20,
             raw_lines_per_page: 10_000,
