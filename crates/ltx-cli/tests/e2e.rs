@@ -10,7 +10,7 @@ use std::time::Duration;
 use ltx_sim::{Faults, SimConfig, SimHandle, SimServer};
 
 mod common;
-use common::{ltx, text, BIN};
+use common::{ltx, ok, text, BIN};
 
 /// A simulator running on its own runtime while the test thread drives the binary.
 struct Sim {
@@ -264,7 +264,7 @@ fn assert_matches_truth(sim: &Sim, wh: &Path) {
 fn demo_runs_and_shows_models() {
     let s = Scratch::new();
     let wh = s.wh("demo-wh");
-    let o = ltx(
+    let o = ok(ltx(
         s.path(),
         &[
             "demo",
@@ -274,8 +274,7 @@ fn demo_runs_and_shows_models() {
             "300",
         ],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     let out = stdout(&o);
     for needle in [
         "full sync",
@@ -337,33 +336,28 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
     let sim = Sim::small(400);
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     assert_matches_truth(&sim, &wh);
 
     sim.advance_hours(2);
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     assert_matches_truth(&sim, &wh);
 
     // status: runs, cursor, tables
     let w = wh.to_str().unwrap();
-    let o = ltx(s.path(), &["status", "--warehouse", w], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = ok(ltx(s.path(), &["status", "--warehouse", w], &[]));
     assert!(stdout(&o).contains("conversations"), "{}", text(&o));
-    let o = ltx(
+    let o = ok(ltx(
         s.path(),
         &["status", "--warehouse", w, "--format", "json"],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     let _: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status json");
 
     // query in every format
     let n = sim.truth().len();
     let sql = "SELECT count(*) AS n FROM conversations";
-    let o = ltx(s.path(), &["query", "--warehouse", w, sql], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    let o = ok(ltx(s.path(), &["query", "--warehouse", w, sql], &[]));
     assert!(stdout(&o).contains(&format!("| {n}")), "{}", text(&o));
     let o = ltx(
         s.path(),
@@ -383,12 +377,11 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
         "SELECT * FROM daily_conversation_kpis",
     )
     .unwrap();
-    let o = ltx(
+    let o = ok(ltx(
         s.path(),
         &["query", "--warehouse", w, "-f", "q.sql", "--format", "csv"],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     assert!(
         stdout(&o).starts_with("day_utc,site_id,department_id,conversations"),
         "{}",
@@ -453,8 +446,7 @@ fn updates_late_arrivals_and_deleted_child_rows_match_the_truth_of_every_table()
     let truth = || sim.handle.table_truth(sim.handle.now()).unwrap();
     // Past the start clock, where the conversations still open then were cut off.
     sim.handle.advance(chrono::Duration::seconds(1));
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     assert_matches_truth(&sim, &wh);
     let first = truth();
 
@@ -480,8 +472,7 @@ fn updates_late_arrivals_and_deleted_child_rows_match_the_truth_of_every_table()
     assert!(!second.tables["conversations"]
         .rows
         .contains_key(&late.to_string()));
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     assert_matches_truth(&sim, &wh);
 
     // The late conversation appears with an updated_at before the last sync's cursor.
@@ -489,8 +480,7 @@ fn updates_late_arrivals_and_deleted_child_rows_match_the_truth_of_every_table()
     let third = truth();
     let stamp = third.tables["conversations"].rows[&late.to_string()];
     assert!(stamp < at, "{late} is not late: {stamp} >= {at}");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     assert_matches_truth(&sim, &wh);
     eprintln!(
         "rows per table: first {:?}, second {:?}, third {:?}; deleted chats {}, messages {}",
@@ -633,14 +623,13 @@ fn wrong_password_exits_3_and_leaves_the_warehouse_untouched() {
     let s = Scratch::new();
     let wh = s.wh("wh");
     let login = [("LIVETEX_LOGIN", sim.handle.login())];
-    let o = sync(
+    ok(sync(
         &s,
         &sim,
         &wh,
         &["--profile", "web-api"],
         &[login[0], ("LIVETEX_PASSWORD", sim.handle.password())],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     let before = snapshot_files(&wh);
     let o = sync(
         &s,
@@ -665,8 +654,7 @@ fn locked_warehouse_exits_4() {
     let sim = Sim::small(50);
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     // This test process takes the writer lock, as a concurrent sync would.
     let held = ltx_load::Warehouse::open(&wh, ltx_load::LoadOptions::default()).unwrap();
     let o = sync(&s, &sim, &wh, &[], &[]);
@@ -678,15 +666,13 @@ fn locked_warehouse_exits_4() {
     );
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     // readers do not need the lock
-    let o = ltx(
+    ok(ltx(
         s.path(),
         &["query", "--warehouse", wh.to_str().unwrap(), "SELECT 1"],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     drop(held);
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
 }
 
 #[test]
@@ -697,8 +683,7 @@ fn sync_succeeds_while_the_catalog_is_open() {
     let sim = Sim::small(200);
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
 
     let ro = catalog(&wh);
     let before: i64 = ro
@@ -1003,7 +988,7 @@ fn import_files_through_the_same_path() {
     }
     std::fs::write(s.path().join("b.jsonl.gz"), gz.finish().unwrap()).unwrap();
     let wh = s.wh("wh");
-    let o = ltx(
+    ok(ltx(
         s.path(),
         &[
             "import",
@@ -1015,8 +1000,7 @@ fn import_files_through_the_same_path() {
             "b.jsonl.gz",
         ],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     assert_matches_truth(&sim, &wh);
     // A conversation of an array file that does not fit the model: a `_rejected` row
     // whose error says where it was read.
@@ -1025,8 +1009,7 @@ fn import_files_through_the_same_path() {
     let c = [all[1].clone(), bad, all[2].clone()];
     std::fs::write(s.path().join("c.json"), serde_json::to_vec(&c).unwrap()).unwrap();
     let w = wh.to_str().unwrap();
-    let o = ltx(s.path(), &["import", "--warehouse", w, "c.json"], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(ltx(s.path(), &["import", "--warehouse", w, "c.json"], &[]));
     let error: String = catalog(&wh)
         .query_row("SELECT error FROM _rejected", [], |r| r.get(0))
         .unwrap();
@@ -1055,8 +1038,7 @@ fn a_truncated_or_corrupt_jsonl_import_fails_naming_the_record_and_commits_nothi
         )
     };
     std::fs::write(s.path().join("first.jsonl"), first.join("\n")).unwrap();
-    let o = import("first.jsonl");
-    assert!(o.status.success(), "{}", text(&o));
+    ok(import("first.jsonl"));
     let before = warehouse_truth(&wh);
     assert_eq!(before.len(), first.len());
     // An export cut short in its 50th record (blank lines do not count as records).
@@ -1113,9 +1095,8 @@ fn register_rebuilds_views_after_a_move() {
         "{}",
         text(&o)
     );
-    let o = ltx(s.path(), &["register", "--warehouse", m], &[]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = ltx(
+    ok(ltx(s.path(), &["register", "--warehouse", m], &[]));
+    ok(ltx(
         s.path(),
         &[
             "query",
@@ -1126,10 +1107,8 @@ fn register_rebuilds_views_after_a_move() {
             "SELECT count(*) AS n FROM chats",
         ],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let o = ltx(s.path(), &["compact", "--warehouse", m], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ));
+    ok(ltx(s.path(), &["compact", "--warehouse", m], &[]));
     assert_matches_truth(&sim, &moved);
     // A copy's views would read the original's files: refused the same way.
     let copy = s.wh("copy");
@@ -1146,8 +1125,7 @@ fn register_rebuilds_views_after_a_move() {
     // The same directory through a symlink is not a move.
     let link = s.wh("link");
     std::os::unix::fs::symlink(&moved, &link).unwrap();
-    let o = count(link.to_str().unwrap());
-    assert!(o.status.success(), "{}", text(&o));
+    ok(count(link.to_str().unwrap()));
 }
 
 #[test]
@@ -1332,8 +1310,7 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
     let sim = Sim::small(300);
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     let w = wh.to_str().unwrap();
     let csv = |sql: &str| {
         let o = ltx(
@@ -1393,12 +1370,11 @@ fn validate_checks_the_credentials_against_the_api() {
         "--base-url",
         url.as_str(),
     ];
-    let o = ltx(
+    let o = ok(ltx(
         s.path(),
         &args,
         &[("LIVETEX_API_TOKEN", sim.handle.token())],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     assert!(
         stdout(&o).contains("accepted the credentials"),
         "{}",
@@ -1419,12 +1395,11 @@ fn validate_checks_the_credentials_against_the_api() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(stderr(&o).contains("LTX_PII_SALT"), "{}", text(&o));
-    let o = ltx(
+    ok(ltx(
         s.path(),
         &["validate", "--offline", "--pipeline", shipped],
         &[("LTX_PII_SALT", "s3cret")],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
 }
 
 #[test]
@@ -1441,14 +1416,12 @@ fn a_bad_record_seen_by_every_sync_is_one_rejected_row() {
     });
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     let count = |sql: &str| -> i64 { catalog(&wh).query_row(sql, [], |r| r.get(0)).unwrap() };
     let first = count("SELECT count(*) FROM _rejected");
     assert!(first > 0, "the simulator sent no bad record");
     // A full refresh reads every bad record again.
-    let o = sync(&s, &sim, &wh, &["--full-refresh"], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &["--full-refresh"], &[]));
     assert_eq!(count("SELECT count(*) FROM _rejected"), first);
     assert_eq!(count("SELECT count(*) FROM _rejected_history"), 2 * first);
     // Nothing is lost: every rejected conversation is named, with the field that failed.
@@ -1465,8 +1438,7 @@ fn an_unreachable_api_is_a_failed_run_in_the_run_log() {
     let sim = Sim::small(30);
     let s = Scratch::new();
     let wh = s.wh("wh");
-    let o = sync(&s, &sim, &wh, &[], &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    ok(sync(&s, &sim, &wh, &[], &[]));
     // A port nothing listens on (bound, then released).
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1529,7 +1501,7 @@ fn import_generated(s: &Scratch, n: u64) -> (PathBuf, Output) {
     let input = s.path().join("in.jsonl");
     std::fs::write(&input, ltx_sim::jsonl_lines(&cfg, n).unwrap().join("\n")).unwrap();
     let wh = s.wh("wh");
-    let o = ltx(
+    let o = ok(ltx(
         s.path(),
         &[
             "import",
@@ -1538,8 +1510,7 @@ fn import_generated(s: &Scratch, n: u64) -> (PathBuf, Output) {
             input.to_str().unwrap(),
         ],
         &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    ));
     (wh, o)
 }
 
@@ -1586,8 +1557,7 @@ fn a_query_warns_when_the_views_are_behind_the_last_commit() {
     let (wh, _) = import_generated(&s, 20);
     let w = wh.to_str().unwrap();
     let query = || ltx(s.path(), &["query", "--warehouse", w, "SELECT 1 AS n"], &[]);
-    let o = query();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = ok(query());
     assert!(!stderr(&o).contains("older state"), "{}", text(&o));
     // The manifest one generation ahead of the catalog, as after a failed rebuild.
     let manifest = wh.join("_ltx/manifest.json");
@@ -1596,8 +1566,7 @@ fn a_query_warns_when_the_views_are_behind_the_last_commit() {
     let g = m["generation"].as_u64().unwrap();
     m["generation"] = (g + 1).into();
     std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
-    let o = query();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = ok(query());
     assert!(stderr(&o).contains("older state"), "{}", text(&o));
     assert!(
         stderr(&o).contains("ltx register --warehouse"),

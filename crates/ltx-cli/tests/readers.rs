@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Instant;
 
 use arrow::datatypes::{DataType, TimeUnit};
@@ -22,16 +22,11 @@ use ltx_transform::{Table, TableKind};
 use serde_json::{json, Value};
 
 mod common;
-use common::{ltx, text};
+use common::{ltx, ok, text};
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/read_with_pyarrow_polars.py"
 );
-
-fn ok(o: Output) -> Output {
-    assert!(o.status.success(), "{}", text(&o));
-    o
-}
 
 /// The Python interpreter (`PYTHON`, else `python3`), or `None` when it or pyarrow/polars
 /// is missing outside CI. Under CI a missing reader fails the test: CI installs them.
