@@ -24,6 +24,27 @@ fn config() -> TransformConfig {
     TransformConfig::new("run-1", utc("2026-04-02T10:00:00Z"))
 }
 
+/// A personal-data policy salted with "pepper": names, emails, phones, ips, message texts,
+/// form fields (`None`: the strictest of the first three).
+fn pii(
+    names: PiiAction,
+    emails: PiiAction,
+    phones: PiiAction,
+    ips: PiiAction,
+    message_texts: PiiAction,
+    form_fields: Option<PiiAction>,
+) -> PiiPolicy {
+    PiiPolicy {
+        names,
+        emails,
+        phones,
+        ips,
+        message_texts,
+        form_fields,
+        salt: "pepper".to_owned(),
+    }
+}
+
 fn run(config: TransformConfig, raws: &[String]) -> (Vec<TableBatch>, TransformStats) {
     let mut t = Transformer::new(config);
     let mut out = Vec::new();
@@ -554,16 +575,9 @@ fn leaks(batches: &[TableBatch], secret: &[String]) -> Vec<String> {
 #[test]
 fn pii_hash_and_drop() {
     let mut cfg = config();
-    cfg.pii = PiiPolicy {
-        names: PiiAction::Hash,
-        emails: PiiAction::Drop,
-        phones: PiiAction::Hash,
-        ips: PiiAction::Drop,
-        message_texts: PiiAction::Drop,
-        // Unset: the strictest of names, emails and phones (drop).
-        form_fields: None,
-        salt: "pepper".to_owned(),
-    };
+    use PiiAction::{Drop, Hash};
+    // Form fields unset: the strictest of names, emails and phones (drop).
+    cfg.pii = pii(Hash, Drop, Hash, Drop, Drop, None);
     let (v, raws, secret) = personal_records();
     let (batches, stats) = run(cfg, &raws);
     assert_eq!(stats.rejected, 1);
@@ -619,15 +633,8 @@ fn pii_hash_and_drop() {
 #[test]
 fn pii_hash_keeps_the_shape_of_forms_and_events() {
     let mut cfg = config();
-    cfg.pii = PiiPolicy {
-        names: PiiAction::Hash,
-        emails: PiiAction::Hash,
-        phones: PiiAction::Hash,
-        ips: PiiAction::Hash,
-        message_texts: PiiAction::Hash,
-        form_fields: Some(PiiAction::Hash),
-        salt: "pepper".to_owned(),
-    };
+    use PiiAction::Hash;
+    cfg.pii = pii(Hash, Hash, Hash, Hash, Hash, Some(Hash));
     let (v, raws, secret) = personal_records();
     let (batches, _) = run(cfg, &raws);
     let found = leaks(&batches, &secret);
@@ -753,30 +760,21 @@ fn pii_keep_stores_everything_as_received() {
 
 #[test]
 fn form_fields_default_to_the_strictest_of_names_emails_phones() {
-    let policy = |names, emails, phones, ips, message_texts, form_fields| PiiPolicy {
-        names,
-        emails,
-        phones,
-        ips,
-        message_texts,
-        form_fields,
-        salt: String::new(),
-    };
     use PiiAction::{Drop, Hash, Keep};
     let cases = [
-        (policy(Keep, Keep, Keep, Drop, Drop, None), Keep),
-        (policy(Hash, Keep, Keep, Keep, Keep, None), Hash),
-        (policy(Hash, Hash, Drop, Keep, Keep, None), Drop),
-        (policy(Keep, Drop, Hash, Keep, Keep, None), Drop),
-        (policy(Keep, Keep, Drop, Keep, Keep, Some(Keep)), Keep),
-        (policy(Keep, Keep, Keep, Keep, Keep, Some(Hash)), Hash),
+        (pii(Keep, Keep, Keep, Drop, Drop, None), Keep),
+        (pii(Hash, Keep, Keep, Keep, Keep, None), Hash),
+        (pii(Hash, Hash, Drop, Keep, Keep, None), Drop),
+        (pii(Keep, Drop, Hash, Keep, Keep, None), Drop),
+        (pii(Keep, Keep, Drop, Keep, Keep, Some(Keep)), Keep),
+        (pii(Keep, Keep, Keep, Keep, Keep, Some(Hash)), Hash),
     ];
     for (p, want) in cases {
         assert_eq!(p.form_fields_action(), want, "{p:?}");
     }
     // Unset, under a policy that drops phones: the form's phone is dropped too.
     let mut cfg = config();
-    cfg.pii = policy(Keep, Keep, Drop, Keep, Keep, None);
+    cfg.pii = pii(Keep, Keep, Drop, Keep, Keep, None);
     let (batches, _) = run(cfg, &[EXAMPLE.to_owned()]);
     assert_eq!(
         strs(&table(&batches, Table::Conversations), "prechat_fields"),
@@ -802,15 +800,14 @@ fn rejected_records_follow_the_personal_data_policy() {
     // Hash names, drop e-mails and phones: no clear value survives; names hash as in
     // the tables; the error and the conversation id are still there.
     let mut cfg = config();
-    cfg.pii = PiiPolicy {
-        names: PiiAction::Hash,
-        emails: PiiAction::Drop,
-        phones: PiiAction::Drop,
-        ips: PiiAction::Keep,
-        message_texts: PiiAction::Keep,
-        form_fields: None,
-        salt: "pepper".to_owned(),
-    };
+    cfg.pii = pii(
+        PiiAction::Hash,
+        PiiAction::Drop,
+        PiiAction::Drop,
+        PiiAction::Keep,
+        PiiAction::Keep,
+        None,
+    );
     let mut t = Transformer::new(cfg);
     t.push_json(&raw);
     t.push_unreadable("<html>+79120001122</html>", "page 3: not JSON");
