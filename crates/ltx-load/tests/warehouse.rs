@@ -366,6 +366,54 @@ fn views_work_under_a_directory_named_with_glob_characters() {
 }
 
 #[test]
+fn a_new_warehouse_gets_its_catalog_with_its_first_commit_successful_or_failed() {
+    let runs = |db: &std::path::Path| {
+        view_keys(
+            db,
+            "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY run_id",
+        )
+    };
+    // Nothing committed yet: no catalog (it would hold views over empty placeholders).
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    assert!(!wh.catalog_path().exists());
+    // A run killed before its commit still leaves none; the next open records it as
+    // failed, which is a commit, and builds the catalog with it.
+    let hook = CrashHook::error_at("staging.after_first_write");
+    drop(wh);
+    let wh = Warehouse::open(dir.path(), crash_options(hook.clone())).unwrap();
+    assert!(second_run(&wh, "run1").is_err() && hook.fired());
+    drop(wh);
+    assert!(!dir.path().join("warehouse.duckdb").exists());
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    assert_eq!(runs(&wh.catalog_path()), ["run1:failed"]);
+    drop(wh);
+
+    // A first run that fails cleanly is recorded, and its record is in the new catalog.
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    wh.record_failed_run(
+        &RunInfo::new("run1", "livetex"),
+        &RunOutcome::default(),
+        "HTTP 500",
+    )
+    .unwrap();
+    assert_eq!(runs(&wh.catalog_path()), ["run1:failed"]);
+    drop(wh);
+
+    // A first run that succeeds: every table's view is there, with its rows.
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    load(&wh, "run1", &v1());
+    assert_eq!(runs(&wh.catalog_path()), ["run1:success"]);
+    let ids = view_keys(
+        &wh.catalog_path(),
+        "SELECT conversation_id::VARCHAR FROM conversations ORDER BY 1",
+    );
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+}
+
+#[test]
 fn a_run_that_died_before_its_commit_is_logged_as_failed_by_the_next_open() {
     // A killed run left only its temporary directory, which the next open deleted: it
     // never appeared in the run log. And its run record, written just before the manifest
