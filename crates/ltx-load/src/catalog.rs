@@ -248,7 +248,13 @@ pub(crate) fn build(
     };
     let statements = view_statements(layout, manifest)?;
     {
-        let conn = duckdb::Connection::open(&tmp).map_err(|e| cat_err(e.to_string()))?;
+        // One thread: creating views needs no parallelism, and DuckDB otherwise starts a
+        // scheduler thread per core for each build, at the end of every run.
+        let config = duckdb::Config::default()
+            .threads(1)
+            .map_err(|e| cat_err(e.to_string()))?;
+        let conn = duckdb::Connection::open_with_flags(&tmp, config)
+            .map_err(|e| cat_err(e.to_string()))?;
         // A model needing an extension that is not compiled in (e.g. ICU for time zone
         // functions on TIMESTAMPTZ) must fail at once with DuckDB's message, not try to
         // download it: syncs run on servers without internet access.
