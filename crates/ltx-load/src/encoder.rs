@@ -26,6 +26,7 @@ use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 
 use crate::error::{pq_err, LoadError, Result};
+use crate::writeback::Writeback;
 
 /// A staging file's key: (table, partition).
 pub(crate) type Key = (&'static str, String);
@@ -111,9 +112,11 @@ impl Encoder {
         // Every group in flight fits: a thread never waits to hand one back.
         let (done_tx, done_rx) = mpsc::sync_channel::<Done>(max_in_flight);
         let job_rx = Arc::new(Mutex::new(job_rx));
+        let writeback = Writeback::start();
         let mut handles = Vec::new();
         for i in 0..threads() {
             let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
+            let writeback = writeback.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("ltx-parquet-{i}"))
                 .spawn(move || loop {
@@ -123,7 +126,11 @@ impl Encoder {
                         Err(poisoned) => poisoned.into_inner().recv(),
                     };
                     let Ok(job) = job else { return }; // the staging is done or dropped
-                    if done_tx.send(job.run()).is_err() {
+                    let done = job.run();
+                    if done.result.is_ok() {
+                        writeback.request(done.writer.inner());
+                    }
+                    if done_tx.send(done).is_err() {
                         return; // the staging was dropped: nobody waits for it
                     }
                 });

@@ -68,6 +68,7 @@
 //! # Ok(()) }
 //! ```
 
+mod by_columns;
 pub mod catalog;
 pub mod commit;
 pub mod compact;
@@ -82,6 +83,7 @@ pub mod raw;
 pub mod runs;
 pub mod staging;
 mod warehouse;
+mod writeback;
 
 pub use compact::CompactReport;
 pub use crash::{CrashHook, CrashMode, CRASH_POINTS};

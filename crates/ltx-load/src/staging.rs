@@ -11,7 +11,8 @@
 //! encoders and compressing small pages (100k conversations: 2.3 -> 1.6 loader CPU-s,
 //! 198 -> 186 row groups, peak RSS 193 -> 199 MB with the budget raised to 64 MiB).
 //! A full row group is written out by the encoding thread, not the loader's (see the
-//! `encoder` module); at the end the files are closed on one thread per core.
+//! `encoder` module); at the end the files are closed on [`CLOSERS`] threads, a large
+//! last row group's columns encoded on one thread per core (the `by_columns` module).
 //!
 //! Memory stays bounded whatever the run size:
 //! * each writer buffers at most one row group, and only [`MAX_OPEN_GROUPS`] writers may
@@ -37,6 +38,7 @@ use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use crate::by_columns;
 use crate::crash::CrashHook;
 use crate::encoder::{write_group, Encoder, Key};
 use crate::error::{io_err, pq_err, LoadError, Result};
@@ -353,12 +355,26 @@ impl OpenFile {
                 self.path.display()
             ))
         })?;
-        while self.pending_rows > 0 {
-            let (group, _) = self.take_group(group_rows);
-            write_group(&mut writer, &group, &self.path)?;
+        let threads = by_columns::threads_for(self.pending_rows);
+        if threads > 1 {
+            // The run's tail: the other cores may have nothing left to do (see `by_columns`).
+            let (mut file, factory) = writer
+                .into_serialized_writer()
+                .map_err(pq_err(&self.path))?;
+            while self.pending_rows > 0 {
+                let (group, _) = self.take_group(group_rows);
+                by_columns::write_group(&mut file, &factory, &group, threads, &self.path)?;
+            }
+            file.finish().map_err(pq_err(&self.path))?;
+            file.inner().sync_all().map_err(io_err(&self.path))?;
+        } else {
+            while self.pending_rows > 0 {
+                let (group, _) = self.take_group(group_rows);
+                write_group(&mut writer, &group, &self.path)?;
+            }
+            writer.finish().map_err(pq_err(&self.path))?;
+            writer.inner().sync_all().map_err(io_err(&self.path))?;
         }
-        writer.finish().map_err(pq_err(&self.path))?;
-        writer.inner().sync_all().map_err(io_err(&self.path))?;
         Ok(StagedFile {
             table: self.table,
             partition: self.partition,
@@ -620,8 +636,11 @@ impl Staging {
     }
 }
 
+/// Files closed at once at the end of a run (see [`close_all`]).
+const CLOSERS: usize = 8;
+
 /// Closes every file (its last row groups encoded, the footer written, the file synced),
-/// on one thread per core: this is the serial tail of a run, and a file's encoding (CPU)
+/// on [`CLOSERS`] threads: this is the serial tail of a run, and a file's encoding (CPU)
 /// overlaps another's `fsync` (disk) and the encoder's last row groups: a file whose
 /// writer is with the encoder is closed once it comes back. Results come back in the
 /// order of `open`; the outer error is the encoder's.
@@ -630,9 +649,10 @@ fn close_all(
     group_rows: usize,
     encoder: &mut Encoder,
 ) -> Result<Vec<Result<StagedFile>>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(open.len());
+    // More closers than cores: once its last row group is encoded a closer mostly waits
+    // for its file's `fsync` (10-30 ms each for the large files here), and with one closer
+    // per core those waits ran one after another at the end of every run.
+    let threads = CLOSERS.min(open.len());
     let count = open.len();
     let (queue_tx, queue_rx) = std::sync::mpsc::channel::<(usize, OpenFile)>();
     let queue = std::sync::Mutex::new(queue_rx);
@@ -832,6 +852,31 @@ mod tests {
     /// of the run; every row reaches the staged files, in order within each file.
     #[test]
     fn every_row_reaches_the_files_through_the_encoder() {
+        let groups = every_row_is_staged_in_order(97, 256 << 10, 400);
+        assert!(
+            groups.len() > 100,
+            "the test needs many row groups, got {}",
+            groups.len()
+        );
+    }
+
+    /// One unlimited row group per file: all of it is written when the files close, the
+    /// large ones column by column on several threads (`by_columns`).
+    #[test]
+    fn every_row_reaches_the_files_written_by_columns_at_the_close() {
+        let groups = every_row_is_staged_in_order(1 << 20, usize::MAX, 800);
+        assert!(
+            groups
+                .iter()
+                .any(|rows| *rows >= crate::by_columns::MIN_ROWS as i64),
+            "the test needs a closing group of at least {} rows, got {groups:?}",
+            crate::by_columns::MIN_ROWS
+        );
+    }
+
+    /// Stages `n` simulator conversations and checks each file's conversation ids against
+    /// the transform's output, in order; returns the rows of every row group.
+    fn every_row_is_staged_in_order(group_rows: usize, budget: usize, n: u64) -> Vec<i64> {
         type Ids = std::collections::BTreeMap<(&'static str, String), Vec<i64>>;
         fn add(ids: &mut Ids, table: Table, partition: &str, batch: &RecordBatch) {
             if let Some(col) = conversation_column(table) {
@@ -842,7 +887,7 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, batches, _) = staging_and_batches(dir.path(), 97, 256 << 10, 400);
+        let (mut s, batches, _) = staging_and_batches(dir.path(), group_rows, budget, n);
         let mut want = Ids::new();
         for b in &batches {
             add(&mut want, b.table, &b.partition, &b.batch);
@@ -853,18 +898,18 @@ mod tests {
         }
         let staged = s.finish().unwrap();
         let mut got = Ids::new();
-        let mut groups = 0;
+        let mut groups = Vec::new();
         for f in &staged {
             let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
                 File::open(&f.path).unwrap(),
             )
             .unwrap();
-            groups += r.metadata().num_row_groups();
+            groups.extend(r.metadata().row_groups().iter().map(|g| g.num_rows()));
             for b in r.build().unwrap() {
                 add(&mut got, f.table, &f.partition, &b.unwrap());
             }
         }
-        assert!(groups > 100, "the test needs many row groups, got {groups}");
         assert_eq!(got, want);
+        groups
     }
 }
