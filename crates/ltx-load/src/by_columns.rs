@@ -196,6 +196,27 @@ mod tests {
             .collect()
     }
 
+    #[test]
+    fn a_group_that_cannot_be_written_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ro.parquet");
+        std::fs::write(&path, b"").unwrap();
+        let group = batches(20_000, 4096);
+        // Opened read-only: every write to it fails.
+        let w = ArrowWriter::try_new(
+            File::open(&path).unwrap(),
+            group[0].schema(),
+            Some(writer_props(1 << 20, 1)),
+        )
+        .unwrap();
+        let (mut file, factory) = w.into_serialized_writer().unwrap();
+        let err = write_group(&mut file, &factory, &group, 2, &path)
+            .and_then(|()| file.finish().map(|_| ()).map_err(pq_err(&path)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ro.parquet"), "{err}");
+    }
+
     /// The same groups through `ArrowWriter`, and column by column on 1, 2 and 3 threads.
     #[test]
     fn the_file_is_byte_for_byte_what_arrow_writer_writes() {
