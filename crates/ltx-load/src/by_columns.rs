@@ -9,6 +9,8 @@
 //! they are appended to the file in order, so here each thread takes the next column
 //! (largest first) through the `parquet` crate's own [`ArrowColumnWriter`]s, and the
 //! chunks are appended in schema order: the file is the same as `ArrowWriter` writes it.
+//! Every row group written at a file's close goes through here; one smaller than
+//! [`MIN_ROWS`] is encoded on the closing thread.
 
 use std::fs::File;
 use std::path::Path;
@@ -32,7 +34,7 @@ pub(crate) fn threads_for(rows: usize) -> usize {
     if rows < MIN_ROWS {
         return 1;
     }
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    crate::encoder::threads()
 }
 
 /// Writes `batches` as the next row group of `file`, encoding its columns on `threads`
@@ -79,24 +81,29 @@ pub(crate) fn write_group(
     let mut order: Vec<usize> = (0..columns.len()).collect();
     order.sort_by_key(|&c| std::cmp::Reverse(columns[c].bytes));
     let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, columns.len().max(1)) {
-            s.spawn(|| {
-                while let Some(&c) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let col = &columns[c];
-                    let writers = col
-                        .writers
-                        .lock()
-                        .map(|mut w| std::mem::take(&mut *w))
-                        .unwrap_or_default();
-                    let encoded = encode(col.field, writers, batches, path);
-                    if let Ok(mut slot) = col.chunks.lock() {
-                        *slot = Some(encoded);
-                    }
-                }
-            });
+    let work = || {
+        while let Some(&c) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let col = &columns[c];
+            let writers = col
+                .writers
+                .lock()
+                .map(|mut w| std::mem::take(&mut *w))
+                .unwrap_or_default();
+            let encoded = encode(col.field, writers, batches, path);
+            if let Ok(mut slot) = col.chunks.lock() {
+                *slot = Some(encoded);
+            }
         }
-    });
+    };
+    if threads <= 1 {
+        work(); // a small group: on the caller's thread
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(columns.len()) {
+                s.spawn(work);
+            }
+        });
+    }
     let mut group = file.next_row_group().map_err(pq_err(path))?;
     for col in columns {
         let chunks = col.chunks.into_inner().ok().flatten().ok_or_else(|| {

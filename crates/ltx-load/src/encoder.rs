@@ -38,8 +38,9 @@ pub(crate) fn max_in_flight() -> usize {
     threads().max(2)
 }
 
-/// Encoding threads: one per core.
-fn threads() -> usize {
+/// Encoding threads: one per core (also the threads of a closing row group, see
+/// `by_columns`).
+pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 

@@ -40,7 +40,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::by_columns;
 use crate::crash::CrashHook;
-use crate::encoder::{write_group, Encoder, Key};
+use crate::encoder::{Encoder, Key};
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::layout::validate_name;
 
@@ -349,32 +349,25 @@ impl OpenFile {
     /// Writes out what is buffered, finishes the file and syncs it to disk. The caller
     /// took the writer back from the encoder.
     fn close(mut self, group_rows: usize) -> Result<StagedFile> {
-        let mut writer = self.writer.take().ok_or_else(|| {
+        let writer = self.writer.take().ok_or_else(|| {
             LoadError::Encoder(format!(
                 "{} closed while its row group was being written",
                 self.path.display()
             ))
         })?;
-        let threads = by_columns::threads_for(self.pending_rows);
-        if threads > 1 {
-            // The run's tail: the other cores may have nothing left to do (see `by_columns`).
-            let (mut file, factory) = writer
-                .into_serialized_writer()
-                .map_err(pq_err(&self.path))?;
-            while self.pending_rows > 0 {
-                let (group, _) = self.take_group(group_rows);
-                by_columns::write_group(&mut file, &factory, &group, threads, &self.path)?;
-            }
-            file.finish().map_err(pq_err(&self.path))?;
-            file.inner().sync_all().map_err(io_err(&self.path))?;
-        } else {
-            while self.pending_rows > 0 {
-                let (group, _) = self.take_group(group_rows);
-                write_group(&mut writer, &group, &self.path)?;
-            }
-            writer.finish().map_err(pq_err(&self.path))?;
-            writer.inner().sync_all().map_err(io_err(&self.path))?;
+        // Column by column, on one thread per core for a large group: this is the run's
+        // tail, where the other cores may have nothing left to do (see `by_columns`).
+        let (mut file, factory) = writer
+            .into_serialized_writer()
+            .map_err(pq_err(&self.path))?;
+        while self.pending_rows > 0 {
+            let (group, _) = self.take_group(group_rows);
+            let rows = group.iter().map(RecordBatch::num_rows).sum();
+            let threads = by_columns::threads_for(rows);
+            by_columns::write_group(&mut file, &factory, &group, threads, &self.path)?;
         }
+        file.finish().map_err(pq_err(&self.path))?;
+        file.inner().sync_all().map_err(io_err(&self.path))?;
         Ok(StagedFile {
             table: self.table,
             partition: self.partition,
