@@ -16,6 +16,12 @@
 //! staging files, then commits. The child also reports its CPU time (user+sys,
 //! all threads) so a figure taken on a busy machine can be judged; `--rss-trace` prints
 //! VmRSS every 250 ms to stderr (where memory grows over the run).
+//!
+//! Around each run, a child of its own measures the machine's speed just before and just
+//! after it ([`reference_speed`]: `ref_before`, `ref_after`), and the run's throughput is
+//! also given in those units (`per_ref`). This VM switches within seconds between two
+//! speeds ~1.7x apart (the reference alone, pinned to one CPU: ~52k or ~31k
+//! conversations/s); a run whose two references agree ran at that speed.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -124,6 +130,52 @@ fn input_for(exe: &Path, n: u64) -> PathBuf {
         );
     }
     path
+}
+
+/// Records the reference transform reads from the start of the input.
+const REFERENCE_RECORDS: usize = 2000;
+
+/// The machine's speed right now: conversations/s of one thread transforming the input's
+/// first [`REFERENCE_RECORDS`] records from memory (no I/O, no Parquet), best of 3 passes.
+/// The pipeline's code does not change it; only the machine does.
+fn reference_speed(input: &Path) -> f64 {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(std::fs::File::open(input).unwrap());
+    let lines: Vec<String> = file
+        .lines()
+        .take(REFERENCE_RECORDS)
+        .map(Result::unwrap)
+        .collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut t = ltx_transform::Transformer::new(TransformConfig {
+            batch_rows: BATCH_ROWS,
+            ..TransformConfig::new("reference", chrono::Utc::now())
+        });
+        for line in &lines {
+            t.push_json(line);
+            drop(t.drain_full());
+        }
+        let (_, stats) = t.finish();
+        assert_eq!(stats.rejected, 0);
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    lines.len() as f64 / best
+}
+
+/// [`reference_speed`] measured in a child process (its memory stays out of the runs').
+fn reference_child(exe: &Path, input: &Path) -> f64 {
+    let out = std::process::Command::new(exe)
+        .args(["--reference", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 fn run(
@@ -297,6 +349,10 @@ fn main() {
         arg_value(&args, "--batch-rows").map_or(BATCH_ROWS, |v| v.parse().unwrap());
     let transform_only = args.iter().any(|a| a == "--transform-only");
     let rss_trace = args.iter().any(|a| a == "--rss-trace");
+    if let Some(i) = args.iter().position(|a| a == "--reference") {
+        println!("{:.0}", reference_speed(Path::new(&args[i + 1])));
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--run") {
         run(
             Path::new(&args[i + 1]),
@@ -336,12 +392,22 @@ fn main() {
             cmd.arg("--rss-trace");
             cmd.stderr(std::process::Stdio::inherit());
         }
+        let ref_before = reference_child(&exe, &input);
         let out = cmd.output().unwrap();
+        let ref_after = reference_child(&exe, &input);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        print!("n={n} {}", String::from_utf8_lossy(&out.stdout));
+        let report = String::from_utf8_lossy(&out.stdout);
+        let conv_per_s = serde_json::from_str::<serde_json::Value>(&report).unwrap()["conv_per_s"]
+            .as_f64()
+            .unwrap();
+        let per_ref = conv_per_s / ((ref_before + ref_after) / 2.0);
+        println!(
+            "n={n} {},\"ref_before\":{ref_before:.0},\"ref_after\":{ref_after:.0},\"per_ref\":{per_ref:.2}}}",
+            report.trim_end().trim_end_matches('}')
+        );
     }
 }
