@@ -12,7 +12,8 @@ Exit codes:
   1  the run failed (recorded as a failed run in the warehouse)
   2  bad usage or configuration
   3  authentication error (token, login or password rejected)
-  4  the warehouse is locked by another sync";
+  4  the warehouse is locked by another sync
+  5  the data was committed, but warehouse.duckdb could not be rebuilt (ltx register)";
 
 const SECRETS: &str = "\
 Secrets come only from the environment, never from files or flags:

@@ -17,6 +17,8 @@ pub enum Exit {
     Auth = 3,
     /// 4: the warehouse is locked by another sync.
     Locked = 4,
+    /// 5: the run's data was committed, but `warehouse.duckdb` could not be rebuilt.
+    CatalogNotRebuilt = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -30,9 +32,40 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// A commit whose data is in, but whose DuckDB catalog could not be rebuilt: the views still
+/// show the previous commit. Not a failed run (re-running would load nothing new), but a
+/// scheduler must hear of it, or dashboards go stale without anyone knowing.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the data was committed, but {catalog} could not be rebuilt, so its views still show the previous commit: {reason}. The next run retries; `ltx register` rebuilds it now"
+)]
+pub struct CatalogNotRebuilt {
+    /// The catalog file.
+    pub catalog: String,
+    /// The rebuild's error.
+    pub reason: String,
+}
+
+/// `Err(CatalogNotRebuilt)` when a commit (or compaction) reported a catalog error.
+pub fn catalog_rebuilt(
+    warehouse: &std::path::Path,
+    catalog_error: Option<&String>,
+) -> Result<(), CatalogNotRebuilt> {
+    match catalog_error {
+        None => Ok(()),
+        Some(reason) => Err(CatalogNotRebuilt {
+            catalog: warehouse.join("warehouse.duckdb").display().to_string(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
 /// Which exit code an error chain maps to: the first recognised error wins.
 pub fn classify(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
+        if cause.downcast_ref::<CatalogNotRebuilt>().is_some() {
+            return Exit::CatalogNotRebuilt;
+        }
         if cause.downcast_ref::<ConfigError>().is_some()
             || cause.downcast_ref::<UsageError>().is_some()
         {
@@ -52,4 +85,30 @@ pub fn classify(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failed
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_commit_without_its_catalog_exits_5_and_says_how_to_repair() {
+        let wh = std::path::Path::new("/srv/wh");
+        assert!(catalog_rebuilt(wh, None).is_ok());
+        let reason = "catalog /srv/wh/warehouse.duckdb.tmp-7: No space left on device".to_owned();
+        let err =
+            anyhow::Error::from(catalog_rebuilt(wh, Some(&reason)).unwrap_err()).context("import");
+        assert_eq!(classify(&err), Exit::CatalogNotRebuilt);
+        assert_eq!(Exit::CatalogNotRebuilt as u8, 5);
+        let message = format!("{err:#}");
+        for part in [
+            "the data was committed",
+            "/srv/wh/warehouse.duckdb",
+            "No space left on device",
+            "ltx register",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+    }
 }

@@ -269,6 +269,10 @@ pub async fn command(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!("{}", report.summary());
+    crate::exit::catalog_rebuilt(
+        &ctx.config.destination.warehouse,
+        report.commit.catalog_error.as_ref(),
+    )?;
     Ok(())
 }
 
@@ -531,6 +535,10 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
                 elapsed: started.elapsed(),
             };
             println!("{}", report.summary());
+            crate::exit::catalog_rebuilt(
+                &config.destination.warehouse,
+                report.commit.catalog_error.as_ref(),
+            )?;
             Ok(())
         }
         Err(e) => {

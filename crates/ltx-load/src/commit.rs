@@ -417,6 +417,7 @@ pub(crate) fn commit_run(
         files_retired: txn.retired.len() as u64,
         elapsed: c.started.elapsed(),
         compaction: None,
+        catalog_error: None,
     };
     Ok((record, report, expired))
 }

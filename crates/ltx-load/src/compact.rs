@@ -32,6 +32,10 @@ pub struct CompactReport {
     pub rows: u64,
     /// Manifest generation committed (unchanged when nothing was merged).
     pub generation: u64,
+    /// As [`crate::CommitReport::catalog_error`]: the merge committed, but
+    /// `warehouse.duckdb` could not be rebuilt (why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_error: Option<String>,
 }
 
 /// Merges, per (table, partition) holding more than `min_files` live files, all files

@@ -153,6 +153,10 @@ pub struct CommitReport {
     pub elapsed: Duration,
     /// Automatic compaction after the commit, if one ran.
     pub compaction: Option<CompactReport>,
+    /// Set when the data committed but `warehouse.duckdb` could not be rebuilt (why): its
+    /// views still show the previous commit until the next open or `ltx register`
+    /// rebuilds it.
+    pub catalog_error: Option<String>,
 }
 
 /// Per-table figures for `status`.
@@ -225,15 +229,17 @@ impl Inner {
         Ok(())
     }
 
-    /// Rebuilds the catalog; failures other than injected crashes are logged, not returned,
-    /// when the data is already committed (the next open retries).
-    fn rebuild_catalog_after_commit(&self, st: &State) -> Result<()> {
+    /// Rebuilds the catalog after a commit. The data is committed whatever happens here, so
+    /// a failure other than an injected crash is not an error of the commit: it comes back
+    /// as the message for the report (`catalog_error`), and the next open retries.
+    fn rebuild_catalog_after_commit(&self, st: &State) -> Result<Option<String>> {
         match catalog::build(&self.layout, &st.manifest, &st.models, &self.options.crash) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(None),
             Err(e @ LoadError::InjectedCrash { .. }) => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "data committed, but the DuckDB catalog rebuild failed; the next open retries");
-                Ok(())
+                let _ = catalog::remove_db_files(&self.layout.catalog_tmp(st.manifest.generation));
+                Ok(Some(e.to_string()))
             }
         }
     }
@@ -483,7 +489,8 @@ impl Warehouse {
         )?;
         crash.check("failed_run.after_manifest_rename")?;
         layout::remove_dir_if_exists(&layout.tmp_txn_dir(&info.run_id))?;
-        self.inner.rebuild_catalog_after_commit(&st)?;
+        // The run failed anyway; a catalog failure on top is only logged.
+        let _ = self.inner.rebuild_catalog_after_commit(&st)?;
         tracing::warn!(run_id = %info.run_id, error, "failed run recorded");
         // One failed run in, one record out.
         Ok(records.swap_remove(0))
@@ -520,7 +527,7 @@ impl Warehouse {
     fn compact_locked(&self, st: &mut State, min_files: usize) -> Result<CompactReport> {
         let opts = &self.inner.options;
         let before = st.manifest.generation;
-        let (report, expired) = compact::compact(
+        let (mut report, expired) = compact::compact(
             &self.inner.layout,
             &self.inner.props,
             &opts.crash,
@@ -530,7 +537,7 @@ impl Warehouse {
             min_files,
         )?;
         if st.manifest.generation != before {
-            self.inner.rebuild_catalog_after_commit(st)?;
+            report.catalog_error = self.inner.rebuild_catalog_after_commit(st)?;
             self.inner.delete_expired(&expired)?;
         }
         Ok(report)
@@ -661,7 +668,7 @@ impl RunWriter {
             };
             report.compaction = Some(wh.compact_locked(&mut st, opts.compact_max_files)?);
         }
-        inner.rebuild_catalog_after_commit(&st)?;
+        report.catalog_error = inner.rebuild_catalog_after_commit(&st)?;
         report.elapsed = self.started.elapsed();
         tracing::info!(
             run_id = %report.run_id,

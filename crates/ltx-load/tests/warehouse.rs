@@ -414,6 +414,52 @@ fn a_new_warehouse_gets_its_catalog_with_its_first_commit_successful_or_failed()
 }
 
 #[test]
+fn a_commit_whose_catalog_cannot_be_rebuilt_says_so_and_the_next_open_repairs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let r1 = load(&wh, "run1", &v1());
+    assert_eq!(r1.catalog_error, None);
+    // Something takes the catalog's place between the open and the commit: a directory
+    // the new catalog cannot be renamed over.
+    let catalog = wh.catalog_path();
+    std::fs::remove_file(&catalog).unwrap();
+    std::fs::create_dir_all(catalog.join("in-the-way")).unwrap();
+    let r2 = load(&wh, "run2", &v2());
+    // The data is committed all the same, and the report says what went wrong.
+    let error = r2.catalog_error.expect("a catalog error in the report");
+    assert!(error.contains("warehouse.duckdb"), "{error}");
+    assert_eq!(content(dir.path()), expected(&final_versions()));
+    // The same for a compaction that commits.
+    load(&wh, "run3", &[Conv::new(8, 30)]);
+    let compacted = wh.compact().unwrap();
+    assert!(compacted.files_merged > 0);
+    assert!(compacted.catalog_error.is_some());
+    assert_eq!(orphans(dir.path()), Vec::<String>::new());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("warehouse.duckdb.tmp"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+    drop(wh);
+
+    // Once the way is clear, the next open rebuilds the catalog for the committed state.
+    std::fs::remove_dir_all(&catalog).unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let runs = view_keys(
+        &wh.catalog_path(),
+        "SELECT run_id || ':' || status FROM _ltx_runs ORDER BY run_id",
+    );
+    assert_eq!(runs, ["run1:success", "run2:success", "run3:success"]);
+    let ids = view_keys(
+        &wh.catalog_path(),
+        "SELECT conversation_id::VARCHAR FROM conversations ORDER BY conversation_id",
+    );
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7", "8"]);
+}
+
+#[test]
 fn a_run_that_died_before_its_commit_is_logged_as_failed_by_the_next_open() {
     // A killed run left only its temporary directory, which the next open deleted: it
     // never appeared in the run log. And its run record, written just before the manifest
