@@ -100,7 +100,7 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     )
     .await?;
     println!("full sync:        {}", full.summary());
-    crate::exit::catalog_rebuilt(&args.warehouse, full.commit.catalog_error.as_ref())?;
+    crate::exit::catalog_rebuilt(full.commit.catalog_error.as_ref())?;
     sim.advance(chrono::Duration::from_std(advance).unwrap_or(chrono::Duration::hours(2)));
     let incr = run_sync(
         &config,
@@ -116,7 +116,7 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         incr.summary(),
         args.advance
     );
-    crate::exit::catalog_rebuilt(&args.warehouse, incr.commit.catalog_error.as_ref())?;
+    crate::exit::catalog_rebuilt(incr.commit.catalog_error.as_ref())?;
     sim.shutdown().await;
 
     let warehouse = args.warehouse.clone();

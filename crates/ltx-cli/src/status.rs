@@ -202,7 +202,7 @@ pub fn compact(ctx: &Context) -> anyhow::Result<()> {
         "compacted {} partitions: {} files merged into {}, {} rows rewritten (generation {})",
         r.partitions, r.files_merged, r.files_written, r.rows, r.generation
     );
-    crate::exit::catalog_rebuilt(&ctx.config.destination.warehouse, r.catalog_error.as_ref())?;
+    crate::exit::catalog_rebuilt(r.catalog_error.as_ref())?;
     Ok(())
 }
 

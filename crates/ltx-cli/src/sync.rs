@@ -269,10 +269,7 @@ pub async fn command(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!("{}", report.summary());
-    crate::exit::catalog_rebuilt(
-        &ctx.config.destination.warehouse,
-        report.commit.catalog_error.as_ref(),
-    )?;
+    crate::exit::catalog_rebuilt(report.commit.catalog_error.as_ref())?;
     Ok(())
 }
 
@@ -535,10 +532,7 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
                 elapsed: started.elapsed(),
             };
             println!("{}", report.summary());
-            crate::exit::catalog_rebuilt(
-                &config.destination.warehouse,
-                report.commit.catalog_error.as_ref(),
-            )?;
+            crate::exit::catalog_rebuilt(report.commit.catalog_error.as_ref())?;
             Ok(())
         }
         Err(e) => {

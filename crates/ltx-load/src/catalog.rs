@@ -233,6 +233,8 @@ pub(crate) fn validate_model_name(name: &str) -> Result<()> {
 }
 
 /// Rebuilds `warehouse.duckdb` for `manifest` with the BI `models` (`(name, SELECT …)`).
+/// A failed build leaves the previous catalog in place and removes its temporary file
+/// (unless the failure is an injected crash, which stands for the process dying there).
 pub(crate) fn build(
     layout: &Layout,
     manifest: &Manifest,
@@ -241,9 +243,26 @@ pub(crate) fn build(
 ) -> Result<()> {
     crash.check("catalog.before_build")?;
     let tmp = layout.catalog_tmp(manifest.generation);
-    remove_db_files(&tmp)?;
+    let built = build_at(layout, manifest, models, crash, &tmp);
+    if let Err(e) = &built {
+        if !matches!(e, LoadError::InjectedCrash { .. }) {
+            let _ = remove_db_files(&tmp);
+        }
+    }
+    built
+}
+
+/// [`build`], writing the new catalog at `tmp` and renaming it into place.
+fn build_at(
+    layout: &Layout,
+    manifest: &Manifest,
+    models: &[(String, String)],
+    crash: &CrashHook,
+    tmp: &Path,
+) -> Result<()> {
+    remove_db_files(tmp)?;
     let cat_err = |message: String| LoadError::Catalog {
-        path: tmp.clone(),
+        path: tmp.to_path_buf(),
         message,
     };
     let statements = view_statements(layout, manifest)?;
@@ -253,8 +272,8 @@ pub(crate) fn build(
         let config = duckdb::Config::default()
             .threads(1)
             .map_err(|e| cat_err(e.to_string()))?;
-        let conn = duckdb::Connection::open_with_flags(&tmp, config)
-            .map_err(|e| cat_err(e.to_string()))?;
+        let conn =
+            duckdb::Connection::open_with_flags(tmp, config).map_err(|e| cat_err(e.to_string()))?;
         // A model needing an extension that is not compiled in (e.g. ICU for time zone
         // functions on TIMESTAMPTZ) must fail at once with DuckDB's message, not try to
         // download it: syncs run on servers without internet access.
@@ -282,10 +301,10 @@ pub(crate) fn build(
         .map_err(|e| cat_err(e.to_string()))?;
         conn.close().map_err(|(_, e)| cat_err(e.to_string()))?;
     }
-    layout::remove_file_if_exists(&wal_of(&tmp))?;
-    layout::fsync_file(&tmp)?;
+    layout::remove_file_if_exists(&wal_of(tmp))?;
+    layout::fsync_file(tmp)?;
     crash.check("catalog.after_build_tmp")?;
-    layout::rename(&tmp, &layout.catalog())?;
+    layout::rename(tmp, &layout.catalog())?;
     layout::fsync_dir(layout.root())?;
     crash.check("catalog.after_rename")?;
     Ok(())
@@ -299,7 +318,7 @@ fn wal_of(db: &Path) -> PathBuf {
 }
 
 /// Removes a DuckDB file and its WAL.
-pub(crate) fn remove_db_files(db: &Path) -> Result<()> {
+fn remove_db_files(db: &Path) -> Result<()> {
     layout::remove_file_if_exists(db)?;
     layout::remove_file_if_exists(&wal_of(db))
 }

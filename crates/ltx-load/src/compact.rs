@@ -33,7 +33,8 @@ pub struct CompactReport {
     /// Manifest generation committed (unchanged when nothing was merged).
     pub generation: u64,
     /// As [`crate::CommitReport::catalog_error`]: the merge committed, but
-    /// `warehouse.duckdb` could not be rebuilt (why).
+    /// `warehouse.duckdb` could not be rebuilt (why). Always `None` for the compaction
+    /// within a run's commit: that commit's `catalog_error` covers both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_error: Option<String>,
 }

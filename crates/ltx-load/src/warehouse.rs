@@ -238,10 +238,28 @@ impl Inner {
             Err(e @ LoadError::InjectedCrash { .. }) => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "data committed, but the DuckDB catalog rebuild failed; the next open retries");
-                let _ = catalog::remove_db_files(&self.layout.catalog_tmp(st.manifest.generation));
-                Ok(Some(e.to_string()))
+                Ok(Some(format!("{}: {e}", self.layout.catalog().display())))
             }
         }
+    }
+
+    /// Merges the small files of every (table, partition) with more than `min_files` of
+    /// them and commits the manifest; the caller rebuilds the catalog (once, also when a
+    /// run's commit compacts) and then deletes the expired files returned.
+    fn compact_manifest(
+        &self,
+        st: &mut State,
+        min_files: usize,
+    ) -> Result<(CompactReport, Vec<String>)> {
+        compact::compact(
+            &self.layout,
+            &self.props,
+            &self.options.crash,
+            self.options.retire_grace,
+            &mut st.manifest,
+            self.options.compact_small_file_bytes,
+            min_files,
+        )
     }
 
     fn delete_expired(&self, paths: &[String]) -> Result<()> {
@@ -511,8 +529,6 @@ impl Warehouse {
         );
         if built.is_err() {
             st.models = previous;
-            let _ =
-                catalog::remove_db_files(&self.inner.layout.catalog_tmp(st.manifest.generation));
         }
         built
     }
@@ -521,23 +537,10 @@ impl Warehouse {
     pub fn compact(&self) -> Result<CompactReport> {
         self.inner.writable()?;
         let mut st = self.inner.state();
-        self.compact_locked(&mut st, 1)
-    }
-
-    fn compact_locked(&self, st: &mut State, min_files: usize) -> Result<CompactReport> {
-        let opts = &self.inner.options;
         let before = st.manifest.generation;
-        let (mut report, expired) = compact::compact(
-            &self.inner.layout,
-            &self.inner.props,
-            &opts.crash,
-            opts.retire_grace,
-            &mut st.manifest,
-            opts.compact_small_file_bytes,
-            min_files,
-        )?;
+        let (mut report, expired) = self.inner.compact_manifest(&mut st, 1)?;
         if st.manifest.generation != before {
-            report.catalog_error = self.inner.rebuild_catalog_after_commit(st)?;
+            report.catalog_error = self.inner.rebuild_catalog_after_commit(&st)?;
             self.inner.delete_expired(&expired)?;
         }
         Ok(report)
@@ -662,13 +665,15 @@ impl RunWriter {
             }
             per.values().any(|n| *n > opts.compact_max_files)
         });
+        // A compaction commits a manifest of its own; one catalog build covers both.
+        let mut compacted_expired = Vec::new();
         if crowded {
-            let wh = Warehouse {
-                inner: Arc::clone(&inner),
-            };
-            report.compaction = Some(wh.compact_locked(&mut st, opts.compact_max_files)?);
+            let (compaction, expired) = inner.compact_manifest(&mut st, opts.compact_max_files)?;
+            report.compaction = Some(compaction);
+            compacted_expired = expired;
         }
         report.catalog_error = inner.rebuild_catalog_after_commit(&st)?;
+        inner.delete_expired(&compacted_expired)?;
         report.elapsed = self.started.elapsed();
         tracing::info!(
             run_id = %report.run_id,
