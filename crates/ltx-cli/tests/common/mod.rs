@@ -1,5 +1,7 @@
 //! Running the `ltx` binary from the end-to-end test files.
 
+pub mod sim;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
