@@ -12,11 +12,13 @@ pub mod de;
 pub mod fast;
 mod json_lines;
 mod json_text;
+pub mod lenient;
 pub mod time;
 mod types;
 
 pub use json_lines::{json_error_message, line_text, JsonLines, RecordOrigin};
 pub use json_text::JsonText;
+pub use lenient::{field_of, Drift, FieldInfo, LenientMap};
 pub use time::{format_api_datetime, parse_api_datetime, utc_to_moscow, DateTimeError};
 pub use types::{
     Call, Chat, Complaint, Conversation, ConversationEvent, Department, Employee, Lead, Message,
@@ -58,7 +60,50 @@ impl<'a> Conversation<'a> {
         }
         match serde_json::from_str::<Conversation>(raw) {
             Ok(conversation) => Ok(conversation),
-            Err(plain) => Err(Self::explain(raw, plain)),
+            Err(plain) => Self::from_json_lenient(raw).map_err(|drift| match drift {
+                Some(d) => ModelError {
+                    conversation_id: recover_id(raw),
+                    message: match lenient::top_level_member(raw, &d.path) {
+                        Some(value) => {
+                            format!("{} where {} expected: {value}", d.received, d.expected)
+                        }
+                        None => format!("{} where {} expected", d.received, d.expected),
+                    },
+                    path: d.path,
+                },
+                None => Self::explain(raw, plain),
+            }),
+        }
+    }
+
+    /// Reads a record the strict readers refused, member by member (see [`lenient`]): every
+    /// value that does not fit is kept in `extra` and listed in `drift`. `Err(Some(drift))`
+    /// names the unusable `id` or `updated_at`; `Err(None)` when `raw` is not a JSON object.
+    pub fn from_json_lenient(raw: &'a str) -> Result<Conversation<'a>, Option<Drift>> {
+        let mut cx = lenient::Cx::default();
+        match <Conversation as lenient::LenientMap>::lenient_map(raw, false, &mut cx) {
+            Ok(Some(mut c)) => {
+                let mut drifts = cx.into_drifts();
+                // A second `id` or `updated_at` makes the record's identity ambiguous.
+                if let Some(i) = drifts
+                    .iter()
+                    .position(|d| d.path == "id" || d.path == "updated_at")
+                {
+                    return Err(Some(drifts.swap_remove(i)));
+                }
+                c.drift = drifts;
+                Ok(c)
+            }
+            // `empty_is_none` is false: an object always reads as `Some`.
+            Ok(None) => Err(None),
+            // Only a required member fails the conversation: `id` or `updated_at`.
+            Err(()) => {
+                let mut drifts = cx.into_drifts();
+                let at = drifts
+                    .iter()
+                    .rposition(|d| d.path == "id" || d.path == "updated_at");
+                Err(at.map(|i| drifts.swap_remove(i)).or_else(|| drifts.pop()))
+            }
         }
     }
 

@@ -31,6 +31,12 @@ macro_rules! model {
                 $f:ident : $t:ty = $kind:ident($seed:expr $(, $key:literal)?)
             ),* $(,)?
         }
+        $( + {
+            $(
+                $(#[$xm:meta])*
+                $xf:ident : $xt:ty
+            ),* $(,)?
+        } )?
     ) => {
         $(#[$m])*
         #[derive(Debug, Clone, Serialize)]
@@ -39,6 +45,7 @@ macro_rules! model {
             /// Fields this model does not know, as received.
             #[serde(flatten)]
             pub extra: Map<String, Value>,
+            $( $( $(#[$xm])* #[serde(skip)] pub $xf: $xt, )* )?
         }
 
         impl<'a> de::FromMap<'a> for $name<'a> {
@@ -70,6 +77,7 @@ macro_rules! model {
                 Ok(Some($name {
                     $( $f: model!(@finish $kind $f, model!(@key $f $(, $key)?)), )*
                     extra,
+                    $( $( $xf: Default::default(), )* )?
                 }))
             }
         }
@@ -137,8 +145,51 @@ macro_rules! model {
                     Ok(Some($name {
                         $( $f: model!(@fast_finish $kind $f), )*
                         extra,
+                        $( $( $xf: Default::default(), )* )?
                     }))
                 })
+            }
+        }
+
+        impl<'a> crate::lenient::LenientMap<'a> for $name<'a> {
+            fn fields() -> Vec<crate::lenient::FieldInfo> {
+                vec![ $( crate::lenient::field_info::<_, $t>(
+                    &$seed, model!(@key $f $(, $key)?), model!(@required $kind),
+                ), )* ]
+            }
+
+            fn lenient_map(
+                text: &'a str,
+                empty_is_none: bool,
+                cx: &mut crate::lenient::Cx,
+            ) -> Result<Option<Self>, ()> {
+                #[allow(unused_imports)]
+                use crate::lenient::LenientSeed as _;
+                let Ok(members) = serde_json::from_str::<crate::lenient::Members<'a>>(text) else {
+                    return Err(());
+                };
+                if members.0.is_empty() && empty_is_none {
+                    return Ok(None);
+                }
+                $( let mut $f: Option<$t> = None; )*
+                let mut extra = Map::new();
+                for (key, value) in members.0 {
+                    match key.as_str() {
+                        $( model!(@key $f $(, $key)?) => crate::lenient::member(
+                            $seed, model!(@key $f $(, $key)?), value, &mut $f, cx, &mut extra,
+                        ), )*
+                        _ => {
+                            let v = serde_json::from_str::<Value>(value.get())
+                                .unwrap_or_else(|_| Value::String(value.get().to_owned()));
+                            extra.insert(key.into_string(), v);
+                        }
+                    }
+                }
+                Ok(Some($name {
+                    $( $f: model!(@lenient_finish $kind $f, model!(@key $f $(, $key)?), $seed, cx), )*
+                    extra,
+                    $( $( $xf: Default::default(), )* )?
+                }))
             }
         }
 
@@ -156,6 +207,12 @@ macro_rules! model {
     (@finish opt $f:ident, $key:expr) => { $f.unwrap_or_default() };
     (@fast_finish req $f:ident) => { $f.ok_or(crate::fast::Bail)? };
     (@fast_finish opt $f:ident) => { $f.unwrap_or_default() };
+    (@required req) => { true };
+    (@required opt) => { false };
+    (@lenient_finish req $f:ident, $key:expr, $seed:expr, $cx:expr) => {
+        crate::lenient::required($f, $key, crate::lenient::expected_of(&$seed), $cx)?
+    };
+    (@lenient_finish opt $f:ident, $key:expr, $seed:expr, $cx:expr) => { $f.unwrap_or_default() };
 }
 
 model! {
@@ -163,8 +220,8 @@ model! {
     Conversation<'a> {
         /// Conversation id.
         id: i64 = req(de::ReqI64),
-        /// When it started.
-        created_at: DateTime<Utc> = req(de::ReqDateTime),
+        /// When it started (`None` when not sent or unreadable: see `lenient`).
+        created_at: Option<DateTime<Utc>> = opt(de::OptDateTime),
         /// Last change (the sync cursor).
         updated_at: DateTime<Utc> = req(de::ReqDateTime),
         /// The visitor (full object).
@@ -225,6 +282,10 @@ model! {
         employees: Vec<Employee<'a>> = opt(de::Seq::default()),
         /// Events, in chronological order.
         events: Vec<ConversationEvent<'a>> = opt(de::Seq::default()),
+    } + {
+        /// Values that did not fit the model (kept in the rows' `_extra`): empty unless
+        /// the record was read by [`crate::lenient`].
+        drift: Vec<crate::Drift>,
     }
 }
 

@@ -26,7 +26,7 @@ fn conv(patch: serde_json::Value) -> Result<Conversation<'static>, ModelError> {
 fn example_conversation_parses() {
     let c = Conversation::from_json(EXAMPLE).unwrap();
     assert_eq!(c.id, 48211093);
-    assert_eq!(c.created_at, utc("2026-03-14T15:02:11Z"));
+    assert_eq!(c.created_at, Some(utc("2026-03-14T15:02:11Z")));
     assert_eq!(
         c.visitor.as_ref().unwrap().id,
         "f3c2a9e0-4b1d-4c55-9b0e-0d5d2f6b7a11"
@@ -84,12 +84,28 @@ fn numbers_as_strings_and_floats() {
     assert_eq!(c.lead_count, None);
 }
 
+/// `(path, expected, received)` of each drift of a conversation that was kept.
+fn drifts(c: &Conversation) -> Vec<(String, &'static str, &'static str)> {
+    c.drift
+        .iter()
+        .map(|d| (d.path.clone(), d.expected, d.received))
+        .collect()
+}
+
+fn d(
+    path: &str,
+    expected: &'static str,
+    received: &'static str,
+) -> (String, &'static str, &'static str) {
+    (path.to_owned(), expected, received)
+}
+
 #[test]
-fn non_numeric_string_for_a_number_is_an_error_with_path() {
-    let err = conv(json!({"duration": "long"})).unwrap_err();
-    assert_eq!(err.conversation_id, Some(1));
-    assert_eq!(err.path, "duration");
-    assert!(err.message.contains("\"long\""), "{err}");
+fn non_numeric_string_for_a_number_is_drift_kept_in_extra() {
+    let c = conv(json!({"duration": "long"})).unwrap();
+    assert_eq!(c.duration, None);
+    assert_eq!(c.extra["duration"], json!("long"));
+    assert_eq!(drifts(&c), [d("duration", "integer", "string")]);
 }
 
 #[test]
@@ -104,7 +120,10 @@ fn booleans_as_numbers_and_strings() {
     assert_eq!(ch.rem_transfer, Some(false));
     assert_eq!(ch.is_managed, None);
     assert_eq!(ch.rem_long_answer, None);
-    assert!(conv(json!({"chats": [{"id": 1, "is_closed": 2}]})).is_err());
+    let c = conv(json!({"chats": [{"id": 1, "is_closed": 2}]})).unwrap();
+    assert_eq!(c.chats[0].is_closed, None);
+    assert_eq!(c.chats[0].extra["is_closed"], json!(2));
+    assert_eq!(drifts(&c), [d("chats[0].is_closed", "boolean", "number")]);
 }
 
 #[test]
@@ -113,7 +132,10 @@ fn null_and_empty_object_arrays_are_empty() {
     assert!(c.chats.is_empty() && c.calls.is_empty() && c.leads.is_empty() && c.events.is_empty());
     let c = conv(json!({"chats": [{"id": 5, "messages": null}]})).unwrap();
     assert!(c.chats[0].messages.is_empty());
-    assert!(conv(json!({"chats": {"a": 1}})).is_err());
+    let c = conv(json!({"chats": {"a": 1}})).unwrap();
+    assert!(c.chats.is_empty());
+    assert_eq!(c.extra["chats"], json!({"a": 1}));
+    assert_eq!(drifts(&c), [d("chats", "array", "object")]);
 }
 
 #[test]
@@ -122,7 +144,10 @@ fn null_empty_array_and_empty_object_where_an_object_is_expected_are_none() {
     assert!(c.visitor.is_none() && c.site.is_none() && c.department.is_none());
     let c = conv(json!({"chats": [{"id": 5, "employee": [], "first_message": {}}]})).unwrap();
     assert!(c.chats[0].employee.is_none() && c.chats[0].first_message.is_none());
-    assert!(conv(json!({"site": [1]})).is_err());
+    let c = conv(json!({"site": [1]})).unwrap();
+    assert!(c.site.is_none());
+    assert_eq!(c.extra["site"], json!([1]));
+    assert_eq!(drifts(&c), [d("site", "object", "array")]);
 }
 
 #[test]
@@ -158,7 +183,7 @@ fn datetimes_moscow_offsets_and_empties() {
     .unwrap();
     assert_eq!(
         c.created_at,
-        utc("2014-10-25T08:00:00Z"),
+        Some(utc("2014-10-25T08:00:00Z")),
         "UTC+4 before 2014-10-26"
     );
     assert_eq!(c.updated_at, utc("2014-10-26T09:00:00Z"));
@@ -192,22 +217,40 @@ fn unknown_fields_are_captured_at_every_level() {
 }
 
 #[test]
-fn error_names_conversation_and_field_path() {
+fn a_datetime_that_does_not_parse_is_drift_and_every_child_is_kept() {
     let mut v: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
     v["chats"][0]["messages"][2]["created_at"] = json!("yesterday");
-    let err = Conversation::from_json(&v.to_string()).unwrap_err();
-    assert_eq!(err.conversation_id, Some(48211093));
-    assert_eq!(err.path, "chats[0].messages[2].created_at");
-    assert!(
-        err.message
-            .starts_with("invalid LiveTex datetime \"yesterday\""),
-        "{}",
-        err.message
+    let text = v.to_string();
+    let c = Conversation::from_json(&text).unwrap();
+    let strict: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+    assert_eq!(
+        c.chats[0].messages.len(),
+        strict["chats"][0]["messages"].as_array().unwrap().len()
     );
-    assert!(
-        err.to_string()
-            .starts_with("conversation 48211093: chats[0].messages[2].created_at: invalid LiveTex datetime \"yesterday\""),
-        "{err}"
+    let m = &c.chats[0].messages[2];
+    assert_eq!(m.created_at, None);
+    assert_eq!(m.extra["created_at"], json!("yesterday"));
+    assert_eq!(
+        drifts(&c),
+        [d("chats[0].messages[2].created_at", "datetime", "string")]
+    );
+    assert_eq!(c.drift[0].field(), "chats[].messages[].created_at");
+}
+
+#[test]
+fn a_child_without_a_usable_id_is_kept_whole_in_its_parent() {
+    let c =
+        conv(json!({"chats": [{"id": 1}, {"id": "x", "duration": 5}, "oops", {"id": 3}]})).unwrap();
+    let ids: Vec<i64> = c.chats.iter().map(|ch| ch.id).collect();
+    assert_eq!(ids, [1, 3]);
+    assert_eq!(c.extra["chats[1]"], json!({"id": "x", "duration": 5}));
+    assert_eq!(c.extra["chats[2]"], json!("oops"));
+    assert_eq!(
+        drifts(&c),
+        [
+            d("chats[1].id", "integer", "string"),
+            d("chats[2]", "object", "string")
+        ]
     );
 }
 
@@ -220,7 +263,21 @@ fn hostile_inputs_are_errors_not_panics() {
     }
     let err = Conversation::from_json("{\"id\": 5, \"created_at\": 17}").unwrap_err();
     assert_eq!(err.conversation_id, Some(5));
-    assert_eq!(err.path, "created_at");
+    assert_eq!(err.path, "updated_at");
+    assert_eq!(err.message, "missing where datetime expected");
+    let err = Conversation::from_json("{\"id\": \"x5\", \"updated_at\": \"2026-01-01T00:00:00\"}")
+        .unwrap_err();
+    assert_eq!(
+        (err.path.as_str(), err.message.as_str()),
+        ("id", "string where integer expected: \"x5\"")
+    );
+    // Only `id` and `updated_at` identify a conversation: an unreadable `created_at` is drift.
+    let c = Conversation::from_json(
+        "{\"id\": 5, \"created_at\": 17, \"updated_at\": \"2026-01-01T00:00:00\"}",
+    )
+    .unwrap();
+    assert_eq!(c.created_at, None);
+    assert_eq!(drifts(&c), [d("created_at", "datetime", "number")]);
     assert_eq!(
         Conversation::from_json("[1]").unwrap_err().conversation_id,
         None
@@ -278,11 +335,19 @@ fn escaped_keys_are_matched_and_captured() {
 }
 
 #[test]
-fn duplicate_and_missing_required_fields_are_errors_with_path() {
-    let err = conv(json!({"chats": [{"messages": []}]})).unwrap_err();
-    assert_eq!(err.path, "chats[0]");
-    assert!(err.message.contains("missing field `id`"), "{err}");
+fn duplicate_and_missing_required_fields() {
+    let c = conv(json!({"chats": [{"messages": []}]})).unwrap();
+    assert!(c.chats.is_empty());
+    assert_eq!(c.extra["chats[0]"], json!({"messages": []}));
+    assert_eq!(drifts(&c), [d("chats[0].id", "integer", "missing")]);
+    // A conversation id sent twice is ambiguous: the record is refused.
     let raw = r#"{"id": 1, "id": 2, "created_at": "2026-03-14T18:02:11", "updated_at": "2026-03-14T18:31:40"}"#;
     let err = Conversation::from_json(raw).unwrap_err();
-    assert!(err.message.contains("duplicate field `id`"), "{err}");
+    assert_eq!(err.path, "id");
+    assert!(err.message.contains("a second value"), "{err}");
+    // Any other key sent twice: the first value is read, the second kept.
+    let raw = r#"{"id": 1, "duration": 3, "duration": 4, "updated_at": "2026-03-14T18:31:40"}"#;
+    let c = Conversation::from_json(raw).unwrap();
+    assert_eq!(c.duration, Some(3));
+    assert_eq!(c.extra["duration#2"], json!(4));
 }

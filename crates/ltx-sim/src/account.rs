@@ -37,6 +37,7 @@ const S_CONTENT: u64 = 4;
 const S_QUIRK: u64 = 5;
 const S_VISITOR: u64 = 6;
 const S_POOLS: u64 = 7;
+const S_DRIFT: u64 = 8;
 const S_VERSION: u64 = 100;
 const S_MUTATION: u64 = 1_000;
 
@@ -152,6 +153,7 @@ pub struct Account {
     mutations: RwLock<HashMap<i64, Vec<i64>>>,
     generation: AtomicU64,
     bad_record_rate_bits: AtomicU64,
+    drift_rate_bits: AtomicU64,
     snapshot: Mutex<Option<Arc<Snapshot>>>,
     child_index: Mutex<Option<Arc<ChildIndex>>>,
     /// Per conversation: its `updated_at` (= the state the entry describes) and the
@@ -204,6 +206,7 @@ impl Account {
             mutations: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
             bad_record_rate_bits: AtomicU64::new(cfg.faults.bad_record_rate.to_bits()),
+            drift_rate_bits: AtomicU64::new(cfg.faults.drift_rate.to_bits()),
             snapshot: Mutex::new(None),
             child_index: Mutex::new(None),
             child_memo: Mutex::new(HashMap::new()),
@@ -215,10 +218,19 @@ impl Account {
         self.initial
     }
 
-    /// Sets the fraction of conversations rendered with one unparsable child `created_at`.
+    /// Sets the fraction of conversations rendered with an unreadable `updated_at`.
     pub fn set_bad_record_rate(&self, rate: f64) {
         self.bad_record_rate_bits
             .store(rate.to_bits(), Ordering::SeqCst);
+    }
+
+    /// Sets the fraction of conversations rendered with schema drift (see [`crate::drift`]).
+    pub fn set_drift_rate(&self, rate: f64) {
+        self.drift_rate_bits.store(rate.to_bits(), Ordering::SeqCst);
+    }
+
+    fn drift_rate(&self) -> f64 {
+        f64::from_bits(self.drift_rate_bits.load(Ordering::SeqCst))
     }
 
     fn bad_record_rate(&self) -> f64 {
@@ -451,7 +463,7 @@ impl Account {
 
     /// Whether `id` deliberately carries a `message_count` that disagrees with its chats.
     pub fn count_mismatch(&self, id: i64) -> bool {
-        Quirks::new(self.seed, id, 0.0).count_mismatch
+        Quirks::new(self.seed, id, 0.0, 0.0).count_mismatch
     }
 
     /// The conversation JSON as the API returns it at `at` (`None` if not visible then).
@@ -489,6 +501,7 @@ impl Account {
             v0,
             &self.pools,
             self.bad_record_rate(),
+            self.drift_rate(),
         );
         // Apply later versions and mutations in time order.
         let mut changes: Vec<(i64, u64)> = e.versions[1..usize::from(e.nver)]
@@ -812,10 +825,12 @@ pub(crate) struct Quirks {
     unknown_fields: bool,
     count_mismatch: bool,
     bad_record: bool,
+    /// The seed of this conversation's drift, when it has any.
+    drift: Option<u64>,
 }
 
 impl Quirks {
-    fn new(seed: u64, id: i64, bad_record_rate: f64) -> Self {
+    fn new(seed: u64, id: i64, bad_record_rate: f64, drift_rate: f64) -> Self {
         let mut r = rng_for(seed, id, S_QUIRK);
         Self {
             offset_dates: r.gen_bool(0.02),
@@ -826,6 +841,12 @@ impl Quirks {
             unknown_fields: r.gen_bool(0.02),
             count_mismatch: r.gen_bool(0.005),
             bad_record: r.gen::<f64>() < bad_record_rate,
+            // Drawn last and from a stream of its own, so that turning it on changes no
+            // other quirk of any conversation.
+            drift: {
+                let mut d = rng_for(seed, id, S_DRIFT);
+                (drift_rate > 0.0 && d.gen::<f64>() < drift_rate).then(|| d.gen::<u64>())
+            },
         }
     }
 }
@@ -973,7 +994,15 @@ fn message_text(rng: &mut ChaCha8Rng, visitor: bool) -> String {
 
 impl Conv {
     /// Version 0: the conversation as it closed at `v0`.
-    fn base(seed: u64, id: i64, created: i64, v0: i64, pools: &Pools, bad_rate: f64) -> Self {
+    fn base(
+        seed: u64,
+        id: i64,
+        created: i64,
+        v0: i64,
+        pools: &Pools,
+        bad_rate: f64,
+        drift_rate: f64,
+    ) -> Self {
         let mut rng = rng_for(seed, id, S_CONTENT);
         // Zipf-ish reuse: low visitor numbers come back often.
         let u: f64 = rng.gen();
@@ -1085,7 +1114,7 @@ impl Conv {
             leads: Vec::new(),
             complaints: Vec::new(),
             events: Vec::new(),
-            quirks: Quirks::new(seed, id, bad_rate),
+            quirks: Quirks::new(seed, id, bad_rate, drift_rate),
             msg_seq: 0,
             chat_seq: 0,
         };
@@ -1697,21 +1726,6 @@ impl Conv {
             .iter()
             .map(|e| self.render_event(e, pools))
             .collect();
-        if q.bad_record {
-            // One child with an unparsable timestamp, to exercise the `_rejected` path.
-            let bad = json!("31.02.2026 25:61");
-            if let Some(m) = chats
-                .first_mut()
-                .and_then(|c| c.get_mut("messages"))
-                .and_then(|m| m.get_mut(0))
-            {
-                m["created_at"] = bad;
-            } else if let Some(c) = calls.first_mut() {
-                c["created_at"] = bad;
-            } else if let Some(e) = events.first_mut() {
-                e["created_at"] = bad;
-            }
-        }
         let mut o = json!({
             "id": self.id,
             "created_at": dt(self.created),
@@ -1798,6 +1812,13 @@ impl Conv {
             if q.unknown_fields {
                 map.insert("channel_type".to_owned(), json!("whatsapp"));
             }
+            if q.bad_record {
+                // A conversation that cannot be versioned: the `_rejected` path.
+                map.insert("updated_at".to_owned(), json!("31.02.2026 25:61"));
+            }
+        }
+        if let Some(seed) = q.drift {
+            crate::drift::apply(&mut o, &mut ChaCha8Rng::seed_from_u64(seed));
         }
         o
     }

@@ -36,6 +36,7 @@
 
 mod account;
 mod config;
+pub mod drift;
 mod query;
 mod server;
 mod stats;

@@ -36,7 +36,7 @@ pub const TRUTH_TABLES: [(&str, &[&str]); 13] = [
     ("visitors", &["visitor_id"]),
     ("sites", &["site_id"]),
     ("departments", &["department_id"]),
-    ("_quality_issues", &["conversation_id", "check"]),
+    ("_quality_issues", &["conversation_id", "check", "path"]),
 ];
 
 /// Tables whose view keeps one row per key out of one snapshot per mentioning conversation.
@@ -229,14 +229,23 @@ impl WarehouseTruth {
         ];
         for (check, actual) in counters {
             if c.get(check).and_then(int).is_some_and(|n| n != actual) {
-                rows.push(("_quality_issues", format!("{id}/{check}"), check));
+                rows.push(("_quality_issues", format!("{id}/{check}/{check}"), check));
             }
         }
         if chat_counter_off {
             rows.push((
                 "_quality_issues",
-                format!("{id}/chat_message_count"),
+                format!("{id}/chat_message_count/chats[].message_count"),
                 "chats[].message_count",
+            ));
+        }
+        // Schema drift: one row per value the simulator served in a type the model does
+        // not expect (`Faults::drift_rate`), by its path.
+        for path in crate::drift::paths(c) {
+            rows.push((
+                "_quality_issues",
+                format!("{id}/schema_drift/{path}"),
+                "schema drift",
             ));
         }
         for (table, key, field) in rows {
@@ -309,10 +318,10 @@ mod tests {
         assert_eq!(
             keys(&t, "_quality_issues"),
             [
-                "1/chat_message_count",
-                "1/message_count",
-                "2/chat_message_count",
-                "2/message_count"
+                "1/chat_message_count/chats[].message_count",
+                "1/message_count/message_count",
+                "2/chat_message_count/chats[].message_count",
+                "2/message_count/message_count"
             ]
         );
         // Moscow time to UTC; facts carry their conversation's, dimensions the latest.

@@ -86,8 +86,7 @@ macro_rules! table_builder {
 /// `$obj` is the row's model object (its unknown fields and those nested in it: `unknown`).
 macro_rules! push_lineage {
     ($b:expr, $ctx:expr, $scratch:expr, $obj:expr) => {{
-        $b._extra
-            .append_value($crate::unknown::extra_json($obj, &mut $scratch.json));
+        $scratch.append_extra(&mut $b._extra, $obj);
         $crate::common::push_lineage!($b, $ctx);
     }};
     ($b:expr, $ctx:expr) => {{
@@ -205,6 +204,28 @@ impl Scratch {
                 serde_json::to_string(&value).ok().map(Cow::Owned)
             }
         }
+    }
+
+    /// Appends a row's `_extra` (see [`crate::unknown::extra_json`]) with the policy applied
+    /// by key name: a value the model could not read is kept there under its own key
+    /// (`name`, `email`, ...), and must not escape the policy its column follows.
+    pub(crate) fn append_extra<U: crate::unknown::Unknowns + ?Sized>(
+        &mut self,
+        b: &mut arrow::array::StringBuilder,
+        u: &U,
+    ) {
+        let mut text = std::mem::take(&mut self.json);
+        let extra = crate::unknown::extra_json(u, &mut text);
+        if extra == "{}" {
+            b.append_value(extra);
+        } else {
+            // Built by us from JSON values: it parses, so `None` cannot happen; withheld if it did.
+            match self.redact_checked_json(extra) {
+                Some(redacted) => b.append_value(redacted),
+                None => b.append_value("{\"_withheld\":\"personal data could not be redacted\"}"),
+            }
+        }
+        self.json = text;
     }
 
     /// JSON of a known shape but several classes (`chats.events`, `_rejected.raw_json`)

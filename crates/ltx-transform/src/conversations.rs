@@ -28,9 +28,9 @@ impl ConversationsBuilder {
     ) -> usize {
         self.conversation_id.append_value(c.id);
         self.created_at
-            .append_value(c.created_at.timestamp_micros());
+            .append_option(c.created_at.map(|t| t.timestamp_micros()));
         self.created_at_msk
-            .append_value(msk.naive_micros(c.created_at));
+            .append_option(c.created_at.map(|t| msk.naive_micros(t)));
         self.updated_at
             .append_value(c.updated_at.timestamp_micros());
         self.visitor_id

@@ -174,7 +174,7 @@ impl Table {
             Table::Visitors => &["visitor_id"],
             Table::Sites => &["site_id"],
             Table::Departments => &["department_id"],
-            Table::QualityIssues => &["conversation_id", "check"],
+            Table::QualityIssues => &["conversation_id", "check", "path"],
             Table::Rejected => &[],
         }
     }
@@ -321,8 +321,11 @@ pub struct TransformStats {
     pub conversations: u64,
     /// Rows written per table name (every table, zero included).
     pub rows: BTreeMap<&'static str, u64>,
-    /// Quality issues per check name (`chat_count`, `message_count`, ...).
+    /// Quality issues per check name (`chat_count`, `message_count`, ..., `schema_drift`).
     pub quality_issues: BTreeMap<&'static str, u64>,
+    /// Schema drift: conversations per drifted field and kind, keyed
+    /// `employees[].role: string where object expected`.
+    pub drift: BTreeMap<String, u64>,
     /// Records that became `_rejected` rows.
     pub rejected: u64,
 }
@@ -339,6 +342,9 @@ impl TransformStats {
         self.rejected += other.rejected;
         for (k, v) in &other.rows {
             *self.rows.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in &other.drift {
+            *self.drift.entry(k.clone()).or_insert(0) += v;
         }
         for (k, v) in &other.quality_issues {
             *self.quality_issues.entry(k).or_insert(0) += v;

@@ -5,8 +5,15 @@
 //! - `message_count`: the conversation's counter vs messages over all chats;
 //! - `chat_message_count`: each chat's `message_count` vs its `messages`; one row per
 //!   conversation, summing counter and length over the chats that disagree.
+//!
+//! `path` and `field` name the counter (`chats[].message_count` for the last).
+//!
+//! And schema drift (`schema_drift`, one row per value): a value the model could not read
+//! (kept in its row's `_extra` by the lenient reader), named by `path`
+//! (`employees[3].role`), `field` (`employees[].role`), `expected_type` and
+//! `received_type`; and a conversation sent without a readable `created_at`.
 
-use ltx_model::Conversation;
+use ltx_model::{Conversation, Drift};
 
 use crate::common::{push_lineage, table_builder, Ctx};
 
@@ -14,6 +21,7 @@ table_builder! {
     /// Builders of the `_quality_issues` table.
     QualityIssuesBuilder {
         conversation_id: i64, check: str, expected: i64, actual: i64,
+        path: str, field: str, expected_type: str, received_type: str,
         _source_updated_at: ts, _synced_at: ts, _run_id: str,
     }
 }
@@ -26,6 +34,24 @@ pub(crate) const CHECKS: [&str; 5] = [
     "message_count",
     "chat_message_count",
 ];
+
+/// The `check` of a schema drift row.
+pub(crate) const SCHEMA_DRIFT: &str = "schema_drift";
+
+/// The drift of a conversation: what the lenient reader found, plus a `created_at` that
+/// was not sent at all (the strict readers read it as `None` without a word).
+pub(crate) fn drift<'c>(c: &'c Conversation) -> std::borrow::Cow<'c, [Drift]> {
+    if c.created_at.is_some() || c.drift.iter().any(|d| d.path == "created_at") {
+        return std::borrow::Cow::Borrowed(&c.drift);
+    }
+    let mut all = c.drift.clone();
+    all.push(Drift {
+        path: "created_at".to_owned(),
+        expected: "datetime",
+        received: "missing",
+    });
+    std::borrow::Cow::Owned(all)
+}
 
 /// Every failed check of a conversation: (check, expected, actual).
 pub(crate) fn issues(c: &Conversation) -> impl Iterator<Item = (&'static str, i64, i64)> {
@@ -63,6 +89,31 @@ impl QualityIssuesBuilder {
             self.check.append_value(check);
             self.expected.append_value(expected);
             self.actual.append_value(actual);
+            // The counter that disagrees (over all chats for `chat_message_count`).
+            let path = if check == "chat_message_count" {
+                "chats[].message_count"
+            } else {
+                check
+            };
+            self.path.append_value(path);
+            self.field.append_value(path);
+            self.expected_type.append_null();
+            self.received_type.append_null();
+            push_lineage!(self, ctx);
+        }
+    }
+
+    /// Appends one `schema_drift` row per drifted value.
+    pub(crate) fn append_drift(&mut self, ctx: &Ctx, drift: &[Drift]) {
+        for d in drift {
+            self.conversation_id.append_value(ctx.conversation_id);
+            self.check.append_value(SCHEMA_DRIFT);
+            self.expected.append_null();
+            self.actual.append_null();
+            self.path.append_value(&d.path);
+            self.field.append_value(d.field());
+            self.expected_type.append_value(d.expected);
+            self.received_type.append_value(d.received);
             push_lineage!(self, ctx);
         }
     }

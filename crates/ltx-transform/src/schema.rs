@@ -45,8 +45,8 @@ const LINEAGE: [Def; 3] = [
 
 const CONVERSATIONS: &[Def] = &[
     ("conversation_id", Col::I64, R),
-    ("created_at", Col::Ts, R),
-    ("created_at_msk", Col::TsNaive, R),
+    ("created_at", Col::Ts, N),
+    ("created_at_msk", Col::TsNaive, N),
     ("updated_at", Col::Ts, R),
     ("visitor_id", Col::Str, N),
     ("site_id", Col::I64, N),
@@ -279,8 +279,12 @@ const DEPARTMENTS: &[Def] = &[
 const QUALITY_ISSUES: &[Def] = &[
     ("conversation_id", Col::I64, R),
     ("check", Col::Str, R),
-    ("expected", Col::I64, R),
-    ("actual", Col::I64, R),
+    ("expected", Col::I64, N),
+    ("actual", Col::I64, N),
+    ("path", Col::Str, R),
+    ("field", Col::Str, R),
+    ("expected_type", Col::Str, N),
+    ("received_type", Col::Str, N),
 ];
 
 /// `_rejected` carries its own lineage (no `_source_updated_at`: the record did not parse).

@@ -18,7 +18,7 @@ use crate::conversation_events::ConversationEventsBuilder;
 use crate::conversations::ConversationsBuilder;
 use crate::dimensions::{DepartmentsBuilder, EmployeesBuilder, SitesBuilder, VisitorsBuilder};
 use crate::leads::LeadsBuilder;
-use crate::quality::{issues, QualityIssuesBuilder, CHECKS};
+use crate::quality::{issues, QualityIssuesBuilder, CHECKS, SCHEMA_DRIFT};
 use crate::rejected::RejectedBuilder;
 use crate::{Table, TableBatch, TransformConfig, TransformStats};
 
@@ -293,7 +293,9 @@ impl Transformer {
 
     /// Transforms one parsed conversation.
     pub fn push_conversation(&mut self, c: &Conversation<'_>) {
-        let key = (c.created_at.year(), c.created_at.month());
+        // A conversation whose `created_at` did not come is placed by its `updated_at`.
+        let placed = c.created_at.unwrap_or(c.updated_at);
+        let key = (placed.year(), placed.month());
         if !self.partitions.contains_key(&key) && self.partitions.len() >= MAX_OPEN_PARTITIONS {
             self.close_least_recent();
         }
@@ -301,7 +303,7 @@ impl Transformer {
         let p = self
             .partitions
             .entry(key)
-            .or_insert_with(|| PartitionBuilders::new(month_of(c.created_at)));
+            .or_insert_with(|| PartitionBuilders::new(month_of(placed)));
         p.last_used = self.pushes;
         let ctx = Ctx {
             conversation_id: c.id,
@@ -341,6 +343,30 @@ impl Transformer {
                     "quality issue"
                 );
                 *self.stats.quality_issues.entry(check).or_insert(0) += 1;
+            }
+        }
+        let drift = crate::quality::drift(c);
+        if !drift.is_empty() {
+            p.quality.append_drift(&ctx, &drift);
+            r[Table::QualityIssues.index()] += drift.len() as u64;
+            *self.stats.quality_issues.entry(SCHEMA_DRIFT).or_insert(0) += drift.len() as u64;
+            // Counted per conversation: one with 3 drifted roles counts once for the field.
+            let mut kinds: Vec<String> = drift
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}: {} where {} expected",
+                        d.field(),
+                        d.received,
+                        d.expected
+                    )
+                })
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            for kind in kinds {
+                tracing::debug!(conversation_id = c.id, drift = %kind, "schema drift");
+                *self.stats.drift.entry(kind).or_insert(0) += 1;
             }
         }
         self.stats.conversations += 1;

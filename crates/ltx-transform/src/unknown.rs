@@ -89,7 +89,7 @@ unknowns!(Conversation {
         visit_count, chat_count, call_count, lead_count, message_count, city, country,
         search_engine, search_query, ext_referer, int_referer, entry_page, widget_type,
         widget_id, visitor_variables, prechat_fields, chats, calls, leads, complaints,
-        employees, events,
+        employees, events, drift,
 });
 
 unknowns!(Chat {
