@@ -40,6 +40,15 @@ pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
                 Err(_) => Default::default(),
             };
             out.write_all(render(&status, &checks, &visible).as_bytes())?;
+            if let Ok(conn) = &catalog {
+                let drift = crate::sync::drift_lines(&drift_by_field(conn), 20);
+                if !drift.is_empty() {
+                    writeln!(out)?;
+                }
+                for line in drift {
+                    writeln!(out, "{line}")?;
+                }
+            }
             if let Err(e) = catalog {
                 writeln!(out, "\ncatalog    {e:#}")?;
             }
@@ -57,6 +66,25 @@ fn quality_by_check(conn: &duckdb::Connection) -> Vec<(String, i64)> {
     };
     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
         .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+/// Schema drift in the warehouse: conversations per drifted field and kind
+/// (`employees[].role: string where object expected`), from the catalog.
+fn drift_by_field(conn: &duckdb::Connection) -> std::collections::BTreeMap<String, u64> {
+    let sql =
+        "SELECT field || ': ' || received_type || ' where ' || expected_type || ' expected', \
+               count(DISTINCT conversation_id) FROM _quality_issues \
+               WHERE \"check\" = 'schema_drift' GROUP BY 1";
+    let Ok(mut stmt) = conn.prepare(sql) else {
+        return Default::default();
+    };
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map(|rows| {
+            rows.flatten()
+                .map(|(k, n)| (k, u64::try_from(n).unwrap_or(0)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -10,15 +10,10 @@ use std::time::Duration;
 use ltx_sim::{Faults, SimConfig};
 
 mod common;
-use common::sim::{stderr, stdout, sync, Scratch, Sim};
+use common::sim::{
+    assert_matches_truth, catalog, stderr, stdout, sync, warehouse_rows, Scratch, Sim,
+};
 use common::{ltx, ok, text, BIN};
-
-fn catalog(wh: &Path) -> duckdb::Connection {
-    let cfg = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)
-        .unwrap();
-    duckdb::Connection::open_with_flags(wh.join("warehouse.duckdb"), cfg).unwrap()
-}
 
 /// conversation_id → updated_at (ms) as the warehouse's view shows it; asserts no duplicates.
 fn warehouse_truth(wh: &Path) -> BTreeMap<i64, i64> {
@@ -69,96 +64,6 @@ fn fingerprint(wh: &Path) -> BTreeMap<String, (i64, BTreeSet<String>)> {
         out.insert(t.name().to_owned(), (n, set.into_iter().collect()));
     }
     out
-}
-
-/// Key → `_source_updated_at` (ms) of every row of `table`'s view, keys rendered as the
-/// simulator's truth renders them (key columns as text joined by `/`), and the row count
-/// (greater than the map's size when a key repeats).
-fn warehouse_rows(
-    conn: &duckdb::Connection,
-    table: &str,
-    key_columns: &[&str],
-) -> (usize, BTreeMap<String, i64>) {
-    let key = key_columns
-        .iter()
-        .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
-        .collect::<Vec<_>>()
-        .join(" || '/' || ");
-    let sql = format!("SELECT {key}, epoch_ms(_source_updated_at) FROM \"{table}\"");
-    let mut stmt = conn.prepare(&sql).unwrap();
-    let rows: Vec<(String, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    (rows.len(), rows.into_iter().collect())
-}
-
-/// Every table's view equals the simulator's ground truth now: same row count, same keys,
-/// each row stamped with the `updated_at` of the conversation version the simulator serves.
-/// (Comparing the (key, `_source_updated_at`) sets exactly is stronger than a checksum over
-/// them, and names the rows that differ.)
-fn assert_matches_truth(sim: &Sim, wh: &Path) {
-    let now = sim.handle.now();
-    let truth = sim.handle.table_truth(now).unwrap();
-    assert!(!truth.tables["conversations"].rows.is_empty());
-    // A sync reads `[cursor - lookback, now - settle)`: a conversation changed exactly at
-    // `now` belongs to the next sync, so the truth is only comparable when there is none.
-    let at_now: Vec<_> = truth.tables["conversations"]
-        .rows
-        .iter()
-        .filter(|(_, t)| **t >= now)
-        .map(|(k, _)| k)
-        .collect();
-    assert!(
-        at_now.is_empty(),
-        "conversations {at_now:?} changed exactly at {now}, the (exclusive) end of the sync window: compare at another moment"
-    );
-    let conn = catalog(wh);
-    let mut diffs = Vec::new();
-    for t in ltx_transform::Table::ALL {
-        if t == ltx_transform::Table::Rejected {
-            continue;
-        }
-        let want = truth
-            .table(t.name())
-            .unwrap_or_else(|| panic!("the simulator's truth does not cover {t}"));
-        assert_eq!(want.key_columns, t.key_columns(), "key columns of {t}");
-        let (n, got) = warehouse_rows(&conn, t.name(), t.key_columns());
-        let missing: Vec<_> = want
-            .rows
-            .keys()
-            .filter(|k| !got.contains_key(*k))
-            .take(5)
-            .collect();
-        let extra: Vec<_> = got
-            .keys()
-            .filter(|k| !want.rows.contains_key(*k))
-            .take(5)
-            .collect();
-        let stale: Vec<_> = want
-            .rows
-            .iter()
-            .filter_map(|(k, v)| {
-                let g = *got.get(k)?;
-                let got = chrono::DateTime::from_timestamp_millis(g);
-                (g != v.timestamp_millis()).then(|| format!("{k} (want {v}, got {got:?})"))
-            })
-            .take(5)
-            .collect();
-        if n != want.rows.len() || !missing.is_empty() || !extra.is_empty() || !stale.is_empty() {
-            diffs.push(format!(
-                "{t}: {n} rows ({} keys), want {}; missing {missing:?}, extra {extra:?}, stale {stale:?}",
-                got.len(),
-                want.rows.len()
-            ));
-        }
-    }
-    assert!(
-        diffs.is_empty(),
-        "warehouse differs from the simulator's ground truth at {now}:\n{}",
-        diffs.join("\n")
-    );
 }
 
 #[test]

@@ -62,6 +62,11 @@ pub struct RunRecord {
     /// records written before it existed.
     #[serde(default)]
     pub quality_by_check: BTreeMap<String, u64>,
+    /// Schema drift of the run's input: conversations per drifted field and kind (see
+    /// [`RunOutcome::drift_by_field`](crate::RunOutcome::drift_by_field)); empty in
+    /// records written before it existed.
+    #[serde(default)]
+    pub drift_by_field: BTreeMap<String, u64>,
     /// Rows added to `_rejected`.
     pub rejected: u64,
     /// Data files written.
@@ -101,6 +106,7 @@ impl RunRecord {
             http_requests: outcome.http_requests,
             quality_issues: 0,
             quality_by_check: BTreeMap::new(),
+            drift_by_field: BTreeMap::new(),
             rejected: 0,
             files_written: 0,
             files_retired: 0,

@@ -274,11 +274,17 @@ impl Transformer {
     /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
     pub fn push_unreadable(&mut self, raw: &str, error: &str) {
         let id = ltx_model::recover_id(raw);
+        // A JSON record whose head could not be read names the field, as a parse would.
+        let path = if raw.trim_start().starts_with('{') {
+            Conversation::from_json(raw).err().map(|e| e.path)
+        } else {
+            None
+        };
         let raw = crate::rejected::redact(raw, &mut self.scratch);
         self.rejected.append(
             id,
             error,
-            None,
+            path.as_deref(),
             &raw,
             self.synced_at_micros,
             &self.config.run_id,
