@@ -495,6 +495,37 @@ impl<'de> DeserializeSeed<'de> for OptString {
     }
 }
 
+/// An optional string from a documented closed set (`result`, `state`, ...): as
+/// [`OptString`], but a value outside the set does not fit the model (schema drift: the
+/// lenient reader keeps it in `extra` and reports it). `""` is read as sent.
+#[derive(Debug, Clone, Copy)]
+pub struct OptEnum {
+    /// The documented values.
+    pub values: &'static [&'static str],
+    /// How a drift names the set: `one of success, failure`.
+    pub expected: &'static str,
+}
+
+impl OptEnum {
+    /// Whether `s` is a documented value (or empty).
+    pub fn knows(&self, s: &str) -> bool {
+        s.is_empty() || self.values.contains(&s)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for OptEnum {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match opt_str(d)? {
+            Some(s) if !self.knows(&s) => Err(de::Error::custom(format_args!(
+                "{s:?} is not {}",
+                self.expected
+            ))),
+            v => Ok(v),
+        }
+    }
+}
+
 /// Seed of [`str_id`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StringId;

@@ -580,6 +580,17 @@ impl<'a> FastSeed<'a> for de::OptString {
     }
 }
 
+impl<'a> FastSeed<'a> for de::OptEnum {
+    type Out = Option<Cow<'a, str>>;
+    #[inline]
+    fn fast(self, p: &mut Parser<'a>) -> R<Option<Cow<'a, str>>> {
+        match de::OptString.fast(p)? {
+            Some(s) if !self.knows(&s) => Err(Bail),
+            v => Ok(v),
+        }
+    }
+}
+
 impl<'a> FastSeed<'a> for de::StringId {
     type Out = Cow<'a, str>;
     #[inline]

@@ -34,7 +34,8 @@ pub struct Drift {
     /// Where: `employees[3].role`, `chats[0].messages[2].created_at`, `chats[4]`.
     pub path: String,
     /// What the model expects there: `object`, `integer`, `datetime`, `boolean`, `string`,
-    /// `array`, `JSON`, or `present` for a required member that is missing.
+    /// `string id`, `array`, `a single value` (a key sent twice), or for a documented closed
+    /// set, `one of missed, completed, ...`.
     pub expected: &'static str,
     /// The JSON type that came: `string`, `number`, `boolean`, `null`, `object`, `array`,
     /// or `missing`.
@@ -163,6 +164,16 @@ pub trait LenientSeed<'a>: DeserializeSeed<'a> + Sized {
     /// What the field holds, as named in a [`Drift`].
     const EXPECTED: &'static str;
 
+    /// What this field holds, where it depends on the seed (a closed set of values).
+    fn expected(&self) -> &'static str {
+        Self::EXPECTED
+    }
+
+    /// The documented values of a closed set (empty for other fields).
+    fn values(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The fields of the model object (or array element) the field holds, if any.
     fn nested() -> Option<fn() -> Vec<FieldInfo>> {
         None
@@ -177,7 +188,8 @@ pub trait LenientSeed<'a>: DeserializeSeed<'a> + Sized {
         cx: &mut Cx,
         extra: &mut Map<String, Value>,
     ) -> Option<Self::Value> {
-        strict_or_drift(self, key, v, cx, extra, Self::EXPECTED)
+        let expected = self.expected();
+        strict_or_drift(self, key, v, cx, extra, expected)
     }
 }
 
@@ -223,9 +235,21 @@ impl<'a, T: Deserialize<'a>> LenientSeed<'a> for de::Plain<T> {
     const EXPECTED: &'static str = "JSON";
 }
 
+impl<'a> LenientSeed<'a> for de::OptEnum {
+    const EXPECTED: &'static str = "string";
+
+    fn expected(&self) -> &'static str {
+        self.expected
+    }
+
+    fn values(&self) -> &'static [&'static str] {
+        self.values
+    }
+}
+
 /// What `seed`'s field holds (for the generated code, which has the seed as an expression).
-pub(crate) fn expected_of<'a, S: LenientSeed<'a>>(_seed: &S) -> &'static str {
-    S::EXPECTED
+pub(crate) fn expected_of<'a, S: LenientSeed<'a>>(seed: &S) -> &'static str {
+    seed.expected()
 }
 
 /// A field of a model type as the model declares it: what the lenient reader and the tests
@@ -238,19 +262,22 @@ pub struct FieldInfo {
     pub expected: &'static str,
     /// Whether the object is unusable without it (an id, the conversation's `updated_at`).
     pub required: bool,
+    /// The documented values, for a string from a closed set (empty otherwise).
+    pub values: &'static [&'static str],
     /// The fields of the object (or of each array element) it holds.
     pub nested: Option<fn() -> Vec<FieldInfo>>,
 }
 
 /// The [`FieldInfo`] of one member (for the generated code).
 pub(crate) fn field_info<'a, S: LenientSeed<'a, Value = V>, V>(
-    _seed: &S,
+    seed: &S,
     key: &'static str,
     required: bool,
 ) -> FieldInfo {
     FieldInfo {
         key,
-        expected: S::EXPECTED,
+        expected: seed.expected(),
+        values: seed.values(),
         required,
         nested: S::nested(),
     }

@@ -13,6 +13,45 @@ use serde_json::{Map, Value};
 use crate::de;
 use crate::JsonText;
 
+/// `result` of a conversation, as documented.
+const CONVERSATION_RESULT: de::OptEnum = de::OptEnum {
+    values: &["success", "failure"],
+    expected: "one of success, failure",
+};
+/// `widget_type` of a conversation, as documented.
+const WIDGET_TYPE: de::OptEnum = de::OptEnum {
+    values: &[
+        "auto",
+        "api",
+        "invite",
+        "label",
+        "sound-label",
+        "button",
+        "sound-button",
+    ],
+    expected: "one of auto, api, invite, label, sound-label, button, sound-button",
+};
+/// `result` of a chat, as documented.
+const CHAT_RESULT: de::OptEnum = de::OptEnum {
+    values: &["missed", "completed", "transfer_manual", "transfer_auto"],
+    expected: "one of missed, completed, transfer_manual, transfer_auto",
+};
+/// `result` of a call or a lead, as documented.
+const MISSED_COMPLETED: de::OptEnum = de::OptEnum {
+    values: &["missed", "completed"],
+    expected: "one of missed, completed",
+};
+/// `visitor_vote` of a chat (and of a call, which the reference lists without values).
+const VOTE: de::OptEnum = de::OptEnum {
+    values: &["positive", "negative", "undefined"],
+    expected: "one of positive, negative, undefined",
+};
+/// `state` of an employee, as documented.
+const EMPLOYEE_STATE: de::OptEnum = de::OptEnum {
+    values: &["online", "busy", "offline"],
+    expected: "one of online, busy, offline",
+};
+
 /// Declares a model struct (its fields plus `extra`) and its hand-written deserializer.
 ///
 /// Each field is `name: Type = req(seed)` or `opt(seed)` (missing → `Default`), with an
@@ -231,7 +270,7 @@ model! {
         /// The department, if routed to one.
         department: Option<Department<'a>> = opt(de::Object::default()),
         /// `success`/`failure`, as sent.
-        result: Option<Cow<'a, str>> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(CONVERSATION_RESULT),
         /// Duration in seconds.
         duration: Option<i64> = opt(de::OptI64),
         /// Pages viewed.
@@ -261,7 +300,7 @@ model! {
         /// Entry page.
         entry_page: Option<Cow<'a, str>> = opt(de::OptString),
         /// Widget type (`auto`, `api`, `invite`, ...).
-        widget_type: Option<Cow<'a, str>> = opt(de::OptString),
+        widget_type: Option<Cow<'a, str>> = opt(WIDGET_TYPE),
         /// Widget id (for `invite` the invitation text).
         widget_id: Option<Cow<'a, str>> = opt(de::OptString),
         /// Free-form visitor variables (JSON as sent).
@@ -307,7 +346,7 @@ model! {
         /// The visitor.
         visitor: Option<Box<Visitor<'a>>> = opt(de::Boxed::default()),
         /// `missed`, `completed`, `transfer_manual`, `transfer_auto`, as sent.
-        result: Option<Cow<'a, str>> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(CHAT_RESULT),
         /// Duration (s).
         duration: Option<i64> = opt(de::OptI64),
         /// Time in queue (s).
@@ -323,7 +362,7 @@ model! {
         /// The first message.
         first_message: Option<Box<Message<'a>>> = opt(de::Boxed::default()),
         /// `positive`, `negative`, `undefined`, as sent.
-        visitor_vote: Option<Cow<'a, str>> = opt(de::OptString),
+        visitor_vote: Option<Cow<'a, str>> = opt(VOTE),
         /// Closed.
         is_closed: Option<bool> = opt(de::OptBool),
         /// Contact info was left.
@@ -394,7 +433,7 @@ model! {
         /// Incoming (else outgoing).
         is_incoming: Option<bool> = opt(de::OptBool),
         /// `missed`, `completed`, as sent.
-        result: Option<Cow<'a, str>> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(MISSED_COMPLETED),
         /// Duration (s).
         duration: Option<i64> = opt(de::OptI64),
         /// Time to answer (s).
@@ -402,7 +441,7 @@ model! {
         /// Recording URL.
         recording: Option<Cow<'a, str>> = opt(de::OptString),
         /// Visitor vote.
-        visitor_vote: Option<Cow<'a, str>> = opt(de::OptString),
+        visitor_vote: Option<Cow<'a, str>> = opt(VOTE),
         /// Employee vote.
         employee_vote: Option<Cow<'a, str>> = opt(de::OptString),
         /// The lead an outgoing call was made for.
@@ -455,7 +494,7 @@ model! {
         #[serde(rename = "type")]
         lead_type: Option<Cow<'a, str>> = opt(de::OptString, "type"),
         /// `missed`, `completed`, as sent.
-        result: Option<Cow<'a, str>> = opt(de::OptString),
+        result: Option<Cow<'a, str>> = opt(MISSED_COMPLETED),
         /// Name left by the visitor.
         name: Option<Cow<'a, str>> = opt(de::OptString),
         /// E-mail.
@@ -559,7 +598,7 @@ model! {
         /// Role.
         role: Option<Role<'a>> = opt(de::Object::default()),
         /// `online`, `busy`, `offline`, as sent.
-        state: Option<Cow<'a, str>> = opt(de::OptString),
+        state: Option<Cow<'a, str>> = opt(EMPLOYEE_STATE),
         /// Active.
         is_active: Option<bool> = opt(de::OptBool),
         /// Deleted.

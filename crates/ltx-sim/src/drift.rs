@@ -2,10 +2,12 @@
 //!
 //! A real account sends what its backend sends: a string where the reference documents an
 //! object (`employees[].role: "operator"`), an object where a number is documented, and so
-//! on. With `Faults::drift_rate`, a conversation gets one to three of its values replaced
-//! by a value of another JSON type, chosen over every value the model types, at any depth:
-//! scalars become `{"ltx-sim-drift": <the value>}`, objects and arrays become the string
-//! `"ltx-sim-drift"`. Neither form is one a tolerant reader may accept in their place, so
+//! on, and values of a documented closed set that the reference never listed. With
+//! `Faults::drift_rate`, a conversation gets one to three of its values replaced by a value
+//! of another JSON type, chosen over every value the model types, at any depth: scalars
+//! become `{"ltx-sim-drift": <the value>}`, objects and arrays become the string
+//! `"ltx-sim-drift"`, and half of the values of a closed set (a chat's `result`, an
+//! employee's `state`, ...) become that string instead. Neither form is one a tolerant reader may accept in their place, so
 //! each replaced value is one the warehouse must report as drift; [`paths`] finds them
 //! again in the JSON served, which is how the ground truth predicts `_quality_issues`.
 //!
@@ -31,6 +33,9 @@ const UNTYPED: [&str; 8] = [
     "bot_session",
     "channel_type",
 ];
+
+/// Keys whose string values come from a documented closed set, wherever they occur.
+const CLOSED_SETS: [&str; 4] = ["result", "visitor_vote", "widget_type", "state"];
 
 /// Keys of arrays whose elements are rows of their own table (at the conversation level,
 /// and `messages` of a chat).
@@ -113,8 +118,11 @@ pub(crate) fn apply(conv: &mut Value, rng: &mut impl Rng) {
     for _ in 0..n {
         let path = all.swap_remove(rng.gen_range(0..all.len()));
         // A value inside one already replaced is gone: skip it.
+        let closed = matches!(path.last(), Some(Step::Key(k)) if CLOSED_SETS.contains(&k.as_str()));
+        let unknown_value = closed && rng.gen_bool(0.5);
         if let Some(slot) = get_mut(conv, &path) {
             let replaced = match slot.take() {
+                Value::String(_) if unknown_value => Value::String(MARK.to_owned()),
                 v @ (Value::Object(_) | Value::Array(_)) => {
                     drop(v);
                     Value::String(MARK.to_owned())
