@@ -1715,13 +1715,13 @@ impl Conv {
                 Value::Array(items)
             }
         };
-        let mut chats: Vec<Value> = (0..self.chats.len())
+        let chats: Vec<Value> = (0..self.chats.len())
             .map(|k| self.render_chat(k, pools))
             .collect();
-        let mut calls: Vec<Value> = (0..self.calls.len())
+        let calls: Vec<Value> = (0..self.calls.len())
             .map(|k| self.render_call(k, pools))
             .collect();
-        let mut events: Vec<Value> = self
+        let events: Vec<Value> = self
             .events
             .iter()
             .map(|e| self.render_event(e, pools))
