@@ -159,6 +159,11 @@ pub(crate) fn top_level_member(raw: &str, key: &str) -> Option<String> {
     })
 }
 
+/// A model object whose required member (its id, a conversation's `updated_at`) is absent
+/// or did not fit: it cannot be a row. Its drift is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unusable;
+
 /// A field's seed read leniently (see the module docs).
 pub trait LenientSeed<'a>: DeserializeSeed<'a> + Sized {
     /// What the field holds, as named in a [`Drift`].
@@ -290,7 +295,11 @@ pub trait LenientMap<'a>: Sized {
 
     /// Reads the object `text` (valid JSON, an object); with `empty_is_none`, `{}` is `None`.
     /// `Err` when a required member is unusable (its drift is recorded).
-    fn lenient_map(text: &'a str, empty_is_none: bool, cx: &mut Cx) -> Result<Option<Self>, ()>;
+    fn lenient_map(
+        text: &'a str,
+        empty_is_none: bool,
+        cx: &mut Cx,
+    ) -> Result<Option<Self>, Unusable>;
 }
 
 fn is_object(v: &RawValue) -> bool {
@@ -317,7 +326,7 @@ impl<'a, T: FromMap<'a> + LenientMap<'a>> LenientSeed<'a> for de::Object<T> {
         }
         match T::lenient_map(v.get(), true, cx) {
             Ok(o) => Some(o),
-            Err(()) => {
+            Err(Unusable) => {
                 spill(extra, key.to_owned(), v);
                 None
             }
@@ -440,7 +449,7 @@ pub(crate) fn required<T>(
     key: &str,
     expected: &'static str,
     cx: &mut Cx,
-) -> Result<T, ()> {
+) -> Result<T, Unusable> {
     match value {
         Some(v) => Ok(v),
         None => {
@@ -449,7 +458,7 @@ pub(crate) fn required<T>(
                 cx.drift(expected, "missing");
             }
             cx.leave(mark);
-            Err(())
+            Err(Unusable)
         }
     }
 }

@@ -97,7 +97,7 @@ impl<'a> Conversation<'a> {
             // `empty_is_none` is false: an object always reads as `Some`.
             Ok(None) => Err(None),
             // Only a required member fails the conversation: `id` or `updated_at`.
-            Err(()) => {
+            Err(lenient::Unusable) => {
                 let mut drifts = cx.into_drifts();
                 let at = drifts
                     .iter()

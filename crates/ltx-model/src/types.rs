@@ -201,11 +201,11 @@ macro_rules! model {
                 text: &'a str,
                 empty_is_none: bool,
                 cx: &mut crate::lenient::Cx,
-            ) -> Result<Option<Self>, ()> {
+            ) -> Result<Option<Self>, crate::lenient::Unusable> {
                 #[allow(unused_imports)]
                 use crate::lenient::LenientSeed as _;
                 let Ok(members) = serde_json::from_str::<crate::lenient::Members<'a>>(text) else {
-                    return Err(());
+                    return Err(crate::lenient::Unusable);
                 };
                 if members.0.is_empty() && empty_is_none {
                     return Ok(None);
