@@ -13,7 +13,7 @@
 //! same input afterwards is a no-op because versions are compared, so "re-run after a crash"
 //! always converges to the state of an uninterrupted run.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -232,13 +232,17 @@ pub(crate) fn commit_run(
         dropped: &dropped,
     };
     let must_filter = !dropped.is_empty() || !convs.duplicates().is_empty();
+    // Keys kept of duplicated conversations, per table and not per file: a partition may
+    // have several staged files (the staging finishes files early to bound open files),
+    // and the two copies of a conversation may be in different ones.
+    let mut seen_per_table: HashMap<&'static str, HashSet<Vec<u8>>> = HashMap::new();
     for sf in staged {
         let change = changes.entry(sf.table.name().to_string()).or_default();
         if must_filter && filter.needs_rewrite(&sf.path, sf.table)? {
             let (tmp, name) = txn.new_file();
-            let mut seen = HashSet::new();
             let table = sf.table;
-            let mut keep = |b: &arrow::array::RecordBatch| filter.mask(b, table, &mut seen);
+            let seen = seen_per_table.entry(table.name()).or_default();
+            let mut keep = |b: &arrow::array::RecordBatch| filter.mask(b, table, seen);
             let stats = merge::rewrite(
                 std::slice::from_ref(&sf.path),
                 &tmp,
@@ -378,6 +382,7 @@ pub(crate) fn commit_run(
         http_requests: c.outcome.http_requests,
         quality_issues: rows.get(Table::QualityIssues.name()).copied().unwrap_or(0),
         quality_by_check: c.outcome.quality_by_check.clone(),
+        drift_by_field: c.outcome.drift_by_field.clone(),
         rejected: rows.get(Table::Rejected.name()).copied().unwrap_or(0),
         files_written: txn.added.len() as u64,
         files_retired: txn.retired.len() as u64,

@@ -1,6 +1,11 @@
 //! Staging: a run's batches are streamed into Parquet files under `_ltx/tmp/<run_id>/`
-//! (one `ArrowWriter` per (table, partition)); at the end the conversation ids and versions
-//! of the run are read back from the staged `conversations` files for the merge.
+//! (one `ArrowWriter` per (table, partition) at a time); at the end the conversation ids and
+//! versions of the run are read back from the staged `conversations` files for the merge.
+//!
+//! At most [`crate::LoadOptions::max_open_staging_files`] files are open at once: before
+//! opening another, the least recently written file is finished early on a thread of its
+//! own, and later rows of its (table, partition) go to a new file (see the `open_files`
+//! module). A partition may so have several staged files; nothing downstream assumes one.
 //!
 //! A writer's unfinished row group is kept as the Arrow batches the transform produced
 //! (no copy) and handed to its `ArrowWriter` only when the row group is written out, so
@@ -43,6 +48,7 @@ use crate::crash::CrashHook;
 use crate::encoder::{Encoder, Key};
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::layout::validate_name;
+use crate::open_files::Closer;
 
 /// The column tying a row to its conversation, or `None` for `_rejected` (append-only).
 pub(crate) fn conversation_column(table: Table) -> Option<&'static str> {
@@ -426,6 +432,10 @@ pub(crate) struct Staging {
     pub rows_in: HashMap<&'static str, u64>,
     crash: CrashHook,
     wrote_any: bool,
+    /// Staging files open at once at most ([`crate::LoadOptions::max_open_staging_files`]).
+    max_open: usize,
+    /// Finishes the files let go of to stay within `max_open`.
+    closer: Closer<StagedFile>,
 }
 
 impl Staging {
@@ -433,6 +443,7 @@ impl Staging {
         dir: PathBuf,
         props: WriterProperties,
         memory_budget: usize,
+        max_open: usize,
         crash: CrashHook,
     ) -> Self {
         let group_rows = props.max_row_group_row_count().unwrap_or(1 << 20).max(1);
@@ -449,6 +460,9 @@ impl Staging {
             rows_in: HashMap::new(),
             crash,
             wrote_any: false,
+            // At least the file being written.
+            max_open: max_open.max(1),
+            closer: Closer::new(),
         }
     }
 
@@ -471,6 +485,9 @@ impl Staging {
         };
         self.tick += 1;
         let key: Key = (name, partition);
+        if !self.writers.contains_key(&key) {
+            self.limit_open_files()?;
+        }
         let opens_group = !self.writers.get(&key).is_some_and(OpenFile::has_group);
         if opens_group {
             self.limit_open_groups()?;
@@ -520,6 +537,39 @@ impl Staging {
         if !self.wrote_any {
             self.wrote_any = true;
             self.crash.check("staging.after_first_write")?;
+        }
+        Ok(())
+    }
+
+    /// Before a file is opened: finishes the least recently written open files so that at
+    /// most [`Staging::max_open`] are open afterwards. Their rows stay in the run; the
+    /// file is finished on the [`Closer`]'s thread.
+    fn limit_open_files(&mut self) -> Result<()> {
+        while self.writers.len() >= self.max_open {
+            let Some(key) = self
+                .writers
+                .iter()
+                .min_by_key(|(_, w)| w.last_write)
+                .map(|(k, _)| k.clone())
+            else {
+                return Ok(());
+            };
+            // Its writer may be with the encoder.
+            while self.writers.get(&key).is_some_and(|w| w.writer.is_none()) {
+                self.take_back()?;
+            }
+            let Some(file) = self.writers.remove(&key) else {
+                return Ok(());
+            };
+            tracing::debug!(
+                table = key.0,
+                partition = %key.1,
+                rows = file.rows,
+                open = self.writers.len(),
+                "staging file finished early: too many open files"
+            );
+            let group_rows = self.group_rows;
+            self.closer.submit(move || file.close(group_rows))?;
         }
         Ok(())
     }
@@ -614,16 +664,32 @@ impl Staging {
         Ok(())
     }
 
-    /// Closes and fsyncs every staging file (sorted by table, partition), then reads the
-    /// run's conversation versions back from the staged `conversations` files.
+    /// Closes and fsyncs every staging file, then reads the run's conversation versions
+    /// back from the staged `conversations` files. The files come sorted by table,
+    /// partition and path (the order they were opened in, within a partition).
     pub(crate) fn finish(&mut self) -> Result<Vec<StagedFile>> {
         let mut open: Vec<OpenFile> = self.writers.drain().map(|(_, v)| v).collect();
         open.sort_by(|a, b| (a.table.name(), &a.partition).cmp(&(b.table.name(), &b.partition)));
-        let mut out = Vec::with_capacity(open.len());
+        let early = self.closer.count();
+        if early > 0 {
+            tracing::info!(
+                files = early,
+                budget = self.max_open,
+                "staging files finished early to bound open files"
+            );
+        }
+        let mut out = self.closer.finish()?;
+        for _ in &out {
+            self.crash.check("staging.after_file")?;
+        }
+        out.reserve(open.len());
         for closed in close_all(open, self.group_rows, &mut self.encoder)? {
             out.push(closed?);
             self.crash.check("staging.after_file")?;
         }
+        out.sort_by(|a, b| {
+            (a.table.name(), &a.partition, &a.path).cmp(&(b.table.name(), &b.partition, &b.path))
+        });
         self.convs = read_versions(&out)?;
         Ok(out)
     }
@@ -797,10 +863,22 @@ mod tests {
         budget: usize,
         n: u64,
     ) -> (Staging, Vec<TableBatch>, ltx_transform::TransformStats) {
+        staging_with_open_files(dir, group_rows, budget, n, crate::open_files::MAX_BUDGET)
+    }
+
+    /// [`staging_and_batches`] keeping at most `max_open` files open.
+    fn staging_with_open_files(
+        dir: &std::path::Path,
+        group_rows: usize,
+        budget: usize,
+        n: u64,
+        max_open: usize,
+    ) -> (Staging, Vec<TableBatch>, ltx_transform::TransformStats) {
         let s = Staging::new(
             dir.to_path_buf(),
             writer_props(group_rows, 1),
             budget,
+            max_open,
             CrashHook::disabled(),
         );
         let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(
@@ -845,7 +923,7 @@ mod tests {
     /// of the run; every row reaches the staged files, in order within each file.
     #[test]
     fn every_row_reaches_the_files_through_the_encoder() {
-        let groups = every_row_is_staged_in_order(97, 256 << 10, 400);
+        let (groups, _) = every_row_is_staged_in_order(97, 256 << 10, 400, 64, false);
         assert!(
             groups.len() > 100,
             "the test needs many row groups, got {}",
@@ -857,7 +935,7 @@ mod tests {
     /// large ones column by column on several threads (`by_columns`).
     #[test]
     fn every_row_reaches_the_files_written_by_columns_at_the_close() {
-        let groups = every_row_is_staged_in_order(1 << 20, usize::MAX, 800);
+        let (groups, _) = every_row_is_staged_in_order(1 << 20, usize::MAX, 800, 64, false);
         assert!(
             groups
                 .iter()
@@ -867,9 +945,36 @@ mod tests {
         );
     }
 
-    /// Stages `n` simulator conversations and checks each file's conversation ids against
-    /// the transform's output, in order; returns the rows of every row group.
-    fn every_row_is_staged_in_order(group_rows: usize, budget: usize, n: u64) -> Vec<i64> {
+    /// Three open files for the ~36 (table, month) of the input, each written in two halves
+    /// (all first halves first): files are finished early (with row groups still with the
+    /// encoder, and with rows buffered), every partition gets a second file, and every row
+    /// is staged once, in order.
+    #[test]
+    fn a_bounded_number_of_files_stay_open_and_every_row_is_staged() {
+        let (_, files) = every_row_is_staged_in_order(97, 256 << 10, 400, 3, true);
+        let partitions: std::collections::HashSet<_> = files
+            .iter()
+            .map(|f| (f.table, f.partition.clone()))
+            .collect();
+        assert!(
+            files.len() >= 2 * partitions.len() - 3,
+            "the test needs partitions with several files: {} files, {} partitions",
+            files.len(),
+            partitions.len()
+        );
+    }
+
+    /// Stages `n` simulator conversations with at most `max_open` files open and checks
+    /// each partition's conversation ids against the transform's output, in order; returns
+    /// the rows of every row group and the staged files. `revisit`: each batch is written
+    /// in two halves, all first halves before any second one.
+    fn every_row_is_staged_in_order(
+        group_rows: usize,
+        budget: usize,
+        n: u64,
+        max_open: usize,
+        revisit: bool,
+    ) -> (Vec<i64>, Vec<StagedFile>) {
         type Ids = std::collections::BTreeMap<(&'static str, String), Vec<i64>>;
         fn add(ids: &mut Ids, table: Table, partition: &str, batch: &RecordBatch) {
             if let Some(col) = conversation_column(table) {
@@ -880,7 +985,28 @@ mod tests {
             }
         }
         let dir = tempfile::tempdir().unwrap();
-        let (mut s, batches, _) = staging_and_batches(dir.path(), group_rows, budget, n);
+        let (mut s, batches, stats) =
+            staging_with_open_files(dir.path(), group_rows, budget, n, max_open);
+        let batches = if revisit {
+            let halves = |first: bool| {
+                batches.iter().map(move |b| {
+                    let half = b.batch.num_rows() / 2;
+                    let (offset, len) = if first {
+                        (0, half)
+                    } else {
+                        (half, b.batch.num_rows() - half)
+                    };
+                    TableBatch {
+                        table: b.table,
+                        partition: b.partition.clone(),
+                        batch: b.batch.slice(offset, len),
+                    }
+                })
+            };
+            halves(true).chain(halves(false)).collect()
+        } else {
+            batches
+        };
         let mut want = Ids::new();
         for b in &batches {
             add(&mut want, b.table, &b.partition, &b.batch);
@@ -888,8 +1014,10 @@ mod tests {
         for b in batches {
             s.write(b).unwrap();
             assert!(s.encoder.in_flight() <= crate::encoder::max_in_flight());
+            assert!(s.writers.len() <= max_open);
         }
         let staged = s.finish().unwrap();
+        assert_eq!(s.convs.len() as u64, stats.conversations);
         let mut got = Ids::new();
         let mut groups = Vec::new();
         for f in &staged {
@@ -903,6 +1031,6 @@ mod tests {
             }
         }
         assert_eq!(got, want);
-        groups
+        (groups, staged)
     }
 }

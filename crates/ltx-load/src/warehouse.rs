@@ -44,6 +44,11 @@ pub struct LoadOptions {
     pub compact_small_file_bytes: u64,
     /// Conversations per raw archive page file (default 10 000).
     pub raw_lines_per_page: usize,
+    /// Staging files a run keeps open at once (default: a quarter of the process's soft
+    /// limit on open files, within 16-64, so 64 under `ulimit -n 256` or more); beyond
+    /// it the least recently written file is finished early and its partition may get
+    /// another file in the same run.
+    pub max_open_staging_files: usize,
     /// BI models `(name, SELECT …)` created as views after the table views.
     pub models: Vec<(String, String)>,
     /// Fault injection; `Default` arms `LTX_CRASH_AT` from the environment.
@@ -60,6 +65,7 @@ impl Default for LoadOptions {
             compact_max_files: 16,
             compact_small_file_bytes: 256 << 20,
             raw_lines_per_page: 10_000,
+            max_open_staging_files: crate::open_files::budget(),
             models: Vec::new(),
             crash: CrashHook::from_env(),
         }
@@ -112,6 +118,9 @@ pub struct RunOutcome {
     /// Reconciliation findings of this run's input per check (`message_count`, ...), as
     /// the transform counted them: conversations the warehouse already had count too.
     pub quality_by_check: BTreeMap<String, u64>,
+    /// Schema drift of this run's input: conversations per drifted field and kind
+    /// (`employees[].role: string where object expected`), as the transform counted them.
+    pub drift_by_field: BTreeMap<String, u64>,
 }
 
 /// Row changes of one table in a commit.
@@ -452,6 +461,7 @@ impl Warehouse {
             tmp.clone(),
             self.inner.props.clone(),
             opts.staging_memory_bytes,
+            opts.max_open_staging_files,
             opts.crash.clone(),
         );
         let raw = info
