@@ -299,6 +299,24 @@ pub struct SimArgs {
     /// Let the simulated clock tick with wall time (new conversations keep arriving).
     #[arg(long)]
     pub realtime: bool,
+    /// Fault: list endpoints ignore `offset` and always serve the first page.
+    #[arg(long)]
+    pub ignore_offset: bool,
+    /// Fault: fraction of list pages at an offset > 0 served as the page before.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub repeat_page_rate: f64,
+    /// Fault: add N to every list page's `total` (records announced, never served).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub total_inflate: u64,
+    /// Fault: every list page's `total` grows by one per list request.
+    #[arg(long)]
+    pub total_growing: bool,
+    /// Fault: fraction of single-conversation (`show`) requests answered 404.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub show_404_rate: f64,
+    /// Fault: answer every API request with a 307 redirect to this base URL.
+    #[arg(long, value_name = "URL")]
+    pub redirect_to: Option<String>,
 }
 
 /// `ltx validate`.

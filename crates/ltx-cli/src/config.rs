@@ -527,6 +527,21 @@ impl Config {
     }
 }
 
+/// Checks a credential read from the environment variable `var` before it is used: a
+/// control character (the CR of a Windows env file, a stray LF) makes every request fail
+/// like a network error, retried to exhaustion, or a login fail as a wrong password. The
+/// error names the variable, never the value.
+pub fn check_credential(var: &str, value: &str) -> Result<(), ConfigError> {
+    match ltx_extract::auth::credential_problem(value) {
+        None => Ok(()),
+        Some(message) => Err(ConfigError::Key {
+            file: "environment".to_owned(),
+            key: var.to_owned(),
+            message,
+        }),
+    }
+}
+
 fn url_scheme(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
     (!rest.is_empty()).then_some(scheme)

@@ -17,6 +17,12 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
     if let Some(ttl) = args.token_ttl {
         cfg.token_ttl = Duration::from_secs(ttl);
     }
+    cfg.faults.ignore_offset = args.ignore_offset;
+    cfg.faults.repeat_page_rate = args.repeat_page_rate;
+    cfg.faults.total_inflate = args.total_inflate;
+    cfg.faults.total_growing = args.total_growing;
+    cfg.faults.show_404_rate = args.show_404_rate;
+    cfg.faults.redirect_to = args.redirect_to.clone();
     let handle =
         SimServer::start_on(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let url = handle.base_url();

@@ -43,6 +43,9 @@ pub struct SyncReport {
     pub commit: CommitReport,
     /// HTTP requests (0 for imports).
     pub requests: u64,
+    /// What the run found short of what the API announced (one line each; see
+    /// `ltx_extract::completeness`), also in `_ltx_runs.quality_by_check`.
+    pub warnings: Vec<String>,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -73,7 +76,11 @@ impl SyncReport {
                 ),
                 None => String::new(),
             }
-        )
+        ) + &self
+            .warnings
+            .iter()
+            .map(|w| format!("\nWARNING: {w}"))
+            .collect::<String>()
     }
 }
 
@@ -93,18 +100,25 @@ fn quality_summary(stats: &TransformStats) -> String {
 /// Credentials from the environment (the only place secrets come from).
 pub fn auth_from_env(profile: Profile) -> Result<AuthConfig, UsageError> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    // A stray CR/LF (Windows env file) is a configuration error naming the variable.
+    let checked = |k: &str, v: String| {
+        crate::config::check_credential(k, &v)
+            .map(|()| v)
+            .map_err(|e| UsageError(e.to_string()))
+    };
     match profile {
-        Profile::V2 => get("LIVETEX_API_TOKEN")
-            .map(|t| AuthConfig::Token {
-                token: Secret::new(t),
-            })
-            .ok_or_else(|| {
-                UsageError("the v2 profile needs LIVETEX_API_TOKEN in the environment".into())
+        Profile::V2 => match get("LIVETEX_API_TOKEN") {
+            Some(t) => Ok(AuthConfig::Token {
+                token: Secret::new(checked("LIVETEX_API_TOKEN", t)?),
             }),
+            None => Err(UsageError(
+                "the v2 profile needs LIVETEX_API_TOKEN in the environment".into(),
+            )),
+        },
         Profile::WebApi => match (get("LIVETEX_LOGIN"), get("LIVETEX_PASSWORD")) {
             (Some(login), Some(password)) => Ok(AuthConfig::Password {
-                login,
-                password: Secret::new(password),
+                login: checked("LIVETEX_LOGIN", login)?,
+                password: Secret::new(checked("LIVETEX_PASSWORD", password)?),
             }),
             _ => Err(UsageError(
                 "the web-api profile needs LIVETEX_LOGIN and LIVETEX_PASSWORD in the environment"
@@ -381,6 +395,10 @@ pub async fn run_sync(
         let backfill = opts.from.is_some() || opts.to.is_some();
         outcome.cursor = if backfill { cursor } else { Some(range.to) };
         outcome.quality_by_check = quality_by_check(&stats);
+        // What the API announced but did not serve is recorded with the run.
+        for w in &summary.warnings {
+            outcome.quality_by_check.insert(w.check.to_owned(), w.count);
+        }
         let o = outcome.clone();
         let report = tokio::task::spawn_blocking(move || writer.commit(o)).await??;
         anyhow::Ok((range, stats, summary, report))
@@ -409,6 +427,7 @@ pub async fn run_sync(
                 stats,
                 commit: report,
                 requests: summary.requests,
+                warnings: summary.warnings.iter().map(|w| w.message.clone()).collect(),
                 elapsed: started.elapsed(),
             })
         }
@@ -529,6 +548,7 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
                 stats,
                 commit,
                 requests: 0,
+                warnings: Vec::new(),
                 elapsed: started.elapsed(),
             };
             println!("{}", report.summary());

@@ -81,6 +81,46 @@ pub(crate) fn parse_token_answer(body: &[u8]) -> Option<Granted> {
     })
 }
 
+/// What is wrong with a credential's text, if anything: a control character, typically a
+/// CR or LF left by a Windows env file or a heredoc. In a Bearer header it makes the request
+/// unsendable (reqwest reports it like a network failure, retried to exhaustion); in a login
+/// form it is a wrong password. The answer never quotes the value.
+pub fn credential_problem(value: &str) -> Option<String> {
+    let n = value.chars().count();
+    let (at, c) = value.chars().enumerate().find(|(_, c)| c.is_control())?;
+    let name = match c {
+        '\r' => "a carriage return (\\r)".to_owned(),
+        '\n' => "a line feed (\\n)".to_owned(),
+        '\t' => "a tab".to_owned(),
+        c => format!("the control character U+{:04X}", u32::from(c)),
+    };
+    let hint = if matches!(c, '\r' | '\n') && at + 2 >= n {
+        " (a line end copied from a file, e.g. a Windows env file)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "contains {name} at character {} of {n}{hint}; remove it (the value is not shown)",
+        at + 1
+    ))
+}
+
+/// Rejects credentials that cannot be what the account holder meant (see
+/// [`credential_problem`]), naming the key, before any request is sent.
+pub(crate) fn validate_credentials(config: &AuthConfig) -> Result<(), crate::ExtractError> {
+    let check = |key: &'static str, value: &str| match credential_problem(value) {
+        Some(message) => Err(crate::ExtractError::Config { key, message }),
+        None => Ok(()),
+    };
+    match config {
+        AuthConfig::Token { token } => check("extract.auth.token", token.expose()),
+        AuthConfig::Password { login, password } => {
+            check("extract.auth.login", login)?;
+            check("extract.auth.password", password.expose())
+        }
+    }
+}
+
 /// Renew this long before expiry: 10 % of the lifetime or 30 s, whichever is smaller.
 pub(crate) fn renewal_margin(ttl: Duration) -> Duration {
     (ttl / 10).min(Duration::from_secs(30))
@@ -211,6 +251,32 @@ mod tests {
         assert_eq!(g.token.expose(), "xyz");
         assert_eq!(g.expires_in, Some(Duration::from_millis(1500)));
         assert!(parse_token_answer(br#"{"error":"invalid_grant"}"#).is_none());
+    }
+
+    #[test]
+    fn credentials_with_control_characters_are_named_not_shown() {
+        assert_eq!(credential_problem("sim-token"), None);
+        assert_eq!(credential_problem("pass word with spaces"), None);
+        let m = credential_problem("s3cret-token\r").unwrap();
+        assert!(
+            m.contains("carriage return") && m.contains("13 of 13"),
+            "{m}"
+        );
+        assert!(m.contains("Windows"), "{m}");
+        assert!(!m.contains("s3cret"), "{m}");
+        let m = credential_problem("a\u{0}b").unwrap();
+        assert!(m.contains("U+0000"), "{m}");
+        let e = validate_credentials(&AuthConfig::Password {
+            login: "me@example.ru".into(),
+            password: Secret::new("pw\n"),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("extract.auth.password") && e.contains("line feed"),
+            "{e}"
+        );
+        assert!(!e.contains("pw"), "{e}");
     }
 
     #[test]

@@ -137,11 +137,13 @@ impl Client {
     /// Builds a client (validates `cfg`; no request is sent yet).
     pub fn new(cfg: &ExtractConfig, metrics: Arc<Metrics>) -> Result<Self, ExtractError> {
         cfg.validate()?;
+        crate::auth::validate_credentials(&cfg.auth)?;
         let http = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
             .connect_timeout(cfg.request_timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("ltx-warehouse/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(cfg.concurrency.max(1))
+            .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| ExtractError::Config {
                 key: "extract.base_url",
@@ -342,6 +344,15 @@ impl Client {
                 .map(Some)
                 .map_err(|e| transient(format!("malformed JSON body: {e}")));
         }
+        if status.is_redirection() {
+            return Err(AttemptError::Fatal(crate::redirect::refused(
+                req.verb.as_str(),
+                url,
+                status.as_u16(),
+                resp.headers(),
+                &req.context,
+            )));
+        }
         let retry_after = parse_retry_after(resp.headers());
         let body = resp.bytes().await.unwrap_or_default();
         tracing::debug!(
@@ -425,6 +436,15 @@ impl Client {
                     Ok(resp) => {
                         self.note_date(resp.headers());
                         let status = resp.status();
+                        if status.is_redirection() {
+                            return Err(crate::redirect::refused(
+                                "POST",
+                                &url,
+                                status.as_u16(),
+                                resp.headers(),
+                                &format!(" (login {login:?})"),
+                            ));
+                        }
                         let retry_after = parse_retry_after(resp.headers());
                         let body = resp.bytes().await.unwrap_or_default();
                         if status.is_success() {

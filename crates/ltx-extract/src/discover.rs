@@ -2,12 +2,15 @@
 //! by `updated_at` with the same keyset pager, collect the distinct `conversation.id`s
 //! and fetch each conversation concurrently while discovery continues.
 //!
-//! A discovered id answered 404 (deleted meanwhile) is logged and counted, not fatal.
+//! A discovered id answered 404 (deleted meanwhile) is logged and counted, not fatal,
+//! unless most of them do: then the `show` endpoint is wrong for this account and the run
+//! fails naming it (see [`crate::completeness`]).
 //! A fetched conversation may be newer than the window (changed mid-sync): it is
 //! emitted as fetched; the loader keeps the newest version anyway.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -24,6 +27,7 @@ use crate::window::SyncRange;
 pub(crate) struct Discovered {
     ids: mpsc::Sender<i64>,
     seen: Mutex<HashSet<i64>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Discovered {
@@ -43,6 +47,7 @@ impl Discovered {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id);
         if fresh {
+            Metrics::inc(&self.metrics.discovered);
             self.ids
                 .send(id)
                 .await
@@ -79,13 +84,25 @@ async fn fetch(client: &Client, emitter: &Emitter, id: i64) -> Result<(), Extrac
         context: format!(" (conversation {id})"),
         allow_404: true,
     };
-    match client.send_json::<Box<RawValue>>(&req).await? {
+    let answer = client.send_json::<Box<RawValue>>(&req).await?;
+    let m = client.metrics();
+    Metrics::inc(&m.shows);
+    match answer {
         None => {
-            Metrics::inc(&client.metrics().not_found);
+            Metrics::inc(&m.not_found);
             tracing::warn!(
                 conversation_id = id,
                 "discovered conversation answered 404 (deleted?); skipped"
             );
+            let shows = m.shows.load(Ordering::Relaxed);
+            if shows >= crate::completeness::EARLY_CHECK_SHOWS {
+                crate::completeness::check_not_found(
+                    client,
+                    m.not_found.load(Ordering::Relaxed),
+                    shows,
+                    m.discovered.load(Ordering::Relaxed),
+                )?;
+            }
         }
         Some(raw) => {
             emitter
@@ -111,6 +128,7 @@ pub(crate) async fn run_discover(
         let discovered = Discovered {
             ids: id_tx,
             seen: Mutex::new(HashSet::new()),
+            metrics: client.metrics().clone(),
         };
         let sink = Sink::Discover(&discovered);
         let sink = &sink;

@@ -54,6 +54,47 @@ pub enum ExtractError {
     /// The consumer dropped the receiving end of the channel.
     #[error("the conversation channel was closed by its receiver; extraction stopped")]
     ChannelClosed,
+    /// A list cannot be paged on without looping or skipping records: the server ignores
+    /// or repeats `offset`, or its pages never end (see `guard`).
+    #[error("{method} {url}{context}: paging stopped: {message}")]
+    Paging {
+        /// HTTP method.
+        method: &'static str,
+        /// Request URL (the token is never part of it).
+        url: String,
+        /// ` (resource, window …, offset N)`.
+        context: String,
+        /// What the server did and why going on would loop or skip.
+        message: String,
+    },
+    /// Far fewer records arrived than the API announced (e.g. most discovered
+    /// conversations answered 404): committing would be a silent loss.
+    #[error("{method} {url}: {message}")]
+    Shortfall {
+        /// HTTP method.
+        method: &'static str,
+        /// The endpoint (a path template such as `…/conversations/{id}`).
+        url: String,
+        /// The counts and what to check.
+        message: String,
+    },
+    /// The API answered with a redirect that is not followed: to another host or port, or
+    /// from https to http (requests carry the token, the login carries the password).
+    #[error("{method} {url}{context} answered HTTP {status} redirecting to {location}; not followed: {reason}")]
+    Redirect {
+        /// HTTP method.
+        method: &'static str,
+        /// Request URL.
+        url: String,
+        /// ` (resource, window …, offset N)` for pages, empty otherwise.
+        context: String,
+        /// The 3xx status.
+        status: u16,
+        /// The `Location` (without its query), or `(none)`.
+        location: String,
+        /// Why it is refused and what to check.
+        reason: String,
+    },
     /// A file could not be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -4,8 +4,11 @@
 //! [`profile`], authentication (static token or OAuth2 password grant with single-flight
 //! renewal), retries with backoff and jitter, 429 `Retry-After`, client-side rate and
 //! concurrency limits, sync windows ([`window::plan`]), loss-free keyset paging
-//! ([`list`]), discover mode ([`discover`]), per-sync dedupe by id, and a file source
-//! ([`files`]) for imports and raw-archive replay.
+//! ([`list`]) guarded against servers that ignore `offset` or lie in `total` (`guard`),
+//! discover mode ([`discover`]), per-sync dedupe by id, the check that a run got what the
+//! API announced ([`completeness`]), redirects only within the API's origin (`redirect`:
+//! requests carry credentials), and a file source ([`files`]) for imports and
+//! raw-archive replay.
 //!
 //! Does not own: the conversation's typed model (ltx-model), tables (ltx-transform),
 //! storage or the cursor (ltx-load), argument parsing and progress bars (ltx-cli).
@@ -18,15 +21,18 @@
 
 pub mod auth;
 pub mod client;
+pub mod completeness;
 pub mod config;
 pub mod discover;
 pub mod error;
 pub mod fields;
 pub mod files;
+pub(crate) mod guard;
 pub mod item;
 pub mod list;
 pub mod metrics;
 pub mod profile;
+pub(crate) mod redirect;
 pub mod window;
 
 use std::sync::Arc;
@@ -36,6 +42,7 @@ use chrono::TimeDelta;
 use tokio::sync::mpsc;
 
 pub use client::Client;
+pub use completeness::ExtractWarning;
 pub use config::{AuthConfig, ExtractConfig, Mode, Secret};
 pub use error::ExtractError;
 pub use fields::CONVERSATION_FIELDS;
@@ -88,7 +95,8 @@ pub async fn extract_with(
         }
     };
     tracing::Instrument::instrument(run, span.clone()).await?;
-    let summary = metrics.snapshot(started.elapsed()).since(&before);
+    let mut summary = metrics.snapshot(started.elapsed()).since(&before);
+    summary.warnings = completeness::assess(client, &summary)?;
     tracing::info!(parent: &span, conversations = summary.conversations, pages = summary.pages, requests = summary.requests, retries = summary.retries, elapsed_ms = summary.elapsed.as_millis() as u64, "extract done");
     Ok(summary)
 }

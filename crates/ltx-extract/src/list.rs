@@ -20,9 +20,18 @@
 //! a dense month is paged by several workers. Nothing is lost by a split: both halves are
 //! keyset-paged to their ends, and a record on a page that reached past `mid` is fetched
 //! again by the new window and dropped by the [`Emitter`].
+//!
+//! `total` is a hint, never the only reason to stop: a range ends on an empty page, or on
+//! a short page whose `total` agrees (a short page alone when there is none), but not on a
+//! full page that `total` says is the last. A server whose `total` is the page's own length
+//! (or any understatement) would otherwise end every range after one page; the price is one
+//! request when a range holds exactly a multiple of the page size. Every page also passes
+//! the `guard`: an offset that the server ignores or repeats, or pages that never
+//! end, stop the window with an error after a bounded number of requests.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -34,7 +43,8 @@ use tracing::Instrument;
 
 use crate::client::{Client, Page, Request};
 use crate::error::{page_context, ExtractError};
-use crate::item::{child_head, classify, Item};
+use crate::guard::{key_of, PageGuard, Verdict};
+use crate::item::{child_head, classify, ChildHead, Item};
 use crate::metrics::Metrics;
 use crate::profile::Resource;
 use crate::window::{floor_s, SyncRange, Window};
@@ -73,6 +83,11 @@ pub(crate) struct KeysetPager {
     t: DateTime<Utc>,
     state: State,
     done: bool,
+    /// Whether the last page was full (only then may its `total` split the window).
+    last_full: bool,
+    /// False once `total` was caught contradicting a page: a changing total then no longer
+    /// re-scans a crowded second.
+    total_trusted: bool,
 }
 
 impl KeysetPager {
@@ -83,6 +98,8 @@ impl KeysetPager {
             t: floor_s(window.from),
             state: State::Keyset,
             done: window.is_empty(),
+            last_full: false,
+            total_trusted: true,
         }
     }
 
@@ -116,14 +133,20 @@ impl KeysetPager {
         })
     }
 
+    /// Stops trusting `total` to tell that a crowded second changed while it was paged.
+    pub(crate) fn distrust_total(&mut self) {
+        self.total_trusted = false;
+    }
+
     /// Reports a page: its length, the envelope's `total`, and the greatest readable
     /// `updated_at` among its records.
     pub(crate) fn advance(&mut self, len: usize, total: Option<u64>, max: Option<DateTime<Utc>>) {
         let len64 = len as u64;
         let limit = u64::from(self.limit);
+        self.last_full = len64 >= limit;
         match self.state {
             State::Keyset => {
-                if len == 0 || total.map_or(len64 < limit, |t| t <= len64) {
+                if len == 0 || (len64 < limit && total.is_none_or(|t| t <= len64)) {
                     self.done = true;
                     return;
                 }
@@ -151,7 +174,7 @@ impl KeysetPager {
                 let unstable = unstable || scan_total.is_some_and(|st| Some(st) != total);
                 let scan_total = scan_total.or(total);
                 let offset = offset + len64;
-                let scan_end = len == 0 || total.map_or(len64 < limit, |t| offset >= t);
+                let scan_end = len == 0 || (len64 < limit && total.is_none_or(|t| offset >= t));
                 if !scan_end {
                     self.state = State::Second {
                         s,
@@ -160,7 +183,7 @@ impl KeysetPager {
                         unstable,
                         scans,
                     };
-                } else if unstable && scans < MAX_SECOND_SCANS {
+                } else if unstable && scans < MAX_SECOND_SCANS && self.total_trusted {
                     tracing::debug!(second = %s, scans, "total changed while paging one second; re-paging it");
                     self.state = State::Second {
                         s,
@@ -180,7 +203,7 @@ impl KeysetPager {
             }
             State::Offset { offset } => {
                 let offset = offset + len64;
-                if len == 0 || total.map_or(len64 < limit, |t| offset >= t) {
+                if len == 0 || (len64 < limit && total.is_none_or(|t| offset >= t)) {
                     self.done = true;
                 } else {
                     self.state = State::Offset { offset };
@@ -196,7 +219,10 @@ impl KeysetPager {
     /// `[t, mid)` and returns `[mid, to)` for another worker. Only while keyset paging (a
     /// crowded second or the offset fallback is finished first).
     pub(crate) fn split_off(&mut self, total: Option<u64>) -> Option<Window> {
-        if self.done || self.state != State::Keyset {
+        // Only after a full page: after a short one, a `total` announcing more pages is a
+        // lie (the rest of the range was on it) or a server capping the page size, and an
+        // inflated `total` would split every window down to minutes, multiplying requests.
+        if self.done || self.state != State::Keyset || !self.last_full {
             return None;
         }
         if total? <= SPLIT_PAGES * u64::from(self.limit) {
@@ -237,38 +263,40 @@ impl Emitter {
     }
 
     /// Emits a raw conversation unless the same or a newer version was already sent.
-    /// Returns its `updated_at` when readable.
+    /// Returns its `updated_at` when readable, and its identity for the [`PageGuard`].
     pub(crate) async fn emit(
         &self,
         raw: Box<RawValue>,
         origin: impl FnOnce() -> String,
-    ) -> Result<Option<DateTime<Utc>>, ExtractError> {
+    ) -> Result<(Option<DateTime<Utc>>, u64), ExtractError> {
         let item = classify(raw, origin);
-        let updated = match &item {
+        let (updated, identity) = match &item {
             Item::Conversation(c) => {
                 let key = c.updated_at.timestamp_micros();
+                let identity = key_of(&[&c.id.to_le_bytes(), &key.to_le_bytes()]);
                 let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
                 let entry = seen.entry(c.id).or_insert(i64::MIN);
                 if *entry >= key {
                     Metrics::inc(&self.metrics.duplicates_skipped);
-                    return Ok(Some(c.updated_at));
+                    return Ok((Some(c.updated_at), identity));
                 }
                 *entry = key;
-                Some(c.updated_at)
+                (Some(c.updated_at), identity)
             }
             Item::Unreadable(u) => {
                 let mut h = std::collections::hash_map::DefaultHasher::new();
                 u.raw.get().hash(&mut h);
+                let identity = h.finish();
                 let fresh = self
                     .unreadable_seen
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(h.finish());
+                    .insert(identity);
                 if !fresh {
-                    return Ok(None);
+                    return Ok((None, identity));
                 }
                 tracing::warn!(origin = %u.origin, error = %u.error, "record without a readable id/updated_at; sent to _rejected");
-                None
+                (None, identity)
             }
         };
         let counter = if updated.is_some() {
@@ -281,8 +309,27 @@ impl Emitter {
             .await
             .map_err(|_| ExtractError::ChannelClosed)?;
         Metrics::inc(counter);
-        Ok(updated)
+        Ok((updated, identity))
     }
+}
+
+/// A child record's identity for the [`PageGuard`]: its own `id`, its conversation and its
+/// `updated_at` (several children of one conversation share the last two).
+fn child_key(raw: &RawValue, head: &ChildHead) -> u64 {
+    #[derive(serde::Deserialize)]
+    struct OwnId<'a> {
+        #[serde(borrow, default)]
+        id: Option<&'a RawValue>,
+    }
+    let own = serde_json::from_str::<OwnId<'_>>(raw.get())
+        .ok()
+        .and_then(|o| o.id)
+        .map_or(raw.get(), |id| id.get());
+    key_of(&[
+        own.as_bytes(),
+        &head.conversation_id.unwrap_or(i64::MIN).to_le_bytes(),
+        &head.updated_at.timestamp_micros().to_le_bytes(),
+    ])
 }
 
 /// What to do with the records of a page.
@@ -325,6 +372,7 @@ pub(crate) async fn page_window(
     let limit = client.config().effective_page_size();
     let (verb, path) = profile.list_endpoint(resource);
     let mut pager = KeysetPager::new(window, limit);
+    let mut guard = PageGuard::new(limit);
     let mut first = !split_off;
     let span = tracing::info_span!("window", resource = resource.name(), %window);
     async {
@@ -365,8 +413,9 @@ pub(crate) async fn page_window(
             let len = page.results.len();
             let total = page.total;
             let mut max: Option<DateTime<Utc>> = None;
+            let mut keys = Vec::with_capacity(len);
             for (k, raw) in page.results.into_iter().enumerate() {
-                let t = match sink {
+                let (t, key) = match sink {
                     Sink::Conversations(em) => {
                         em.emit(raw, || {
                             format!("{} {path}{} item {k}", verb.as_str(), req.context)
@@ -379,30 +428,64 @@ pub(crate) async fn page_window(
                                 format!("{} {path}{} item {k}", verb.as_str(), req.context)
                             })
                             .await?;
-                            Some(h.updated_at)
+                            (Some(h.updated_at), child_key(&raw, &h))
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, context = %req.context, item = k, "{} record without a readable updated_at; skipped for discovery", resource.name());
-                            None
+                            (None, key_of(&[raw.get().as_bytes()]))
                         }
                     },
                 };
+                keys.push(key);
                 max = max.max(t);
+            }
+            // Records were handed on before this check: a repeated page only repeats
+            // records the emitter and the discovery already dropped as seen.
+            let mismatches = guard.total_mismatches();
+            let verdict = guard.check(&range, offset, &keys, total);
+            if guard.total_mismatches() > mismatches {
+                Metrics::inc(&client.metrics().total_mismatches);
+            }
+            if guard.total_mismatches() > mismatches && mismatches == 0 {
+                tracing::warn!(context = %req.context, rows = len, total, "{} {path}: the page's total contradicts what it holds (records announced but not served, or more served than announced); paging goes on to an empty page", verb.as_str());
+            }
+            match verdict {
+                Verdict::Progress => {}
+                Verdict::AskAgain => {
+                    tracing::warn!(context = %req.context, "{} {path}: the page repeats records of a lower offset; asking again", verb.as_str());
+                    continue;
+                }
+                Verdict::Stop(message) => {
+                    return Err(ExtractError::Paging {
+                        method: verb.as_str(),
+                        url: format!("{}{path}", client.config().effective_base_url()),
+                        context: req.context.clone(),
+                        message,
+                    });
+                }
             }
             pages += 1;
             page_span.record("rows", len);
             page_span.record("total", total);
             page_span.record("elapsed_ms", page_started.elapsed().as_millis() as u64);
             page_span.in_scope(|| tracing::debug!("page done"));
+            // Once a `total` was caught lying in this run, it no longer splits windows (an
+            // inflated one would split every window down to minutes) nor re-scans crowded
+            // seconds (one that never settles would re-scan each to the limit).
+            let trusted = client.metrics().total_mismatches.load(Ordering::Relaxed) == 0;
+            if !trusted {
+                pager.distrust_total();
+            }
             pager.advance(len, total, max);
-            if let Some(split) = split {
+            if let Some(split) = split.filter(|_| trusted) {
                 if let Some(rest) = pager.split_off(total) {
                     tracing::debug!(window = %rest, total, "window split");
                     split(rest);
                 }
             }
         }
-        tracing::debug!(pages, elapsed_ms = started.elapsed().as_millis() as u64, "window done");
+        Metrics::add(&client.metrics().total_unserved, guard.unserved());
+        tracing::debug!(pages, requests = guard.requests(), elapsed_ms = started.elapsed().as_millis() as u64, "window done");
         Ok(())
     }
     .instrument(span)
@@ -688,6 +771,83 @@ mod tests {
         assert_eq!(windows, 1);
         assert!(requests <= 4, "{requests}");
         assert!(seen.len() >= 117);
+    }
+
+    #[test]
+    fn a_total_that_understates_never_ends_paging_early() {
+        // A server whose `total` is the page's own length (or 0): the first full page
+        // would have ended the window, silently skipping the other 250 records.
+        let records = (0..300).map(|id| (id, id * 30)).collect();
+        let src = FakeSource { records };
+        for lie in [|len: u64| len, |_| 0] {
+            let mut pager = KeysetPager::new(
+                Window {
+                    from: ts(0),
+                    to: ts(10_000),
+                },
+                50,
+            );
+            let mut seen = HashSet::new();
+            let mut requests = 0;
+            while let Some((r, offset)) = pager.next_request() {
+                requests += 1;
+                assert!(requests < 100);
+                let (page, _) = src.query(r.from.timestamp(), r.to.timestamp(), offset, 50);
+                let max = page.iter().map(|&(_, t)| ts(t)).max();
+                seen.extend(page.iter().map(|&(id, _)| id));
+                pager.advance(page.len(), Some(lie(page.len() as u64)), max);
+            }
+            assert_eq!(seen.len(), 300);
+        }
+    }
+
+    /// Pages `src` through the pager and the guard with a server that answers every
+    /// request at offset 0; returns the guard's stop message and the requests made.
+    fn offset_ignoring(src: &FakeSource, with_total: bool) -> (Option<String>, u32) {
+        let mut pager = KeysetPager::new(
+            Window {
+                from: ts(0),
+                to: ts(1000),
+            },
+            50,
+        );
+        let mut guard = PageGuard::new(50);
+        let mut requests = 0;
+        while let Some((r, offset)) = pager.next_request() {
+            requests += 1;
+            assert!(requests < 1000, "loops");
+            let (page, total) = src.query(r.from.timestamp(), r.to.timestamp(), 0, 50);
+            let total = with_total.then_some(total);
+            let keys: Vec<u64> = page.iter().map(|&(id, _)| id as u64).collect();
+            match guard.check(&r, offset, &keys, total) {
+                Verdict::Progress => {}
+                Verdict::AskAgain => continue,
+                Verdict::Stop(m) => return (Some(m), requests),
+            }
+            let max = page.iter().map(|&(_, t)| ts(t)).max();
+            pager.advance(page.len(), total, max);
+        }
+        (None, requests)
+    }
+
+    #[test]
+    fn a_crowded_second_on_an_offset_ignoring_server_stops_instead_of_skipping_or_looping() {
+        // 200 records in one second, pages of 50. With `total` the scan used to end after
+        // 4 copies of page 1 (150 records skipped); without it, it never ended.
+        let mut records: HashMap<i64, i64> = (0..200).map(|id| (id, 500)).collect();
+        records.extend((200..260).map(|id| (id, id)));
+        let src = FakeSource { records };
+        for with_total in [true, false] {
+            let (stop, requests) = offset_ignoring(&src, with_total);
+            let m = stop.expect("the guard stops the window");
+            assert!(m.contains("offset 50"), "{m}");
+            assert!(requests <= 8, "{requests} requests");
+        }
+        // Without a crowded second, keyset requests are all at offset 0: no harm done.
+        let src = FakeSource {
+            records: (0..260).map(|id| (id, id * 3)).collect(),
+        };
+        assert_eq!(offset_ignoring(&src, true).0, None);
     }
 
     #[test]

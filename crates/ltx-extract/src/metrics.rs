@@ -20,8 +20,18 @@ pub struct Metrics {
     pub duplicates_skipped: AtomicU64,
     /// Records whose `id`/`updated_at` could not be read (sent as [`crate::Item::Unreadable`]).
     pub unreadable: AtomicU64,
-    /// Discovered conversation ids answered 404 (discover mode; logged, not fatal).
+    /// Discovered conversation ids answered 404 (discover mode; logged, and fatal when
+    /// they are most of the discovered ids: see [`crate::completeness`]).
     pub not_found: AtomicU64,
+    /// Distinct conversation ids discovered (discover mode).
+    pub discovered: AtomicU64,
+    /// Single-conversation (`show`) requests answered, found or 404 (discover mode).
+    pub shows: AtomicU64,
+    /// List pages whose `total` contradicted what they held (see `guard`).
+    pub total_mismatches: AtomicU64,
+    /// Records list `total`s announced but no page served (per window, the most an empty
+    /// page announced beyond its offset; see `guard`).
+    pub total_unserved: AtomicU64,
     /// HTTP requests sent (including retries and logins).
     pub requests: AtomicU64,
     /// Retried attempts.
@@ -54,12 +64,17 @@ impl Metrics {
             duplicates_skipped: g(&self.duplicates_skipped),
             unreadable: g(&self.unreadable),
             not_found: g(&self.not_found),
+            discovered: g(&self.discovered),
+            shows: g(&self.shows),
+            total_mismatches: g(&self.total_mismatches),
+            total_unserved: g(&self.total_unserved),
             requests: g(&self.requests),
             retries: g(&self.retries),
             rate_limited: g(&self.rate_limited),
             bytes: g(&self.bytes),
             logins: g(&self.logins),
             elapsed,
+            warnings: Vec::new(),
         }
     }
 }
@@ -77,12 +92,19 @@ impl ExtractSummary {
                 .saturating_sub(before.duplicates_skipped),
             unreadable: self.unreadable.saturating_sub(before.unreadable),
             not_found: self.not_found.saturating_sub(before.not_found),
+            discovered: self.discovered.saturating_sub(before.discovered),
+            shows: self.shows.saturating_sub(before.shows),
+            total_mismatches: self
+                .total_mismatches
+                .saturating_sub(before.total_mismatches),
+            total_unserved: self.total_unserved.saturating_sub(before.total_unserved),
             requests: self.requests.saturating_sub(before.requests),
             retries: self.retries.saturating_sub(before.retries),
             rate_limited: self.rate_limited.saturating_sub(before.rate_limited),
             bytes: self.bytes.saturating_sub(before.bytes),
             logins: self.logins.saturating_sub(before.logins),
             elapsed: self.elapsed,
+            warnings: self.warnings.clone(),
         }
     }
 }
@@ -104,6 +126,14 @@ pub struct ExtractSummary {
     pub unreadable: u64,
     /// Discovered ids answered 404.
     pub not_found: u64,
+    /// Distinct conversation ids discovered.
+    pub discovered: u64,
+    /// `show` requests answered (found or 404).
+    pub shows: u64,
+    /// List pages whose `total` contradicted what they held.
+    pub total_mismatches: u64,
+    /// Records announced by list `total`s that no page served.
+    pub total_unserved: u64,
     /// HTTP requests.
     pub requests: u64,
     /// Retries.
@@ -116,4 +146,7 @@ pub struct ExtractSummary {
     pub logins: u64,
     /// Wall time of the extraction.
     pub elapsed: Duration,
+    /// What the run found short of what the API announced, short of failing it (see
+    /// [`crate::completeness`]); callers show these in the run summary and the run log.
+    pub warnings: Vec<crate::completeness::ExtractWarning>,
 }

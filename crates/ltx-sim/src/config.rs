@@ -79,4 +79,21 @@ pub struct Faults {
     pub mutate_rate: f64,
     /// Fraction of conversations whose JSON carries one child with an unparsable `created_at`.
     pub bad_record_rate: f64,
+    /// List endpoints ignore `offset` and always serve the first page of the range asked
+    /// for (a server bug that offset paging must detect, not loop on or skip past).
+    pub ignore_offset: bool,
+    /// Fraction of list requests at an offset > 0 answered with the page before the one
+    /// asked for (as if `offset - limit` had been asked: a stale cache, a cursor bug).
+    pub repeat_page_rate: f64,
+    /// Added to the `total` of every list page: records announced but never served.
+    pub total_inflate: u64,
+    /// The `total` of every list page grows by one with every list request served
+    /// (a count that never settles).
+    pub total_growing: bool,
+    /// Fraction of `show` requests (one conversation by id) answered 404 although the
+    /// conversation exists (an endpoint that differs, a token without that right).
+    pub show_404_rate: f64,
+    /// Every API request (login, lists, show) is answered `307 Temporary Redirect` to this
+    /// base URL plus the request's path and query (a redirect to another host or port).
+    pub redirect_to: Option<String>,
 }

@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     tokens: Mutex<HashMap<String, Instant>>,
     token_seq: AtomicI64,
     stats: StatsCollector,
+    /// List requests served (the `total_growing` fault).
+    list_requests: AtomicI64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -135,6 +137,9 @@ async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Respo
             return r;
         }
     }
+    if let Some(to) = &f.redirect_to {
+        return redirect(to, &req);
+    }
     if !f.latency.is_zero() {
         tokio::time::sleep(f.latency).await;
     }
@@ -167,6 +172,22 @@ async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Respo
         return Response::from_parts(parts, Body::from(cut));
     }
     resp
+}
+
+/// The `redirect_to` fault: `307` to `to` + the request's path and query (a 307 keeps the
+/// method and body, so a client that follows it re-sends a login's password there).
+fn redirect(to: &str, req: &Request) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let location = format!("{}{path}", to.trim_end_matches('/'));
+    let mut r = error(StatusCode::TEMPORARY_REDIRECT, "moved");
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }
 
 fn with_date(s: &Shared, mut resp: Response) -> Response {
@@ -374,8 +395,28 @@ fn maybe_mutate(s: &Shared, len: usize, get: impl Fn(usize) -> Option<i64>, now:
     done > 0
 }
 
-fn page_response(total: usize, results: Vec<Value>) -> Response {
+/// A list page; the `total_inflate` and `total_growing` faults lie in its `total`.
+fn page_response(s: &Shared, total: usize, results: Vec<Value>) -> Response {
+    let f = s.faults();
+    let mut total = (total as u64).saturating_add(f.total_inflate);
+    if f.total_growing {
+        let n = s.list_requests.fetch_add(1, Ordering::SeqCst) + 1;
+        total = total.saturating_add(n.unsigned_abs());
+    }
     Json(json!({"total": total, "results": results})).into_response()
+}
+
+/// The offset a list request is served at: the `ignore_offset` fault serves the first
+/// page, `repeat_page_rate` the page before the one asked for.
+fn served_offset(s: &Shared, q: &ListQuery) -> usize {
+    let f = s.faults();
+    if f.ignore_offset {
+        return 0;
+    }
+    if q.offset > 0 && f.repeat_page_rate > 0.0 && s.draw() < f.repeat_page_rate {
+        return q.offset.saturating_sub(q.limit);
+    }
+    q.offset
 }
 
 fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Profile) -> Response {
@@ -388,14 +429,15 @@ fn list_conversations(s: &Shared, params: &HashMap<String, String>, profile: Pro
     if maybe_mutate(s, ids.len(), |i| ids.get(i).map(|(_, id)| id), at) {
         ids = conversation_matches(s, &q, at);
     }
-    let results = (q.offset..q.offset.saturating_add(q.limit))
+    let offset = served_offset(s, &q);
+    let results = (offset..offset.saturating_add(q.limit))
         .map_while(|i| ids.get(i))
         // Rendered in the matched state: a version added meanwhile by a concurrent
         // request must not contradict this page's order.
         .filter_map(|(version, id)| s.account.conversation_json_upto(id, at, version))
         .map(|v| restrict(v, &q.fields))
         .collect();
-    page_response(ids.len(), results)
+    page_response(s, ids.len(), results)
 }
 
 /// Child rows matching a query, in the requested order, without copying the common case.
@@ -527,7 +569,8 @@ fn list_children(
     // Only the page is rendered; consecutive rows of one conversation share its build.
     let mut results = Vec::new();
     let mut built: Option<Conv> = None;
-    for i in q.offset..q.offset.saturating_add(q.limit) {
+    let offset = served_offset(s, &q);
+    for i in offset..offset.saturating_add(q.limit) {
         let Some(row) = rows.get(i) else {
             break;
         };
@@ -541,7 +584,7 @@ fn list_children(
             results.push(restrict(item, &q.fields));
         }
     }
-    page_response(rows.len(), results)
+    page_response(s, rows.len(), results)
 }
 
 /// One conversation; `fields` (comma-separated) restricts it as on lists.
@@ -553,6 +596,13 @@ fn one_conversation(s: &Shared, id: &str, params: &HashMap<String, String>) -> R
         );
     };
     let fields = params.get("fields").map(|f| list_of(f));
+    let f = s.faults();
+    if f.show_404_rate > 0.0 && s.draw() < f.show_404_rate {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("conversation {id} not found"),
+        );
+    }
     match s.account.conversation_json(id, from_secs(s.now_secs())) {
         Some(v) => Json(restrict(v, &fields)).into_response(),
         None => error(
@@ -766,6 +816,7 @@ impl SimServer {
             tokens: Mutex::new(HashMap::new()),
             token_seq: AtomicI64::new(1),
             stats: StatsCollector::new(),
+            list_requests: AtomicI64::new(0),
             cfg,
         });
         let app = router(Arc::clone(&shared));
@@ -792,6 +843,8 @@ fn validate(cfg: &SimConfig) -> Result<(), SimError> {
         ("faults.malformed_rate", f.malformed_rate),
         ("faults.mutate_rate", f.mutate_rate),
         ("faults.bad_record_rate", f.bad_record_rate),
+        ("faults.repeat_page_rate", f.repeat_page_rate),
+        ("faults.show_404_rate", f.show_404_rate),
     ] {
         if !(0.0..=1.0).contains(&v) {
             return Err(SimError::InvalidConfig {
@@ -871,6 +924,18 @@ impl SimHandle {
             .faults
             .write()
             .unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Gives the first `n` visible conversations (by id) a new version at the current
+    /// clock, so that they share one second: a crowded second, which clients page by
+    /// offset. Returns how many got one.
+    pub fn touch(&self, n: usize) -> usize {
+        let now = self.shared.now_secs();
+        let ids = self.shared.account.ground_truth(self.now());
+        ids.keys()
+            .take(n)
+            .filter(|&&id| self.shared.account.mutate(id, now))
+            .count()
     }
 
     /// The current fault knobs.
