@@ -91,6 +91,10 @@ fn a_server_that_ignores_or_repeats_offset_fails_the_run_naming_the_window() {
             e.contains("paging stopped") && e.contains("ignores or repeats `offset`"),
             "{knob}: {e}"
         );
+        eprintln!(
+            "{knob}: failed after {} requests in {took:?}",
+            sim.handle.stats().requests
+        );
         assert!(took < Duration::from_secs(20), "{knob}: {took:?}");
         assert!(
             sim.handle.stats().requests < 300,
@@ -137,6 +141,11 @@ fn a_total_announcing_more_than_is_served_succeeds_with_a_loud_warning() {
         sim.handle.set_faults(faults);
         let started = Instant::now();
         let o = ok(sync(&s, &sim, &wh, &PAGES, &[]));
+        eprintln!(
+            "{knob}: {} requests in {:?}",
+            sim.handle.stats().requests,
+            started.elapsed()
+        );
         assert!(started.elapsed() < Duration::from_secs(20), "{knob}");
         let out = stdout(&o);
         assert!(out.contains("\nWARNING: "), "{knob}: {}", text(&o));
