@@ -10,9 +10,7 @@ use std::time::Duration;
 use ltx_sim::{Faults, SimConfig};
 
 mod common;
-use common::sim::{
-    assert_matches_truth, catalog, stderr, stdout, sync, warehouse_rows, Scratch, Sim,
-};
+use common::sim::{assert_matches_truth, catalog, stderr, stdout, sync, Scratch, Sim};
 use common::{ltx, ok, text, BIN};
 
 /// conversation_id → updated_at (ms) as the warehouse's view shows it; asserts no duplicates.
