@@ -128,6 +128,21 @@ pub struct ExtractConfig {
     /// ([`crate::fields::CONVERSATION_FIELDS`]). Must include `id` and `updated_at`.
     #[serde(default)]
     pub fields: Option<Vec<String>>,
+    /// The longest `Retry-After` honoured. A server asking for a longer wait fails the
+    /// run at once, naming the request and the wait, instead of holding the warehouse
+    /// lock for it.
+    #[serde(default = "default_max_retry_wait", deserialize_with = "de_duration")]
+    pub max_retry_wait: Duration,
+    /// Largest response body read, in MiB, after decompression: a larger one fails the
+    /// request (not retried: the same request would send the same body), so one response
+    /// cannot take the process's memory.
+    #[serde(default = "default_max_response_mb")]
+    pub max_response_mb: u64,
+    /// How far the API's `Date` may be from the local clock and still be the sync's "now".
+    /// Beyond it ltx warns and takes the earlier of the two clocks, so that the cursor never
+    /// passes local time (a server dated ahead would otherwise skip what changes meanwhile).
+    #[serde(default = "default_max_clock_skew", deserialize_with = "de_duration")]
+    pub max_clock_skew: Duration,
 }
 
 fn default_concurrency() -> usize {
@@ -157,6 +172,15 @@ fn default_lookback() -> Duration {
 fn default_channel_capacity() -> usize {
     1024
 }
+fn default_max_retry_wait() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_max_response_mb() -> u64 {
+    64
+}
+fn default_max_clock_skew() -> Duration {
+    Duration::from_secs(300)
+}
 
 impl ExtractConfig {
     /// A config with every default, for the given profile and credentials.
@@ -179,6 +203,9 @@ impl ExtractConfig {
             start_date: None,
             channel_capacity: default_channel_capacity(),
             fields: None,
+            max_retry_wait: default_max_retry_wait(),
+            max_response_mb: default_max_response_mb(),
+            max_clock_skew: default_max_clock_skew(),
         }
     }
 
@@ -196,6 +223,11 @@ impl ExtractConfig {
         self.page_size
             .unwrap_or(self.profile.default_page_size())
             .clamp(1, self.profile.max_page_size())
+    }
+
+    /// [`ExtractConfig::max_response_mb`] in bytes.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_mb.saturating_mul(1 << 20)
     }
 
     /// Checks every value; the error names the offending key.
@@ -271,6 +303,12 @@ impl ExtractConfig {
         if self.channel_capacity == 0 {
             return bad("extract.channel_capacity", "must be at least 1".into());
         }
+        if !(1..=4096).contains(&self.max_response_mb) {
+            return bad(
+                "extract.max_response_mb",
+                format!("{} is out of range 1..=4096", self.max_response_mb),
+            );
+        }
         if let Some(list) = &self.fields {
             crate::fields::check(list).or_else(|m| bad("extract.fields", m))?;
         }
@@ -334,6 +372,9 @@ mod tests {
         assert_eq!(cfg.max_attempts, 6);
         assert_eq!(cfg.window, Duration::from_secs(86400));
         assert_eq!(cfg.effective_base_url(), "https://api.livetex.ru");
+        assert_eq!(cfg.max_retry_wait, Duration::from_secs(300));
+        assert_eq!(cfg.max_response_bytes(), 64 << 20);
+        assert_eq!(cfg.max_clock_skew, Duration::from_secs(300));
         cfg.validate().unwrap();
     }
 

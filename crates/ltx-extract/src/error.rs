@@ -51,6 +51,36 @@ pub enum ExtractError {
         /// The last failure seen.
         last_error: String,
     },
+    /// The server asked (`Retry-After`) for a wait longer than `max_retry_wait`: the run
+    /// stops at once rather than sleeping on the warehouse lock.
+    #[error(
+        "{method} {url}{context} {wait}; the run stops instead of holding the warehouse lock that long"
+    )]
+    RetryAfterTooLong {
+        /// HTTP method.
+        method: &'static str,
+        /// Request URL (the token is never part of it).
+        url: String,
+        /// ` (window …, offset …)` for pages, empty otherwise.
+        context: String,
+        /// What was asked, and the cap.
+        wait: Box<TooLongWait>,
+    },
+    /// A response body (decompressed) is larger than `max_response_mb`. Not retried: the
+    /// same request would get the same body.
+    #[error(
+        "{method} {url}{context}: the response body is larger than {limit_mb} MiB after decompression (max_response_mb); not read further and not retried. Lower the page size, or raise max_response_mb if the API really sends pages this large"
+    )]
+    ResponseTooLarge {
+        /// HTTP method.
+        method: &'static str,
+        /// Request URL (the token is never part of it).
+        url: String,
+        /// ` (window …, offset …)` for pages, empty otherwise.
+        context: String,
+        /// The limit in MiB.
+        limit_mb: u64,
+    },
     /// The consumer dropped the receiving end of the channel.
     #[error("the conversation channel was closed by its receiver; extraction stopped")]
     ChannelClosed,
@@ -114,6 +144,29 @@ pub enum ExtractError {
         /// What went wrong (with line/column when known).
         message: String,
     },
+}
+
+/// A `Retry-After` past `max_retry_wait`: what the answer asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLongWait {
+    /// HTTP status of the answer that carried the header.
+    pub status: u16,
+    /// The wait asked for, readable (e.g. `10000000000000000000s (~3.17e11 years)`).
+    pub wait: String,
+    /// The header as received (first 100 characters).
+    pub header: String,
+    /// The configured cap, readable.
+    pub cap: String,
+}
+
+impl std::fmt::Display for TooLongWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "answered HTTP {} asking to wait {} before retrying (Retry-After: {:?}), longer than max_retry_wait ({})",
+            self.status, self.wait, self.header, self.cap
+        )
+    }
 }
 
 /// Formats the page context of an error: ` (resource, window FROM..TO, offset N)`.

@@ -45,6 +45,119 @@ impl From<RawJson> for Box<str> {
     }
 }
 
+/// A record's text as received: its JSON, or for a record that is not JSON (see
+/// [`crate::page`]) its bytes with every invalid UTF-8 byte and NUL written `\xNN`
+/// (lossless; JSON text never holds `\x`, so the escapes stand out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawText(Box<str>);
+
+impl RawText {
+    /// The text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<RawJson> for RawText {
+    fn from(raw: RawJson) -> Self {
+        RawText(raw.0)
+    }
+}
+
+impl From<RawText> for Box<str> {
+    fn from(raw: RawText) -> Self {
+        raw.0
+    }
+}
+
+/// One record of a list page: JSON, or quarantined bytes (see [`crate::page`]).
+///
+/// Derefs to the record's JSON, or for a record that is not JSON to its escaped text as
+/// a JSON string: code that only hashes or compares records (the pagers' dedupe) handles
+/// both alike; [`classify`] and [`child_head`] tell them apart.
+#[derive(Debug)]
+pub(crate) enum PageRecord {
+    /// A record that is valid JSON.
+    Json(Box<RawValue>),
+    /// A record that is not JSON: its escaped bytes and why.
+    NotJson {
+        /// The bytes, escaped by [`crate::page::escape_bytes`].
+        raw: RawText,
+        /// What is wrong with them.
+        error: String,
+        /// `raw` as a JSON string (what the record derefs to).
+        text: Box<RawValue>,
+    },
+}
+
+impl PageRecord {
+    /// A quarantined record.
+    pub(crate) fn not_json(raw: String, error: String) -> Self {
+        let text =
+            serde_json::value::to_raw_value(&raw).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        PageRecord::NotJson {
+            raw: RawText(raw.into()),
+            error,
+            text,
+        }
+    }
+}
+
+impl std::ops::Deref for PageRecord {
+    type Target = RawValue;
+
+    fn deref(&self) -> &RawValue {
+        match self {
+            PageRecord::Json(raw) => raw,
+            PageRecord::NotJson { text, .. } => text,
+        }
+    }
+}
+
+impl From<Box<RawValue>> for PageRecord {
+    fn from(raw: Box<RawValue>) -> Self {
+        PageRecord::Json(raw)
+    }
+}
+
+/// What [`classify`] takes: a record of a page, or anything that is checked JSON.
+pub(crate) trait IntoRecord {
+    /// The record.
+    fn into_record(self) -> Record;
+}
+
+/// What [`classify`] reads: checked JSON, or a quarantined record.
+pub(crate) enum Record {
+    /// Checked JSON.
+    Json(RawJson),
+    /// Not JSON: its escaped bytes and why.
+    NotJson(RawText, String),
+}
+
+impl<T: Into<RawJson>> IntoRecord for T {
+    fn into_record(self) -> Record {
+        Record::Json(self.into())
+    }
+}
+
+impl IntoRecord for PageRecord {
+    fn into_record(self) -> Record {
+        match self {
+            PageRecord::Json(raw) => Record::Json(raw.into()),
+            PageRecord::NotJson { raw, error, .. } => Record::NotJson(raw, error),
+        }
+    }
+}
+
+impl From<crate::page::Piece> for PageRecord {
+    fn from(p: crate::page::Piece) -> Self {
+        match p {
+            crate::page::Piece::Json(raw) => PageRecord::Json(raw),
+            crate::page::Piece::NotJson { raw, error } => PageRecord::not_json(raw, error),
+        }
+    }
+}
+
 /// A conversation's `id` and `updated_at`.
 type Head = (i64, DateTime<Utc>);
 
@@ -101,11 +214,11 @@ pub struct Extracted {
     pub origin: Option<ltx_model::RecordOrigin>,
 }
 
-/// A record whose `id` or `updated_at` could not be read.
+/// A record whose `id` or `updated_at` could not be read, or that is not JSON at all.
 #[derive(Debug)]
 pub struct Unreadable {
-    /// The record as received.
-    pub raw: RawJson,
+    /// The record as received (escaped where it is not text, see [`RawText`]).
+    pub raw: RawText,
     /// Why it could not be read.
     pub error: String,
     /// Where it came from: `GET URL (window …, offset N) item K` or `FILE record N`.
@@ -242,7 +355,11 @@ pub(crate) struct ChildHead {
 }
 
 /// Reads `updated_at` and `conversation.id` / `conversation_id` of a list record.
-pub(crate) fn child_head(raw: &RawValue) -> Result<ChildHead, String> {
+pub(crate) fn child_head(record: &PageRecord) -> Result<ChildHead, String> {
+    let raw = match record {
+        PageRecord::Json(raw) => raw,
+        PageRecord::NotJson { error, .. } => return Err(error.clone()),
+    };
     let head: RawHead = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
     let s = head.updated_at.ok_or("missing field `updated_at`")?;
     let updated_at = ltx_model::parse_api_datetime(&s).map_err(|e| e.to_string())?;
@@ -256,9 +373,18 @@ pub(crate) fn child_head(raw: &RawValue) -> Result<ChildHead, String> {
     })
 }
 
-/// Builds the item for one raw conversation.
-pub(crate) fn classify(raw: impl Into<RawJson>, origin: impl FnOnce() -> String) -> Item {
-    let raw = raw.into();
+/// Builds the item for one raw conversation (a record that is not JSON is unreadable).
+pub(crate) fn classify(raw: impl IntoRecord, origin: impl FnOnce() -> String) -> Item {
+    let raw = match raw.into_record() {
+        Record::Json(raw) => raw,
+        Record::NotJson(raw, error) => {
+            return Item::Unreadable(Unreadable {
+                raw,
+                error,
+                origin: origin(),
+            })
+        }
+    };
     match conversation_head(raw.get()) {
         Ok((id, updated_at)) => Item::Conversation(Extracted {
             id,
@@ -267,7 +393,7 @@ pub(crate) fn classify(raw: impl Into<RawJson>, origin: impl FnOnce() -> String)
             origin: None,
         }),
         Err(error) => Item::Unreadable(Unreadable {
-            raw,
+            raw: raw.into(),
             error,
             origin: origin(),
         }),
@@ -533,15 +659,34 @@ mod tests {
     }
 
     #[test]
+    fn records_that_are_not_json_become_unreadable_items() {
+        let bad = PageRecord::not_json(
+            r#"{"id":3,"s":"a\xFF"}"#.to_owned(),
+            "not valid JSON: invalid UTF-8 byte 0xFF".to_owned(),
+        );
+        // It derefs to its text as a JSON string (for hashing), never parsed as a record.
+        assert_eq!(bad.get(), r#""{\"id\":3,\"s\":\"a\\xFF\"}""#);
+        assert!(child_head(&bad).unwrap_err().contains("0xFF"));
+        match classify(bad, || "page 1 item 2".into()) {
+            Item::Unreadable(u) => {
+                assert_eq!(u.raw.get(), r#"{"id":3,"s":"a\xFF"}"#);
+                assert!(u.error.contains("0xFF"));
+                assert_eq!(u.origin, "page 1 item 2");
+            }
+            Item::Conversation(_) => panic!("must be unreadable"),
+        }
+    }
+
+    #[test]
     fn child_heads_read_the_conversation_reference() {
-        let h = child_head(&raw(
+        let h = child_head(&PageRecord::from(raw(
             r#"{"id":5,"updated_at":"2026-03-14T18:31:40","conversation":{"id":"99"}}"#,
-        ))
+        )))
         .unwrap();
         assert_eq!(h.conversation_id, Some(99));
-        let h = child_head(&raw(
+        let h = child_head(&PageRecord::from(raw(
             r#"{"id":"c-1","updated_at":"2026-03-14T18:31:40","conversation_id":12}"#,
-        ))
+        )))
         .unwrap();
         assert_eq!(h.conversation_id, Some(12));
     }

@@ -266,7 +266,7 @@ impl Emitter {
     /// Returns its `updated_at` when readable, and its identity for the [`PageGuard`].
     pub(crate) async fn emit(
         &self,
-        raw: Box<RawValue>,
+        raw: impl crate::item::IntoRecord,
         origin: impl FnOnce() -> String,
     ) -> Result<(Option<DateTime<Utc>>, u64), ExtractError> {
         let item = classify(raw, origin);

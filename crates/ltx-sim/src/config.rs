@@ -96,4 +96,21 @@ pub struct Faults {
     /// Every API request (login, lists, show) is answered `307 Temporary Redirect` to this
     /// base URL plus the request's path and query (a redirect to another host or port).
     pub redirect_to: Option<String>,
+    /// The `Retry-After` sent, verbatim, with every 429 (of `rate_limited_rate` and
+    /// `rate_limit_per_s`) instead of the computed wait: any text a hostile server might
+    /// send (`10000000000000000000`, `-5`, `soon`, `1.5`, an HTTP date).
+    pub retry_after: Option<String>,
+    /// Offset of the `Date` header of API answers from the simulated clock (a server or a
+    /// proxy with a wrong clock; the data keeps the simulated time).
+    pub clock_skew: chrono::TimeDelta,
+    /// When > 0, every 200 API answer but the token's is sent gzip-compressed
+    /// (`Content-Encoding: gzip`) behind this many MiB of spaces: still the same JSON, but
+    /// it inflates ~1000x (2048 = 2 GiB from ~2 MB on the wire). Generated as a stream:
+    /// the simulator holds one compressed MiB, whatever the size.
+    pub inflate_body_mb: u64,
+    /// Fraction of conversations rendered in conversation list pages as a record that is
+    /// not JSON: kinds cycle with the id through an invalid UTF-8 byte in a string, a raw
+    /// control character in a string, and the record cut short inside a string (see
+    /// `SimHandle::non_json_kind`; the same conversations in every answer).
+    pub non_json_rate: f64,
 }

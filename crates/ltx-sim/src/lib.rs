@@ -37,6 +37,7 @@
 mod account;
 mod config;
 pub mod drift;
+pub mod hostile;
 mod query;
 mod server;
 mod stats;

@@ -111,8 +111,52 @@ async fn faults_layer(State(s): State<Arc<Shared>>, req: Request, next: Next) ->
     let _guard = s.stats.begin(&path);
     let f = s.faults();
     let resp = apply_faults(&s, &f, req, next).await;
+    let resp = hostile_answer(&s, &f, &path, resp).await;
     s.stats.status(resp.status().as_u16());
-    with_date(&s, resp)
+    with_skewed_date(&s, resp, f.clock_skew)
+}
+
+/// The `non_json_rate` and `inflate_body_mb` faults on a 200 answer (see
+/// [`crate::hostile`]).
+async fn hostile_answer(s: &Shared, f: &Faults, path: &str, resp: Response) -> Response {
+    let non_json =
+        f.non_json_rate > 0.0 && matches!(path, "/v2/conversations" | "/conversations/list");
+    let inflate = f.inflate_body_mb > 0 && path != "/oauth2/token";
+    if resp.status() != StatusCode::OK || !(non_json || inflate) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "could not render the answer",
+        );
+    };
+    let mut bytes = bytes.to_vec();
+    if non_json {
+        let (seed, rate) = (s.cfg.seed, f.non_json_rate);
+        let kind = |id| crate::hostile::non_json_kind(seed, rate, id);
+        if let Some(page) = crate::hostile::non_json_page(&bytes, kind) {
+            bytes = page;
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if inflate {
+        parts
+            .headers
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let body = crate::hostile::inflating_gzip(&bytes, f.inflate_body_mb);
+        return Response::from_parts(parts, body);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A 429's `Retry-After`: the computed wait, or the `retry_after` fault's text.
+fn retry_after_value(f: &Faults, secs: u64) -> HeaderValue {
+    f.retry_after
+        .as_deref()
+        .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
+        .unwrap_or_else(|| HeaderValue::from(secs))
 }
 
 async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Response {
@@ -133,7 +177,7 @@ async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Respo
         if let Some(secs) = wait {
             let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too many requests");
             r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                .insert(header::RETRY_AFTER, retry_after_value(f, secs));
             return r;
         }
     }
@@ -146,7 +190,7 @@ async fn apply_faults(s: &Shared, f: &Faults, req: Request, next: Next) -> Respo
     if f.rate_limited_rate > 0.0 && s.draw() < f.rate_limited_rate {
         let mut r = error(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(0u64));
+            .insert(header::RETRY_AFTER, retry_after_value(f, 0));
         return r;
     }
     if f.stall_rate > 0.0 && s.draw() < f.stall_rate {
@@ -190,8 +234,15 @@ fn redirect(to: &str, req: &Request) -> Response {
     r
 }
 
-fn with_date(s: &Shared, mut resp: Response) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&fmt_http_date(s.clock.now())) {
+fn with_date(s: &Shared, resp: Response) -> Response {
+    with_skewed_date(s, resp, chrono::TimeDelta::zero())
+}
+
+/// The `Date` header, `skew` off the simulated clock (the `clock_skew` fault).
+fn with_skewed_date(s: &Shared, mut resp: Response, skew: chrono::TimeDelta) -> Response {
+    let now = s.clock.now();
+    let date = now.checked_add_signed(skew).unwrap_or(now);
+    if let Ok(v) = HeaderValue::from_str(&fmt_http_date(date)) {
         resp.headers_mut().insert(header::DATE, v);
     }
     resp
@@ -845,6 +896,7 @@ fn validate(cfg: &SimConfig) -> Result<(), SimError> {
         ("faults.bad_record_rate", f.bad_record_rate),
         ("faults.repeat_page_rate", f.repeat_page_rate),
         ("faults.show_404_rate", f.show_404_rate),
+        ("faults.non_json_rate", f.non_json_rate),
     ] {
         if !(0.0..=1.0).contains(&v) {
             return Err(SimError::InvalidConfig {
@@ -941,6 +993,12 @@ impl SimHandle {
     /// The current fault knobs.
     pub fn faults(&self) -> Faults {
         self.shared.faults()
+    }
+
+    /// How conversation `id` is broken in list pages by the `non_json_rate` fault now, if
+    /// it is (the same every time; see [`crate::hostile::non_json_kind`]).
+    pub fn non_json_kind(&self, id: i64) -> Option<crate::hostile::NonJson> {
+        crate::hostile::non_json_kind(self.shared.cfg.seed, self.faults().non_json_rate, id)
     }
 
     /// id → `updated_at` of every conversation visible at `at` (latest version as of `at`,
