@@ -317,6 +317,29 @@ pub struct SimArgs {
     /// Fault: answer every API request with a 307 redirect to this base URL.
     #[arg(long, value_name = "URL")]
     pub redirect_to: Option<String>,
+    /// Fault: fraction of API requests answered 429 (with `Retry-After: 0` unless
+    /// --retry-after says otherwise).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub rate_limited_rate: f64,
+    /// Fault: the `Retry-After` sent verbatim with every 429 (e.g. 10000000000000000000,
+    /// -5, soon, 1.5, or an HTTP date).
+    #[arg(long, value_name = "TEXT")]
+    pub retry_after: Option<String>,
+    /// Fault: the `Date` header is this many seconds off the simulated clock (e.g. 172800:
+    /// two days ahead; negative: behind).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_skew_s: i64,
+    /// Fault: 200 answers are gzip bodies that inflate by N MiB (2048 = 2 GiB).
+    #[arg(long, value_name = "MIB", default_value_t = 0)]
+    pub inflate_body_mb: u64,
+    /// Fault: fraction of conversations rendered in list pages as a record that is not JSON.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub non_json_rate: f64,
 }
 
 /// `ltx validate`.

@@ -152,6 +152,12 @@ pub struct SourceConfig {
     pub timeout_s: u64,
     /// Retries per request.
     pub max_retries: u32,
+    /// Longest `Retry-After` honoured (`5m`); a longer one fails the run at once.
+    pub max_retry_wait: String,
+    /// Largest response body read, in MiB after decompression.
+    pub max_response_mb: u64,
+    /// How far the API's `Date` may be from the local clock and still be trusted (`5m`).
+    pub max_clock_skew: String,
 }
 
 impl SourceConfig {
@@ -185,6 +191,9 @@ pub struct SyncConfig {
     pub settle: String,
     /// Tables to load (empty = all).
     pub tables: Vec<String>,
+    /// Deadline of a whole run (`2h`; `0` = none): past it the run fails, nothing of it is
+    /// committed, and the warehouse lock is released.
+    pub max_duration: String,
 }
 
 impl SyncConfig {
@@ -212,6 +221,16 @@ impl SyncConfig {
             key: "sync.lookback".into(),
             message,
         })
+    }
+
+    /// `max_duration` as a deadline; `None` for `0` (validated on load).
+    pub fn max_run_time(&self) -> Result<Option<Duration>, ConfigError> {
+        let d = parse_duration(&self.max_duration).map_err(|message| ConfigError::Key {
+            file: "config".into(),
+            key: "sync.max_duration".into(),
+            message,
+        })?;
+        Ok((!d.is_zero()).then_some(d))
     }
 
     /// Whether batches of `table` are written (quality and rejected rows always are).
@@ -454,6 +473,15 @@ impl Config {
                 format!("{} is out of range; allowed 0..=20", s.max_retries),
             ));
         }
+        parse_duration(&s.max_retry_wait).map_err(|m| err("source.max_retry_wait", m))?;
+        if !(1..=4096).contains(&s.max_response_mb) {
+            return Err(err(
+                "source.max_response_mb",
+                format!("{} is out of range; allowed 1..=4096", s.max_response_mb),
+            ));
+        }
+        parse_duration(&s.max_clock_skew).map_err(|m| err("source.max_clock_skew", m))?;
+        parse_duration(&self.sync.max_duration).map_err(|m| err("sync.max_duration", m))?;
         ltx_model::parse_api_datetime(&self.sync.start_date).map_err(|e| {
             err(
                 "sync.start_date",
@@ -652,6 +680,43 @@ mod tests {
             c.sync.lookback_duration().unwrap(),
             Duration::from_secs(3600)
         );
+        assert_eq!(c.source.max_retry_wait, "5m");
+        assert_eq!(c.source.max_response_mb, 64);
+        assert_eq!(c.source.max_clock_skew, "5m");
+        assert_eq!(
+            c.sync.max_run_time().unwrap(),
+            Some(Duration::from_secs(2 * 3600))
+        );
+    }
+
+    #[test]
+    fn hostile_api_limits_are_validated_and_zero_means_no_deadline() {
+        let d = tempfile::tempdir().unwrap();
+        for (text, key) in [
+            (
+                "[source]\nmax_retry_wait = \"soon\"\n",
+                "source.max_retry_wait",
+            ),
+            ("[source]\nmax_response_mb = 0\n", "source.max_response_mb"),
+            (
+                "[source]\nmax_clock_skew = \"-5m\"\n",
+                "source.max_clock_skew",
+            ),
+            ("[sync]\nmax_duration = \"2 hours\"\n", "sync.max_duration"),
+        ] {
+            let e = Config::load(Some(&write(&d, text)), true, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let c = Config::load(
+            Some(&write(&d, "[sync]\nmax_duration = \"0\"\n")),
+            true,
+            &Overrides::default(),
+        )
+        .unwrap()
+        .config;
+        assert_eq!(c.sync.max_run_time().unwrap(), None);
     }
 
     #[test]

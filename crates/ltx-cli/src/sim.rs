@@ -23,6 +23,11 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
     cfg.faults.total_growing = args.total_growing;
     cfg.faults.show_404_rate = args.show_404_rate;
     cfg.faults.redirect_to = args.redirect_to.clone();
+    cfg.faults.rate_limited_rate = args.rate_limited_rate;
+    cfg.faults.retry_after = args.retry_after.clone();
+    cfg.faults.clock_skew = chrono::TimeDelta::try_seconds(args.clock_skew_s).unwrap_or_default();
+    cfg.faults.inflate_body_mb = args.inflate_body_mb;
+    cfg.faults.non_json_rate = args.non_json_rate;
     let handle =
         SimServer::start_on(cfg, std::net::SocketAddr::from(([127, 0, 0, 1], args.port))).await?;
     let url = handle.base_url();

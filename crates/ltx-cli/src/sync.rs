@@ -151,6 +151,9 @@ pub fn extract_config(config: &Config, auth: AuthConfig) -> anyhow::Result<Extra
     e.lookback = config.sync.lookback_duration()?;
     e.start_date = Some(config.sync.start()?);
     e.channel_capacity = config.sync.channel_capacity;
+    e.max_retry_wait = parse_duration(&s.max_retry_wait).map_err(UsageError)?;
+    e.max_response_mb = s.max_response_mb;
+    e.max_clock_skew = parse_duration(&s.max_clock_skew).map_err(UsageError)?;
     e.validate()?;
     Ok(e)
 }
@@ -316,6 +319,11 @@ pub async fn run_sync(
     let span = tracing::info_span!("sync", run_id = %run_id, pipeline = %config.name);
     let metrics = Arc::new(ltx_extract::Metrics::default());
     let client = ltx_extract::Client::new(&ecfg, metrics.clone())?;
+    let deadline = Deadline::start(
+        config.sync.max_run_time()?,
+        &config.sync.max_duration,
+        metrics.clone(),
+    );
     let mut info = RunInfo {
         run_id: run_id.clone(),
         pipeline: config.name.clone(),
@@ -327,10 +335,10 @@ pub async fn run_sync(
     let mut outcome = RunOutcome::default();
     // "Now" is the source's clock (its Date header). Asking for it first also checks the
     // credentials before the warehouse is touched: a bad password leaves no trace there.
-    let now = match tracing::Instrument::instrument(client.server_now(), span.clone()).await {
+    let probe = deadline.bound("asking the API for its clock", client.server_now());
+    let now = match tracing::Instrument::instrument(probe, span.clone()).await {
         Ok(now) => now,
         Err(e) => {
-            let e = anyhow::Error::from(e);
             // The API down (the commonest failure of a scheduled sync) is a failed run of
             // an existing warehouse like any other; a rejected login is not recorded.
             let dir = &config.destination.warehouse;
@@ -382,7 +390,11 @@ pub async fn run_sync(
             opts.keep_raw,
             counters,
         );
-        let extracted = ltx_extract::extract_with(&client, &range, tx).await;
+        // Past the deadline the extraction is dropped (its requests with it): the channel
+        // closes, the consumer ends, and the run fails below without a commit.
+        let extracted = deadline
+            .bound("extracting", ltx_extract::extract_with(&client, &range, tx))
+            .await;
         // The consumer ends when the extractor drops its sender (done or failed).
         let consumed = consumer.await.context("the transform thread panicked")?;
         progress.finish().await;
@@ -434,6 +446,71 @@ pub async fn run_sync(
         Err(e) => {
             record_failure(&wh, &info, &outcome, &e).await;
             Err(e)
+        }
+    }
+}
+
+/// `sync.max_duration`: the whole run's deadline, so that a stalled or throttling API
+/// cannot hold the warehouse lock for ever. It bounds the clock probe and the extraction;
+/// the commit (local work, crash-safe) is never cut short.
+struct Deadline {
+    at: Option<tokio::time::Instant>,
+    /// The limit as configured (`2h`).
+    limit: String,
+    metrics: Arc<ltx_extract::Metrics>,
+}
+
+/// A run that passed `sync.max_duration`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the run exceeded sync.max_duration ({limit}) while {what} ({requests} requests, {retries} retries, {rate_limited} answered 429, {conversations} conversations received): nothing of it was committed and the cursor did not move. The API may be stalled or throttling (see the log); for a first sync that needs longer, raise sync.max_duration or backfill in pieces with --from/--to"
+)]
+pub struct DeadlineExceeded {
+    limit: String,
+    what: &'static str,
+    requests: u64,
+    retries: u64,
+    rate_limited: u64,
+    conversations: u64,
+}
+
+impl Deadline {
+    fn start(limit: Option<Duration>, label: &str, metrics: Arc<ltx_extract::Metrics>) -> Self {
+        Self {
+            at: limit.and_then(|d| tokio::time::Instant::now().checked_add(d)),
+            limit: label.trim().to_owned(),
+            metrics,
+        }
+    }
+
+    /// `fut`, or `DeadlineExceeded` once the deadline passes (`fut` is then dropped).
+    async fn bound<T, E>(
+        &self,
+        what: &'static str,
+        fut: impl std::future::Future<Output = Result<T, E>>,
+    ) -> anyhow::Result<T>
+    where
+        anyhow::Error: From<E>,
+    {
+        let Some(at) = self.at else {
+            return Ok(fut.await?);
+        };
+        match tokio::time::timeout_at(at, fut).await {
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                let m = &self.metrics;
+                let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+                let e = DeadlineExceeded {
+                    limit: self.limit.clone(),
+                    what,
+                    requests: get(&m.requests),
+                    retries: get(&m.retries),
+                    rate_limited: get(&m.rate_limited),
+                    conversations: get(&m.conversations),
+                };
+                tracing::error!("{e}");
+                Err(e.into())
+            }
         }
     }
 }
