@@ -488,6 +488,17 @@ fn a_server_dated_two_days_ahead_does_not_move_the_cursor_past_what_changes_next
         err.contains("ahead of the local clock") && err.contains("max_clock_skew (5m)"),
         "{err}"
     );
+    // The summary and the run log say so.
+    let out = stdout(&first);
+    assert!(out.contains("WARNING: the API's clock (Date: "), "{out}");
+    let logged: String = catalog(&wh)
+        .query_row(
+            "SELECT quality_by_check::VARCHAR FROM _ltx_runs ORDER BY started_at LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(logged.contains("\"api_clock_ahead\":1"), "{logged}");
     // The first window ended at the local time, not two days later.
     let first_end = count(&wh, "SELECT epoch_ms(min(window_to)) FROM _ltx_runs");
     assert!(first_end <= Utc::now().timestamp_millis());
