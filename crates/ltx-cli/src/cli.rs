@@ -299,6 +299,13 @@ pub struct SimArgs {
     /// Let the simulated clock tick with wall time (new conversations keep arriving).
     #[arg(long)]
     pub realtime: bool,
+    /// Fault: fraction of conversations served with schema drift (1-3 values of a JSON
+    /// type the reference does not document, at any depth).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub drift_rate: f64,
+    /// Fault: fraction of conversations served with an unreadable `updated_at`.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub bad_record_rate: f64,
     /// Fault: list endpoints ignore `offset` and always serve the first page.
     #[arg(long)]
     pub ignore_offset: bool,

@@ -17,6 +17,8 @@ pub async fn run(args: &SimArgs) -> anyhow::Result<()> {
     if let Some(ttl) = args.token_ttl {
         cfg.token_ttl = Duration::from_secs(ttl);
     }
+    cfg.faults.drift_rate = args.drift_rate;
+    cfg.faults.bad_record_rate = args.bad_record_rate;
     cfg.faults.ignore_offset = args.ignore_offset;
     cfg.faults.repeat_page_rate = args.repeat_page_rate;
     cfg.faults.total_inflate = args.total_inflate;

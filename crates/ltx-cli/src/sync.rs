@@ -84,6 +84,47 @@ impl SyncReport {
     }
 }
 
+impl SyncReport {
+    /// The schema drift of the run, one line per drifted field and kind, most frequent
+    /// first (at most `limit`, then a count of the rest); empty when there was none.
+    pub fn drift_lines(&self, limit: usize) -> Vec<String> {
+        drift_lines(&self.stats.drift, limit)
+    }
+}
+
+/// See [`SyncReport::drift_lines`]: `  employees[].role: string where object expected, 1,912 conversations`.
+pub fn drift_lines(drift: &BTreeMap<String, u64>, limit: usize) -> Vec<String> {
+    if drift.is_empty() {
+        return Vec::new();
+    }
+    let mut kinds: Vec<(&String, &u64)> = drift.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut out = vec![
+        "schema drift (typed column null, value as received in the row's _extra; rows in _quality_issues):"
+            .to_owned(),
+    ];
+    for (kind, n) in kinds.iter().take(limit) {
+        out.push(format!("  {kind}, {} conversations", thousands(**n)));
+    }
+    if kinds.len() > limit {
+        out.push(format!("  … and {} more kinds", kinds.len() - limit));
+    }
+    out
+}
+
+/// `1912` → `1,912`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// "0 quality issues", or "101 quality issues (message_count 98, chat_count 3)".
 fn quality_summary(stats: &TransformStats) -> String {
     let by_check = quality_by_check(stats);
@@ -286,6 +327,9 @@ pub async fn command(ctx: &Context, args: &SyncArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!("{}", report.summary());
+    for line in report.drift_lines(20) {
+        println!("{line}");
+    }
     crate::exit::catalog_rebuilt(report.commit.catalog_error.as_ref())?;
     Ok(())
 }
@@ -411,6 +455,7 @@ pub async fn run_sync(
         for w in &summary.warnings {
             outcome.quality_by_check.insert(w.check.to_owned(), w.count);
         }
+        outcome.drift_by_field = stats.drift.clone();
         let o = outcome.clone();
         let report = tokio::task::spawn_blocking(move || writer.commit(o)).await??;
         anyhow::Ok((range, stats, summary, report))
@@ -610,6 +655,7 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
         let outcome = RunOutcome {
             cursor,
             quality_by_check: quality_by_check(&stats),
+            drift_by_field: stats.drift.clone(),
             ..RunOutcome::default()
         };
         let commit = tokio::task::spawn_blocking(move || writer.commit(outcome)).await??;
@@ -629,6 +675,9 @@ pub async fn import(ctx: &Context, paths: &[PathBuf]) -> anyhow::Result<()> {
                 elapsed: started.elapsed(),
             };
             println!("{}", report.summary());
+            for line in report.drift_lines(20) {
+                println!("{line}");
+            }
             crate::exit::catalog_rebuilt(report.commit.catalog_error.as_ref())?;
             Ok(())
         }

@@ -77,8 +77,12 @@ pub struct Faults {
     /// Probability per list request that 1–3 matching conversations get a new version
     /// stamped at the current clock before the page is cut (offset paging shifts).
     pub mutate_rate: f64,
-    /// Fraction of conversations whose JSON carries one child with an unparsable `created_at`.
+    /// Fraction of conversations served with an `updated_at` that cannot be read: they
+    /// cannot be versioned, so the warehouse keeps them in `_rejected`.
     pub bad_record_rate: f64,
+    /// Fraction of conversations served with schema drift: one to three values, anywhere in
+    /// the record, of a JSON type the model does not expect (see [`crate::drift`]).
+    pub drift_rate: f64,
     /// List endpoints ignore `offset` and always serve the first page of the range asked
     /// for (a server bug that offset paging must detect, not loop on or skip past).
     pub ignore_offset: bool,

@@ -894,6 +894,7 @@ fn validate(cfg: &SimConfig) -> Result<(), SimError> {
         ("faults.malformed_rate", f.malformed_rate),
         ("faults.mutate_rate", f.mutate_rate),
         ("faults.bad_record_rate", f.bad_record_rate),
+        ("faults.drift_rate", f.drift_rate),
         ("faults.repeat_page_rate", f.repeat_page_rate),
         ("faults.show_404_rate", f.show_404_rate),
         ("faults.non_json_rate", f.non_json_rate),
@@ -971,6 +972,7 @@ impl SimHandle {
         self.shared
             .account
             .set_bad_record_rate(faults.bad_record_rate);
+        self.shared.account.set_drift_rate(faults.drift_rate);
         *self
             .shared
             .faults
