@@ -82,9 +82,7 @@ impl SyncReport {
             .map(|w| format!("\nWARNING: {w}"))
             .collect::<String>()
     }
-}
 
-impl SyncReport {
     /// The schema drift of the run, one line per drifted field and kind, most frequent
     /// first (at most `limit`, then a count of the rest); empty when there was none.
     pub fn drift_lines(&self, limit: usize) -> Vec<String> {
