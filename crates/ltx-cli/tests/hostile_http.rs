@@ -605,16 +605,16 @@ fn records_that_are_not_json_are_quarantined_and_the_rest_of_the_page_loads() {
         text(&o)
     );
     // Every bad record is a row of _rejected, raw bytes escaped, named by its id.
-    let rejected: Vec<(String, String)> = catalog(&wh)
-        .prepare("SELECT raw_json, error FROM _rejected")
+    let rejected: Vec<(String, String, Option<i64>)> = catalog(&wh)
+        .prepare("SELECT raw_json, error, conversation_id FROM _rejected")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(rejected.len(), bad.len(), "{rejected:?}");
     let mut seen = BTreeSet::new();
-    for (raw, error) in &rejected {
+    for (raw, error, conversation_id) in &rejected {
         assert!(error.starts_with("not valid JSON"), "{error}");
         // `ERROR; its top-level "id" reads ID (ORIGIN)`.
         let id = bad
@@ -623,6 +623,8 @@ fn records_that_are_not_json_are_quarantined_and_the_rest_of_the_page_loads() {
             .unwrap_or_else(|| panic!("no bad id named in {error}"));
         seen.insert(*id);
         assert!(raw.contains(&format!("\"id\":{id}")), "{raw}");
+        // The column names the conversation too, although the record does not parse.
+        assert_eq!(*conversation_id, Some(*id), "{raw}");
         if error.contains("invalid UTF-8") {
             assert!(raw.contains("\\xFF"), "{raw}");
         } else if error.contains("control character") {

@@ -574,70 +574,9 @@ fn with_id(error: String, record: &[u8]) -> String {
     }
 }
 
-/// The value of a top-level `"id"` member (a number or a short numeric string) of an
-/// object's bytes, found by a scan that tracks strings and nesting only.
+/// The value of a top-level `"id"` member, found by a byte scan ([`ltx_model::scan_id`]).
 pub(crate) fn top_level_id(b: &[u8]) -> Option<i64> {
-    if b.first() != Some(&b'{') {
-        return None;
-    }
-    let mut depth = 0usize;
-    let mut i = 0;
-    // Whether the string being closed is a key at depth 1 (after `{` or `,`).
-    let mut expect_key = false;
-    while i < b.len() {
-        match b[i] {
-            b'{' | b'[' => {
-                depth += 1;
-                expect_key = b[i] == b'{' && depth == 1;
-                i += 1;
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b',' => {
-                expect_key = depth == 1;
-                i += 1;
-            }
-            b'"' => {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len() && b[j] != b'"' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                let key = expect_key && b.get(j) == Some(&b'"');
-                if key && &b[start..j.min(b.len())] == b"id" {
-                    let k = ws(b, j + 1);
-                    if b.get(k) == Some(&b':') {
-                        return read_id(b, ws(b, k + 1));
-                    }
-                }
-                expect_key = false;
-                i = j + 1;
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-fn read_id(b: &[u8], i: usize) -> Option<i64> {
-    let (from, quoted) = if b.get(i) == Some(&b'"') {
-        (i + 1, true)
-    } else {
-        (i, false)
-    };
-    let mut j = from;
-    if b.get(j) == Some(&b'-') {
-        j += 1;
-    }
-    while b.get(j).is_some_and(u8::is_ascii_digit) {
-        j += 1;
-    }
-    if quoted && b.get(j) != Some(&b'"') {
-        return None;
-    }
-    std::str::from_utf8(&b[from..j]).ok()?.parse().ok()
+    ltx_model::scan_id(b)
 }
 
 /// Bytes as text, losslessly: valid UTF-8 is kept as is, every byte of an invalid

@@ -13,12 +13,14 @@ pub mod fast;
 mod json_lines;
 mod json_text;
 pub mod lenient;
+mod scan;
 pub mod time;
 mod types;
 
 pub use json_lines::{json_error_message, line_text, JsonLines, RecordOrigin};
 pub use json_text::JsonText;
 pub use lenient::{field_of, Drift, FieldInfo, LenientMap};
+pub use scan::scan_id;
 pub use time::{format_api_datetime, parse_api_datetime, utc_to_moscow, DateTimeError};
 pub use types::{
     Call, Chat, Complaint, Conversation, ConversationEvent, Department, Employee, Lead, Message,

@@ -273,7 +273,8 @@ impl Transformer {
 
     /// Records an item the extractor could not even key (e.g. not JSON) as a `_rejected` row.
     pub fn push_unreadable(&mut self, raw: &str, error: &str) {
-        let id = ltx_model::recover_id(raw);
+        // A record that is not JSON (kept escaped) still names its conversation.
+        let id = ltx_model::recover_id(raw).or_else(|| ltx_model::scan_id(raw.as_bytes()));
         // A JSON record whose head could not be read names the field, as a parse would.
         let path = if raw.trim_start().starts_with('{') {
             Conversation::from_json(raw).err().map(|e| e.path)
