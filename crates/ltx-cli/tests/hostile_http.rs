@@ -13,15 +13,8 @@ use chrono::{DateTime, Utc};
 use ltx_sim::{Faults, SimConfig, WarehouseTruth};
 
 mod common;
-use common::sim::{stderr, stdout, sync, Scratch, Sim};
+use common::sim::{assert_tables_match, catalog, stderr, stdout, sync, Scratch, Sim};
 use common::{ok, text, BIN};
-
-fn catalog(wh: &Path) -> duckdb::Connection {
-    let cfg = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)
-        .unwrap();
-    duckdb::Connection::open_with_flags(wh.join("warehouse.duckdb"), cfg).unwrap()
-}
 
 fn count(wh: &Path, sql: &str) -> i64 {
     catalog(wh).query_row(sql, [], |r| r.get(0)).unwrap()
@@ -57,63 +50,6 @@ fn warehouse_conversations(wh: &Path) -> BTreeMap<i64, i64> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
-}
-
-/// Every table's view equals `truth` (keys and `_source_updated_at`), `_rejected` aside.
-fn assert_tables_match(wh: &Path, truth: &WarehouseTruth) {
-    let conn = catalog(wh);
-    let mut diffs = Vec::new();
-    for t in ltx_transform::Table::ALL {
-        if t == ltx_transform::Table::Rejected {
-            continue;
-        }
-        let want = truth.table(t.name()).unwrap();
-        let key = t
-            .key_columns()
-            .iter()
-            .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
-            .collect::<Vec<_>>()
-            .join(" || '/' || ");
-        let sql = format!(
-            "SELECT {key}, epoch_ms(_source_updated_at) FROM \"{}\"",
-            t.name()
-        );
-        let rows: Vec<(String, i64)> = conn
-            .prepare(&sql)
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let n = rows.len();
-        let got: BTreeMap<String, i64> = rows.into_iter().collect();
-        let want: BTreeMap<String, i64> = want
-            .rows
-            .iter()
-            .map(|(k, v)| (k.clone(), v.timestamp_millis()))
-            .collect();
-        if n != want.len() || got != want {
-            let missing: Vec<_> = want
-                .keys()
-                .filter(|k| !got.contains_key(*k))
-                .take(5)
-                .collect();
-            let extra: Vec<_> = got
-                .keys()
-                .filter(|k| !want.contains_key(*k))
-                .take(5)
-                .collect();
-            diffs.push(format!(
-                "{t}: {n} rows, want {}; missing {missing:?}, extra {extra:?}",
-                want.len()
-            ));
-        }
-    }
-    assert!(
-        diffs.is_empty(),
-        "warehouse differs from the truth:\n{}",
-        diffs.join("\n")
-    );
 }
 
 /// The truth of every table at `at`, without the conversations `skip` names.
@@ -183,14 +119,7 @@ fn ltx_measured(cwd: &Path, args: &[String], envs: &[(&str, &str)]) -> (Output, 
         Command::new(BIN)
     };
     cmd.current_dir(cwd).args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
+    common::clean_env(&mut cmd, envs);
     if time.exists() {
         let out = cmd.output().unwrap();
         let err = stderr(&out);

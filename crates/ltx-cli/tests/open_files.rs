@@ -9,13 +9,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::sim::{stdout, sync, Scratch, Sim};
+use common::sim::{assert_tables_match, stdout, sync, Scratch, Sim};
 use common::{ok, text, BIN};
-use ltx_sim::{SimConfig, WarehouseTruth};
+use ltx_sim::SimConfig;
 
 /// The soft limit on open files every `ltx` of these tests runs under.
 const LIMIT: u32 = 256;
@@ -36,69 +36,8 @@ fn ltx_limited(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .arg(format!("ulimit -n {LIMIT} && exec \"$0\" \"$@\""))
         .arg(BIN)
         .args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("LTX_") || k.starts_with("LIVETEX_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
+    common::clean_env(&mut cmd, envs);
     cmd.output().expect("sh runs the ltx binary")
-}
-
-fn catalog(wh: &Path) -> duckdb::Connection {
-    let cfg = duckdb::Config::default()
-        .access_mode(duckdb::AccessMode::ReadOnly)
-        .unwrap();
-    duckdb::Connection::open_with_flags(wh.join("warehouse.duckdb"), cfg).unwrap()
-}
-
-/// Every table's view holds exactly the truth's keys, each stamped with the version of its
-/// conversation (or, for a dimension, of the latest conversation mentioning it).
-fn assert_matches(wh: &Path, truth: &WarehouseTruth) {
-    let conn = catalog(wh);
-    let mut diffs = Vec::new();
-    for (name, want) in &truth.tables {
-        let key = want
-            .key_columns
-            .iter()
-            .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
-            .collect::<Vec<_>>()
-            .join(" || '/' || ");
-        let sql = format!("SELECT {key}, epoch_ms(_source_updated_at) FROM \"{name}\"");
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let rows: Vec<(String, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let n = rows.len();
-        let got: BTreeMap<String, i64> = rows.into_iter().collect();
-        let want: BTreeMap<String, i64> = want
-            .rows
-            .iter()
-            .map(|(k, t)| (k.clone(), t.timestamp_millis()))
-            .collect();
-        if n != want.len() || got != want {
-            let missing: Vec<_> = want
-                .keys()
-                .filter(|k| !got.contains_key(*k))
-                .take(5)
-                .collect();
-            let extra: Vec<_> = got
-                .keys()
-                .filter(|k| !want.contains_key(*k))
-                .take(5)
-                .collect();
-            diffs.push(format!(
-                "{name}: {n} rows ({} keys), want {}; missing {missing:?}, extra {extra:?}",
-                got.len(),
-                want.len()
-            ));
-        }
-    }
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
 /// Distinct (table, month) partitions holding live files.
@@ -153,7 +92,7 @@ fn twenty_years_of_history_import_and_sync_under_ulimit_256() {
         truth.tables["conversations"].rows.len() as u64,
         CONVERSATIONS
     );
-    assert_matches(&wh, &truth);
+    assert_tables_match(&wh, &truth);
     let parts = partitions(&wh);
     assert!(
         parts > 8 * LIMIT as usize,
@@ -168,7 +107,7 @@ fn twenty_years_of_history_import_and_sync_under_ulimit_256() {
         "{}",
         text(&o)
     );
-    assert_matches(&wh, &truth);
+    assert_tables_match(&wh, &truth);
 
     // A sync on top, two days later: new and updated conversations.
     sim.advance_hours(48);
@@ -189,10 +128,10 @@ fn twenty_years_of_history_import_and_sync_under_ulimit_256() {
     assert!(!stdout(&o).contains("(0 new,"), "{}", text(&o));
     let truth = sim.handle.table_truth(sim.handle.now()).unwrap();
     assert!(truth.tables["conversations"].rows.len() as u64 > CONVERSATIONS);
-    assert_matches(&wh, &truth);
+    assert_tables_match(&wh, &truth);
     // ... and a sync with nothing to do: the helper's unlimited run agrees.
     ok(sync(&s, &sim, &wh, &[], &[]));
-    assert_matches(&wh, &truth);
+    assert_tables_match(&wh, &truth);
 
     // Readers under the limit: queries over every file of 20 years through the views and
     // a BI model joining several tables.

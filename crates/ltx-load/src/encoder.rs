@@ -213,17 +213,10 @@ impl Encoder {
     /// The encoding threads are gone while groups were expected: one panicked (a bug).
     fn stopped(&mut self) -> LoadError {
         self.jobs = None;
-        let mut cause = "the encoding threads stopped".to_owned();
-        for t in self.threads.drain(..) {
-            if let Err(p) = t.join() {
-                cause = p
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-            }
-        }
-        LoadError::Encoder(cause)
+        LoadError::Encoder(join_all(
+            self.threads.drain(..),
+            "the encoding threads stopped",
+        ))
     }
 }
 
@@ -237,6 +230,24 @@ impl Drop for Encoder {
             let _ = t.join();
         }
     }
+}
+
+/// Joins `threads`; the message of the last one that panicked, else `stopped`.
+pub(crate) fn join_all<T>(
+    threads: impl Iterator<Item = std::thread::JoinHandle<T>>,
+    stopped: &str,
+) -> String {
+    let mut cause = stopped.to_owned();
+    for t in threads {
+        if let Err(p) = t.join() {
+            cause = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+        }
+    }
+    cause
 }
 
 #[cfg(test)]

@@ -199,17 +199,10 @@ impl<T: Send + 'static> Closer<T> {
     /// The threads are gone while jobs were expected: a job panicked (a bug).
     fn stopped(&mut self) -> LoadError {
         self.jobs = None;
-        let mut cause = "the threads finishing staging files stopped".to_owned();
-        for t in self.threads.drain(..) {
-            if let Err(p) = t.join() {
-                cause = p
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-            }
-        }
-        LoadError::Encoder(cause)
+        LoadError::Encoder(crate::encoder::join_all(
+            self.threads.drain(..),
+            "the threads finishing staging files stopped",
+        ))
     }
 }
 
