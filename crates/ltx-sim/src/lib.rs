@@ -37,6 +37,7 @@
 mod account;
 mod config;
 pub mod drift;
+mod error;
 pub mod hostile;
 mod query;
 mod server;
@@ -46,55 +47,13 @@ mod truth;
 mod vocab;
 
 use std::io::Write;
-use std::net::SocketAddr;
 
 pub use account::{Account, FIRST_CONVERSATION_ID};
 pub use config::{default_start_clock, Faults, SimConfig};
+pub use error::SimError;
 pub use server::{SimHandle, SimServer};
 pub use stats::SimStats;
 pub use truth::{TableTruth, WarehouseTruth, TRUTH_TABLES};
-
-/// What can go wrong when starting the simulator or writing generated data.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    /// The listening socket could not be bound.
-    #[error("cannot bind the simulator to {addr}: {source}")]
-    Bind {
-        /// Address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// A configuration value is out of range.
-    #[error("invalid simulator config {key}: {reason}")]
-    InvalidConfig {
-        /// The config key (e.g. `faults.error_rate`).
-        key: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Writing generated JSON Lines failed.
-    #[error("cannot write generated conversation {id}: {source}")]
-    Write {
-        /// Conversation being written.
-        id: i64,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A conversation document does not give a ground truth (see [`WarehouseTruth`]).
-    #[error("no ground truth from conversation {id:?}: {field}: {reason}")]
-    Truth {
-        /// The conversation, if its id could be read.
-        id: Option<i64>,
-        /// The JSON field at fault.
-        field: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An internal task failed (a bug).
-    #[error("simulator internal error: {0}")]
-    Internal(String),
-}
 
 /// Streams `n` conversations (ids from [`FIRST_CONVERSATION_ID`], each at its latest version
 /// as of `cfg.start_clock`) as JSON Lines into `writer`, holding one at a time in memory.

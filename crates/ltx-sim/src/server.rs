@@ -21,11 +21,11 @@ use tokio::task::JoinHandle;
 
 use crate::account::{Account, ChildIndex, ChildKind, ChildRow, Conv, Snapshot};
 use crate::config::{Faults, SimConfig};
+use crate::error::SimError;
 use crate::query::{list_of, parse_list, ListQuery, Profile, Sort};
 use crate::stats::{SimStats, StatsCollector};
 use crate::time::{fmt_http_date, from_secs, parse_param};
 use crate::truth::WarehouseTruth;
-use crate::SimError;
 
 /// The simulated clock: manual offsets, plus wall time when `realtime` is set.
 #[derive(Debug)]

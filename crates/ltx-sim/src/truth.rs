@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::error::SimError;
 use crate::time::parse_param;
-use crate::SimError;
 
 /// Every table the truth covers, with its key columns (as `sql/README.md` lists them).
 pub const TRUTH_TABLES: [(&str, &[&str]); 13] = [
@@ -264,7 +264,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{Account, SimConfig};
+    use crate::account::Account;
+    use crate::config::SimConfig;
 
     fn keys(t: &WarehouseTruth, table: &str) -> Vec<String> {
         t.table(table).unwrap().rows.keys().cloned().collect()

@@ -1,0 +1,628 @@
+//! The conversation model and its generation: version 0 drawn from `(seed, id)`, then
+//! each later version or mutation applied as a [`Change`]. No JSON here (see `render`).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::pools::{Pools, Visitor};
+use super::rng::{rng_for, S_CONTENT, S_DRIFT, S_QUIRK};
+use crate::vocab::*;
+
+/// Deterministic per-conversation quirks (real-world data shapes).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Quirks {
+    pub(super) offset_dates: bool,
+    pub(super) numbers_as_strings: bool,
+    pub(super) null_arrays: bool,
+    pub(super) department_empty_array: bool,
+    pub(super) missing_optional: bool,
+    pub(super) unknown_fields: bool,
+    pub(super) count_mismatch: bool,
+    pub(super) bad_record: bool,
+    /// The seed of this conversation's drift, when it has any.
+    pub(super) drift: Option<u64>,
+}
+
+impl Quirks {
+    pub(super) fn new(seed: u64, id: i64, bad_record_rate: f64, drift_rate: f64) -> Self {
+        let mut r = rng_for(seed, id, S_QUIRK);
+        Self {
+            offset_dates: r.gen_bool(0.02),
+            numbers_as_strings: r.gen_bool(0.02),
+            null_arrays: r.gen_bool(0.02),
+            department_empty_array: r.gen_bool(0.015),
+            missing_optional: r.gen_bool(0.03),
+            unknown_fields: r.gen_bool(0.02),
+            count_mismatch: r.gen_bool(0.005),
+            bad_record: r.gen::<f64>() < bad_record_rate,
+            // Drawn last and from a stream of its own, so that turning it on changes no
+            // other quirk of any conversation.
+            drift: {
+                let mut d = rng_for(seed, id, S_DRIFT);
+                (drift_rate > 0.0 && d.gen::<f64>() < drift_rate).then(|| d.gen::<u64>())
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Change {
+    Append,
+    CompleteLead,
+    DeleteMessage,
+    DeleteChat,
+    Vote,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Sender {
+    Visitor,
+    Employee(usize),
+    System,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Msg {
+    pub(super) id: i64,
+    pub(super) at: i64,
+    pub(super) text: String,
+    pub(super) sender: Sender,
+    pub(super) delivered: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Event {
+    pub(super) kind: &'static str,
+    pub(super) text: String,
+    pub(super) at: i64,
+    pub(super) employee: Option<usize>,
+    pub(super) page: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Chat {
+    pub(super) id: i64,
+    pub(super) created: i64,
+    pub(super) updated: i64,
+    pub(super) employee: usize,
+    pub(super) result: &'static str,
+    pub(super) queue_time: i64,
+    pub(super) first_answer_time: i64,
+    pub(super) answer_time_avg: i64,
+    pub(super) vote: &'static str,
+    pub(super) contact: bool,
+    pub(super) rem: [bool; 5],
+    pub(super) remark: Option<&'static str>,
+    pub(super) callback_url: Option<String>,
+    pub(super) prechats: Vec<(&'static str, String)>,
+    pub(super) messages: Vec<Msg>,
+    pub(super) events: Vec<Event>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Call {
+    pub(super) id: i64,
+    pub(super) created: i64,
+    pub(super) updated: i64,
+    pub(super) employee: usize,
+    pub(super) incoming: bool,
+    pub(super) result: &'static str,
+    pub(super) duration: i64,
+    pub(super) answer_time: i64,
+    pub(super) lead: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Lead {
+    pub(super) id: i64,
+    pub(super) created: i64,
+    pub(super) updated: i64,
+    pub(super) kind: &'static str,
+    pub(super) completed: Option<(i64, usize, &'static str)>,
+    pub(super) assigned: usize,
+    pub(super) locked: bool,
+    pub(super) text: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Complaint {
+    pub(super) id: String,
+    pub(super) created: i64,
+    pub(super) employee: Option<usize>,
+    pub(super) text: &'static str,
+}
+
+/// One conversation at one version, before rendering.
+#[derive(Debug, Clone)]
+pub(crate) struct Conv {
+    pub(crate) id: i64,
+    pub(super) created: i64,
+    pub(crate) updated: i64,
+    pub(super) visitor: Visitor,
+    pub(super) site: usize,
+    pub(super) department: Option<usize>,
+    pub(super) result: &'static str,
+    pub(super) duration: i64,
+    pub(super) page_count: i64,
+    pub(super) search: Option<(&'static str, &'static str)>,
+    pub(super) ext_referer: Option<String>,
+    pub(super) int_referer: String,
+    pub(super) entry_page: String,
+    pub(super) widget_type: &'static str,
+    pub(super) widget_id: String,
+    pub(super) visitor_variables: Vec<(&'static str, String)>,
+    pub(super) employees: Vec<usize>,
+    pub(super) chats: Vec<Chat>,
+    pub(super) calls: Vec<Call>,
+    pub(super) leads: Vec<Lead>,
+    pub(super) complaints: Vec<Complaint>,
+    pub(super) events: Vec<Event>,
+    pub(super) quirks: Quirks,
+    pub(super) msg_seq: i64,
+    pub(super) chat_seq: i64,
+}
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, xs: &[T]) -> T {
+    xs[rng.gen_range(0..xs.len())]
+}
+
+fn message_text(rng: &mut ChaCha8Rng, visitor: bool) -> String {
+    let pool = if visitor {
+        VISITOR_PHRASES
+    } else {
+        EMPLOYEE_PHRASES
+    };
+    let mut s = pick(rng, pool).to_owned();
+    if rng.gen_bool(0.25) {
+        s.push(if rng.gen_bool(0.5) { '\n' } else { ' ' });
+        s.push_str(pick(rng, pool));
+    }
+    let r: f64 = rng.gen();
+    if r < 0.01 {
+        s.push_str("\tсм. C:\\Users\\docs\\заказ.pdf");
+    } else if r < 0.03 {
+        s = format!("> {s}\n«цитата»");
+    }
+    s
+}
+
+impl Conv {
+    /// Version 0: the conversation as it closed at `v0`.
+    pub(super) fn base(
+        seed: u64,
+        id: i64,
+        created: i64,
+        v0: i64,
+        pools: &Pools,
+        bad_rate: f64,
+        drift_rate: f64,
+    ) -> Self {
+        let mut rng = rng_for(seed, id, S_CONTENT);
+        // Zipf-ish reuse: low visitor numbers come back often.
+        let u: f64 = rng.gen();
+        let vnum = ((pools.visitors as f64) * u * u * u) as u64;
+        let visitor = Visitor::new(pools.seed, vnum);
+        let site = rng.gen_range(0..pools.sites.len());
+        let department = rng
+            .gen_bool(0.9)
+            .then(|| rng.gen_range(0..pools.departments.len()));
+        let staff = pools.staff_of(department);
+        let theme_page =
+            |rng: &mut ChaCha8Rng| format!("{}{}", pools.sites[site].url, pick(rng, PAGES));
+        let search = rng.gen_bool(0.45).then(|| {
+            (
+                pick(&mut rng, &["Yandex", "Google"]),
+                pick(&mut rng, QUERIES),
+            )
+        });
+        let ext_referer = match search {
+            Some(("Google", q)) => Some(format!(
+                "https://www.google.com/search?q={}",
+                q.replace(' ', "+")
+            )),
+            Some((_, q)) => Some(format!(
+                "https://yandex.ru/search/?text={}",
+                q.replace(' ', "%20")
+            )),
+            None => rng.gen_bool(0.3).then(|| {
+                pick(
+                    &mut rng,
+                    &[
+                        "https://vk.com/away.php",
+                        "https://t.me/",
+                        "https://2gis.ru/",
+                    ],
+                )
+                .to_owned()
+            }),
+        };
+        let entry_page = theme_page(&mut rng);
+        let int_referer = theme_page(&mut rng);
+        let widget_type = pick(
+            &mut rng,
+            &[
+                "button",
+                "button",
+                "button",
+                "auto",
+                "label",
+                "invite",
+                "api",
+                "sound-button",
+                "sound-label",
+            ],
+        );
+        let widget_id = match widget_type {
+            "invite" => pick(&mut rng, INVITES).to_owned(),
+            "api" => String::new(),
+            _ => format!("{}", 5_500 + rng.gen_range(0..40)),
+        };
+        let mut visitor_variables =
+            vec![("client_id", format!("A-{}", rng.gen_range(10_000..99_999)))];
+        if rng.gen_bool(0.5) {
+            visitor_variables.push(("cart_total", format!("{}", rng.gen_range(500..150_000))));
+        }
+        if let Some((engine, _)) = search {
+            visitor_variables.push(("utm_source", engine.to_lowercase()));
+        }
+
+        let n_chats = match rng.gen_range(0..100) {
+            0..=9 => 0,
+            10..=79 => 1,
+            80..=94 => 2,
+            _ => 3,
+        };
+        let n_calls = if rng.gen_bool(0.15) {
+            1 + usize::from(rng.gen_bool(0.2))
+        } else {
+            0
+        };
+        let n_leads = usize::from(rng.gen_bool(0.10));
+        let n_complaints = usize::from(rng.gen_bool(0.01));
+        let n_chats = if n_chats + n_calls + n_leads == 0 {
+            1
+        } else {
+            n_chats
+        };
+
+        let mut conv = Conv {
+            id,
+            created,
+            updated: v0,
+            visitor,
+            site,
+            department,
+            result: "success",
+            duration: v0 - created,
+            page_count: rng.gen_range(1..15),
+            search,
+            ext_referer,
+            int_referer,
+            entry_page: entry_page.clone(),
+            widget_type,
+            widget_id,
+            visitor_variables,
+            employees: Vec::new(),
+            chats: Vec::new(),
+            calls: Vec::new(),
+            leads: Vec::new(),
+            complaints: Vec::new(),
+            events: Vec::new(),
+            quirks: Quirks::new(seed, id, bad_rate, drift_rate),
+            msg_seq: 0,
+            chat_seq: 0,
+        };
+        conv.events.push(Event {
+            kind: "vistor-navigate",
+            text: "Посетитель перешёл на страницу".to_owned(),
+            at: created,
+            employee: None,
+            page: Some(entry_page),
+        });
+
+        // Lay the dialogues out one after another inside [created, v0].
+        let parts = (n_chats + n_calls + n_leads).max(1) as i64;
+        let span = (v0 - created).max(parts);
+        let slot = span / parts;
+        let mut cursor = created;
+        for _ in 0..n_chats {
+            let emp = pick(&mut rng, &staff);
+            conv.add_chat(&mut rng, emp, cursor, cursor + slot - 1, pools);
+            cursor += slot;
+        }
+        for k in 0..n_calls {
+            let emp = pick(&mut rng, &staff);
+            conv.note_employee(emp);
+            let start = cursor;
+            let duration = rng.gen_range(0..(slot - 1).max(1)).min(1_800);
+            let missed = rng.gen_bool(0.2);
+            conv.calls.push(Call {
+                id: id * 10 + k as i64,
+                created: start,
+                updated: start + duration,
+                employee: emp,
+                incoming: rng.gen_bool(0.7),
+                result: if missed { "missed" } else { "completed" },
+                duration: if missed { 0 } else { duration },
+                answer_time: rng.gen_range(2..40),
+                lead: None,
+            });
+            conv.events.push(Event {
+                kind: "visitor-call-start",
+                text: "Посетитель позвонил".to_owned(),
+                at: start,
+                employee: Some(emp),
+                page: None,
+            });
+            cursor += slot;
+        }
+        for k in 0..n_leads {
+            let emp = pick(&mut rng, &staff);
+            let start = cursor;
+            let done = rng.gen_bool(0.4);
+            let end = start + (slot - 1).max(0);
+            let completed = done.then(|| (end, emp, pick(&mut rng, LEAD_ANSWERS)));
+            if done {
+                conv.note_employee(emp);
+            }
+            let lead_id = id * 10 + k as i64;
+            if let Some(call) = conv.calls.first_mut() {
+                if !call.incoming {
+                    call.lead = Some(lead_id);
+                }
+            }
+            conv.leads.push(Lead {
+                id: lead_id,
+                created: start,
+                updated: if done { end } else { start },
+                kind: pick(&mut rng, &["form", "callback"]),
+                completed,
+                assigned: emp,
+                locked: rng.gen_bool(0.05),
+                text: pick(&mut rng, LEAD_TEXTS),
+            });
+            cursor += slot;
+        }
+        for k in 0..n_complaints {
+            let at = v0 - 1;
+            conv.complaints.push(Complaint {
+                id: format!("cmp-{id}-{k}"),
+                created: at.max(created),
+                employee: conv.employees.first().copied(),
+                text: pick(&mut rng, COMPLAINTS),
+            });
+        }
+        if conv.chats.iter().all(|c| c.result == "missed")
+            && conv.calls.iter().all(|c| c.result == "missed")
+        {
+            conv.result = "failure";
+        }
+        conv.events.sort_by_key(|e| e.at);
+        conv
+    }
+
+    fn note_employee(&mut self, emp: usize) {
+        if !self.employees.contains(&emp) {
+            self.employees.push(emp);
+        }
+    }
+
+    fn next_msg_id(&mut self) -> i64 {
+        self.msg_seq += 1;
+        self.id * 10_000 + self.msg_seq
+    }
+
+    /// Adds a chat with its messages inside [from, to].
+    fn add_chat(&mut self, rng: &mut ChaCha8Rng, emp: usize, from: i64, to: i64, pools: &Pools) {
+        let to = to.max(from);
+        let n_msgs = match rng.gen_range(0..100) {
+            0..=14 => rng.gen_range(1..=2),
+            15..=89 => rng.gen_range(3..=12),
+            _ => rng.gen_range(13..=50),
+        };
+        let result = match rng.gen_range(0..100) {
+            0..=79 => "completed",
+            80..=89 => "missed",
+            90..=95 => "transfer_manual",
+            _ => "transfer_auto",
+        };
+        self.note_employee(emp);
+        let chat_id = self.id * 10 + self.chat_seq;
+        self.chat_seq += 1;
+        let mut messages = Vec::with_capacity(n_msgs);
+        let step = ((to - from) / n_msgs as i64).max(0);
+        let mut t = from;
+        for k in 0..n_msgs {
+            let sender = if rng.gen_bool(0.03) {
+                Sender::System
+            } else if k % 2 == 0 || result == "missed" {
+                Sender::Visitor
+            } else {
+                Sender::Employee(emp)
+            };
+            let text = match sender {
+                Sender::System => "Чат передан другому оператору".to_owned(),
+                Sender::Visitor => message_text(rng, true),
+                Sender::Employee(_) => message_text(rng, false),
+            };
+            messages.push(Msg {
+                id: self.next_msg_id(),
+                at: t.min(to),
+                text,
+                sender,
+                delivered: rng.gen_bool(0.97),
+            });
+            t += if step > 0 { rng.gen_range(0..=step) } else { 0 };
+        }
+        let name = self.visitor.display_name().to_owned();
+        let e = &pools.employees[emp];
+        let open = Event {
+            kind: "visitor-chat-open",
+            text: format!(
+                "{name} начал(а) переписку с оператором {} {}",
+                e.first, e.last
+            ),
+            at: from,
+            employee: Some(emp),
+            page: None,
+        };
+        let mut chat_events = vec![open.clone()];
+        self.events.push(open);
+        if rng.gen_bool(0.05) {
+            let ev = Event {
+                kind: "file-upload",
+                text: "Посетитель отправил файл photo.jpg".to_owned(),
+                at: (from + 1).min(to),
+                employee: None,
+                page: None,
+            };
+            chat_events.push(ev.clone());
+            self.events.push(ev);
+        }
+        let close = Event {
+            kind: "visitor-chat-close",
+            text: "Посетитель закрыл чат".to_owned(),
+            at: to,
+            employee: None,
+            page: None,
+        };
+        chat_events.push(close.clone());
+        self.events.push(close);
+        let mut prechats = Vec::new();
+        if let Some(n) = self.visitor.name {
+            prechats.push(("Имя", n.to_owned()));
+        }
+        if let Some(p) = &self.visitor.phone {
+            if rng.gen_bool(0.5) {
+                prechats.push(("Телефон", p.clone()));
+            }
+        }
+        self.chats.push(Chat {
+            id: chat_id,
+            created: from,
+            updated: to,
+            employee: emp,
+            result,
+            queue_time: rng.gen_range(0..60),
+            first_answer_time: rng.gen_range(5..90),
+            answer_time_avg: rng.gen_range(10..120),
+            vote: pick(
+                rng,
+                &[
+                    "undefined",
+                    "undefined",
+                    "undefined",
+                    "positive",
+                    "negative",
+                ],
+            ),
+            contact: self.visitor.phone.is_some() || self.visitor.email.is_some(),
+            rem: [
+                result.starts_with("transfer"),
+                result == "transfer_auto",
+                n_msgs < 2,
+                rng.gen_bool(0.05),
+                result == "missed",
+            ],
+            remark: rng.gen_bool(0.05).then_some("Клиент просил перезвонить"),
+            callback_url: rng
+                .gen_bool(0.02)
+                .then(|| format!("https://crm.example.ru/hooks/livetex/{chat_id}")),
+            prechats,
+            messages,
+            events: chat_events,
+        });
+    }
+
+    pub(super) fn apply(&mut self, change: Change, t: i64, rng: &mut ChaCha8Rng, pools: &Pools) {
+        let done = match change {
+            Change::Append => false,
+            Change::CompleteLead => {
+                if let Some(lead) = self.leads.iter_mut().find(|l| l.completed.is_none()) {
+                    let emp = lead.assigned;
+                    lead.completed = Some((t, emp, pick(rng, LEAD_ANSWERS)));
+                    lead.updated = t;
+                    self.note_employee(emp);
+                    true
+                } else {
+                    false
+                }
+            }
+            Change::DeleteMessage => {
+                if let Some(chat) = self.chats.iter_mut().find(|c| c.messages.len() >= 2) {
+                    // Never the first message: it is also `first_message`.
+                    let k = rng.gen_range(1..chat.messages.len());
+                    chat.messages.remove(k);
+                    chat.updated = t;
+                    true
+                } else {
+                    false
+                }
+            }
+            Change::DeleteChat => {
+                // Only when another chat remains, so discovery through /chats still sees
+                // the conversation change (the remaining chats are touched).
+                if self.chats.len() >= 2 {
+                    let k = rng.gen_range(0..self.chats.len());
+                    self.chats.remove(k);
+                    for c in &mut self.chats {
+                        c.updated = t;
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            Change::Vote => {
+                if let Some(chat) = self.chats.iter_mut().rev().find(|c| c.vote == "undefined") {
+                    chat.vote = pick(rng, &["positive", "negative"]);
+                    chat.updated = t;
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        if !done {
+            self.append(t, rng, pools);
+        }
+        self.updated = t;
+    }
+
+    /// The visitor writes again: 1–3 messages in the last chat (a new chat if none).
+    fn append(&mut self, t: i64, rng: &mut ChaCha8Rng, pools: &Pools) {
+        if self.chats.is_empty() || self.chat_seq >= 10 {
+            if self.chat_seq < 10 {
+                let staff = pools.staff_of(self.department);
+                let emp = pick(rng, &staff);
+                self.add_chat(rng, emp, t, t, pools);
+                return;
+            }
+            if self.chats.is_empty() {
+                return;
+            }
+        }
+        let n = rng.gen_range(1..=3);
+        let mut new = Vec::with_capacity(n);
+        for k in 0..n {
+            let emp = self.chats.last().map(|c| c.employee).unwrap_or(0);
+            let sender = if k % 2 == 0 {
+                Sender::Visitor
+            } else {
+                Sender::Employee(emp)
+            };
+            let id = self.next_msg_id();
+            new.push(Msg {
+                id,
+                at: t,
+                text: message_text(rng, sender == Sender::Visitor),
+                sender,
+                delivered: true,
+            });
+        }
+        if let Some(chat) = self.chats.last_mut() {
+            chat.messages.extend(new);
+            chat.updated = t;
+        }
+    }
+}
