@@ -31,7 +31,8 @@ pub enum SimError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A conversation document does not give a ground truth (see [`WarehouseTruth`]).
+    /// A conversation document does not give a ground truth (see
+    /// [`WarehouseTruth`](crate::WarehouseTruth)).
     #[error("no ground truth from conversation {id:?}: {field}: {reason}")]
     Truth {
         /// The conversation, if its id could be read.
