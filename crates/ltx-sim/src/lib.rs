@@ -8,6 +8,10 @@
 //! updates) and ground truth to compare a warehouse against (per conversation, and per
 //! warehouse table: [`WarehouseTruth`]).
 //!
+//! Inside, `account/` generates (index, pools, conversation model, rendering), `server/`
+//! serves (faults middleware, auth layers, paging, routes), `truth` derives the per-table
+//! ground truth, `drift` and `hostile` make the values and bodies of two fault knobs.
+//!
 //! It does not depend on any other ltx crate on purpose: it speaks JSON on the wire only,
 //! so it cannot share a bug with the code it tests.
 //!
