@@ -28,24 +28,14 @@ use crate::client::Client;
 use crate::config::Mode;
 use crate::error::ExtractError;
 use crate::metrics::ExtractSummary;
+// Defined in `warning` (which `metrics` needs too); re-exported at its former path.
+pub use crate::warning::ExtractWarning;
 
 /// 404s on `show` tolerated whatever their share ("deleted meanwhile").
 pub const NOT_FOUND_HANDFUL: u64 = 5;
 
 /// `show` answers after which the 404 share is checked before the run ends.
 pub const EARLY_CHECK_SHOWS: u64 = 100;
-
-/// Something a run found short of what the API announced, short of failing the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExtractWarning {
-    /// Key in the run log's `quality_by_check` (`api_total_shortfall`, `show_not_found`,
-    /// `api_total_mismatch_pages`).
-    pub check: &'static str,
-    /// How many records (pages, for `api_total_mismatch_pages`) it concerns.
-    pub count: u64,
-    /// One line for the run summary.
-    pub message: String,
-}
 
 /// `show`'s verb and URL with `{id}` in place of the id, for messages.
 fn show_endpoint(client: &Client) -> (&'static str, String) {

@@ -8,9 +8,7 @@
 //! A fetched conversation may be newer than the window (changed mid-sync): it is
 //! emitted as fetched; the loader keeps the newest version anyway.
 
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -18,44 +16,11 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::client::{Client, Request};
+use crate::emit::{Discovered, Emitter, Sink};
 use crate::error::ExtractError;
-use crate::list::{page_window, Emitter, Sink};
+use crate::list::page_window;
 use crate::metrics::Metrics;
 use crate::window::SyncRange;
-
-/// Conversation ids discovered so far in this sync (each is fetched once).
-pub(crate) struct Discovered {
-    ids: mpsc::Sender<i64>,
-    seen: Mutex<HashSet<i64>>,
-    metrics: Arc<Metrics>,
-}
-
-impl Discovered {
-    /// Queues `id` for fetching unless already queued in this sync.
-    pub(crate) async fn found(
-        &self,
-        id: Option<i64>,
-        origin: impl FnOnce() -> String,
-    ) -> Result<(), ExtractError> {
-        let Some(id) = id else {
-            tracing::warn!(origin = %origin(), "record without conversation.id; cannot discover its conversation");
-            return Ok(());
-        };
-        let fresh = self
-            .seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id);
-        if fresh {
-            Metrics::inc(&self.metrics.discovered);
-            self.ids
-                .send(id)
-                .await
-                .map_err(|_| ExtractError::ChannelClosed)?;
-        }
-        Ok(())
-    }
-}
 
 /// A `show` answer may be the object itself or wrapped in `{"results": {…}}`.
 fn unwrap_show(raw: Box<RawValue>) -> Box<RawValue> {
@@ -125,11 +90,7 @@ pub(crate) async fn run_discover(
     let (id_tx, mut id_rx) = mpsc::channel::<i64>(4096);
     let resources = client.profile().discover_resources();
     let discovery = async move {
-        let discovered = Discovered {
-            ids: id_tx,
-            seen: Mutex::new(HashSet::new()),
-            metrics: client.metrics().clone(),
-        };
+        let discovered = Discovered::new(id_tx, client.metrics().clone());
         let sink = Sink::Discover(&discovered);
         let sink = &sink;
         let units = range.windows.iter().flat_map(|w| {

@@ -168,15 +168,3 @@ impl std::fmt::Display for TooLongWait {
         )
     }
 }
-
-/// Formats the page context of an error: ` (resource, window FROM..TO, offset N)`.
-pub(crate) fn page_context(
-    resource: &str,
-    window: Option<&crate::window::Window>,
-    offset: u64,
-) -> String {
-    match window {
-        Some(w) => format!(" ({resource}, window {w}, offset {offset})"),
-        None => format!(" ({resource}, offset {offset})"),
-    }
-}

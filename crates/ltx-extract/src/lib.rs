@@ -24,6 +24,7 @@ pub mod client;
 pub mod completeness;
 pub mod config;
 pub mod discover;
+pub(crate) mod emit;
 pub mod error;
 pub mod fields;
 pub mod files;
@@ -34,6 +35,7 @@ pub mod metrics;
 pub(crate) mod page;
 pub mod profile;
 pub(crate) mod redirect;
+pub mod warning;
 pub mod window;
 
 use std::sync::Arc;
@@ -43,13 +45,13 @@ use chrono::TimeDelta;
 use tokio::sync::mpsc;
 
 pub use client::Client;
-pub use completeness::ExtractWarning;
 pub use config::{AuthConfig, ExtractConfig, Mode, Secret};
 pub use error::ExtractError;
 pub use fields::CONVERSATION_FIELDS;
 pub use item::{Extracted, Item, Unreadable};
 pub use metrics::{ExtractSummary, Metrics};
 pub use profile::Profile;
+pub use warning::ExtractWarning;
 pub use window::{plan, PlanParams, SyncRange, Window};
 
 /// Extracts every conversation of `range` into `tx` with a new [`Client`].
@@ -88,7 +90,7 @@ pub async fn extract_with(
         to = %range.to,
         windows = range.windows.len()
     );
-    let emitter = list::Emitter::new(tx, metrics.clone());
+    let emitter = emit::Emitter::new(tx, metrics.clone());
     let run = async {
         match client.config().mode {
             Mode::List => list::run_list(client, &range, &emitter).await,

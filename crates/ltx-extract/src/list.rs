@@ -29,10 +29,7 @@
 //! the `guard`: an offset that the server ignores or repeats, or pages that never
 //! end, stop the window with an error after a bounded number of requests.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -42,9 +39,10 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::client::{Client, Page, Request};
-use crate::error::{page_context, ExtractError};
+use crate::emit::{Emitter, Sink};
+use crate::error::ExtractError;
 use crate::guard::{key_of, PageGuard, Verdict};
-use crate::item::{child_head, classify, ChildHead, Item};
+use crate::item::{child_head, ChildHead};
 use crate::metrics::Metrics;
 use crate::profile::Resource;
 use crate::window::{floor_s, SyncRange, Window};
@@ -242,77 +240,6 @@ impl KeysetPager {
     }
 }
 
-/// Dedupes by id within a sync and sends to the output channel (backpressure).
-pub(crate) struct Emitter {
-    tx: mpsc::Sender<Item>,
-    /// id → greatest `updated_at` emitted (seconds since the epoch, to stay small).
-    seen: Mutex<HashMap<i64, i64>>,
-    /// Hashes of unreadable records already sent (keyset pages overlap at boundaries).
-    unreadable_seen: Mutex<HashSet<u64>>,
-    metrics: Arc<Metrics>,
-}
-
-impl Emitter {
-    pub(crate) fn new(tx: mpsc::Sender<Item>, metrics: Arc<Metrics>) -> Self {
-        Self {
-            tx,
-            seen: Mutex::new(HashMap::new()),
-            unreadable_seen: Mutex::new(HashSet::new()),
-            metrics,
-        }
-    }
-
-    /// Emits a raw conversation unless the same or a newer version was already sent.
-    /// Returns its `updated_at` when readable, and its identity for the [`PageGuard`].
-    pub(crate) async fn emit(
-        &self,
-        raw: impl crate::item::IntoRecord,
-        origin: impl FnOnce() -> String,
-    ) -> Result<(Option<DateTime<Utc>>, u64), ExtractError> {
-        let item = classify(raw, origin);
-        let (updated, identity) = match &item {
-            Item::Conversation(c) => {
-                let key = c.updated_at.timestamp_micros();
-                let identity = key_of(&[&c.id.to_le_bytes(), &key.to_le_bytes()]);
-                let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-                let entry = seen.entry(c.id).or_insert(i64::MIN);
-                if *entry >= key {
-                    Metrics::inc(&self.metrics.duplicates_skipped);
-                    return Ok((Some(c.updated_at), identity));
-                }
-                *entry = key;
-                (Some(c.updated_at), identity)
-            }
-            Item::Unreadable(u) => {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                u.raw.get().hash(&mut h);
-                let identity = h.finish();
-                let fresh = self
-                    .unreadable_seen
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(identity);
-                if !fresh {
-                    return Ok((None, identity));
-                }
-                tracing::warn!(origin = %u.origin, error = %u.error, "record without a readable id/updated_at; sent to _rejected");
-                (None, identity)
-            }
-        };
-        let counter = if updated.is_some() {
-            &self.metrics.conversations
-        } else {
-            &self.metrics.unreadable
-        };
-        self.tx
-            .send(item)
-            .await
-            .map_err(|_| ExtractError::ChannelClosed)?;
-        Metrics::inc(counter);
-        Ok((updated, identity))
-    }
-}
-
 /// A child record's identity for the [`PageGuard`]: its own `id`, its conversation and its
 /// `updated_at` (several children of one conversation share the last two).
 fn child_key(raw: &RawValue, head: &ChildHead) -> u64 {
@@ -332,12 +259,12 @@ fn child_key(raw: &RawValue, head: &ChildHead) -> u64 {
     ])
 }
 
-/// What to do with the records of a page.
-pub(crate) enum Sink<'a> {
-    /// Conversations: emit each.
-    Conversations(&'a Emitter),
-    /// Children (discover mode): forward each new conversation id.
-    Discover(&'a crate::discover::Discovered),
+/// Formats the page context of an error: ` (resource, window FROM..TO, offset N)`.
+fn page_context(resource: &str, window: Option<&Window>, offset: u64) -> String {
+    match window {
+        Some(w) => format!(" ({resource}, window {w}, offset {offset})"),
+        None => format!(" ({resource}, offset {offset})"),
+    }
 }
 
 /// Parameters of one list page; conversation pages also name the fields to return.
@@ -554,6 +481,8 @@ pub(crate) async fn run_list(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
     use rand::{Rng, SeedableRng};
 

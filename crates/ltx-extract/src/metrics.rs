@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::warning::ExtractWarning;
+
 /// Live counters (atomics; read them any time for progress display).
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -148,5 +150,5 @@ pub struct ExtractSummary {
     pub elapsed: Duration,
     /// What the run found short of what the API announced, short of failing it (see
     /// [`crate::completeness`]); callers show these in the run summary and the run log.
-    pub warnings: Vec<crate::completeness::ExtractWarning>,
+    pub warnings: Vec<ExtractWarning>,
 }

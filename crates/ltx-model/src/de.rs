@@ -289,40 +289,10 @@ pub fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T
     d.deserialize_any(VecVisitor(PhantomData))
 }
 
-/// A map key read ahead to find out whether an object is empty, replayed to `T`.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Key<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Key::Borrowed(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Key::Owned(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Key::Owned(v))
-    }
-}
-
-/// A `MapAccess` that yields a key already read, then the rest of the map.
+/// A `MapAccess` that yields a key already read (read ahead with [`MapKeySeed`] to find out
+/// whether an object is empty, replayed to `T`), then the rest of the map.
 struct Replay<'de, A> {
-    first: Option<Key<'de>>,
+    first: Option<MapKey<'de>>,
     rest: A,
 }
 
@@ -334,10 +304,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Replay<'de, A> {
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
         match self.first.take() {
-            Some(Key::Borrowed(k)) => seed
+            Some(MapKey::Borrowed(k)) => seed
                 .deserialize(de::value::BorrowedStrDeserializer::new(k))
                 .map(Some),
-            Some(Key::Owned(k)) => seed.deserialize(k.into_deserializer()).map(Some),
+            Some(MapKey::Owned(k)) => seed.deserialize(k.into_deserializer()).map(Some),
             None => self.rest.next_key_seed(seed),
         }
     }
@@ -358,7 +328,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
         f.write_str("an object (or null)")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        match map.next_key_seed(KeySeed)? {
+        match map.next_key_seed(MapKeySeed)? {
             None => Ok(None),
             Some(first) => T::deserialize(de::value::MapAccessDeserializer::new(Replay {
                 first: Some(first),
