@@ -95,7 +95,7 @@ pub(crate) fn write_run_marker(tmp: &Path, info: &RunInfo) -> Result<()> {
 /// does not list) is committed as a failed run, before the cleanup, in one generation;
 /// `finished_at` is the last write to its directory. A crash in here leaves the markers,
 /// so the next open does it again. Unreadable markers are left to the cleanup.
-pub(crate) fn record_interrupted_runs(
+fn record_interrupted_runs(
     layout: &Layout,
     manifest: &mut Manifest,
     crash: &CrashHook,
@@ -143,7 +143,7 @@ fn last_write(dir: &Path) -> Option<DateTime<Utc>> {
 
 /// Deletes everything an interrupted run or rebuild may have left: unreferenced data
 /// files, staging dirs, run records and raw archives of uncommitted runs, tmp catalogs.
-pub(crate) fn cleanup_orphans(
+fn cleanup_orphans(
     layout: &Layout,
     manifest: &Manifest,
     crash: &CrashHook,
