@@ -53,7 +53,8 @@
 //!   record batches. Nothing per conversation is held while writing: the run's ids and
 //!   versions are read back from the staged files at commit (16 bytes per conversation).
 //!   Keys, instants and free text are written without dictionaries and free text without
-//!   statistics (see the `encoding` module), which the loader's CPU time and memory are mostly spent on.
+//!   statistics, chosen from each column's role in the transform's schema (see the
+//!   `encoding` module): that is what the loader's CPU time and memory are mostly spent on.
 //! * **Bounded open files** — a run keeps at most 64 staging files open (a quarter of the
 //!   soft `RLIMIT_NOFILE` when that is lower, never under 16), not one per (table, month)
 //!   it touches: the least recently written is finished early and later rows of its
