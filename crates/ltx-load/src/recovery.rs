@@ -143,11 +143,7 @@ fn last_write(dir: &Path) -> Option<DateTime<Utc>> {
 
 /// Deletes everything an interrupted run or rebuild may have left: unreferenced data
 /// files, staging dirs, run records and raw archives of uncommitted runs, tmp catalogs.
-fn cleanup_orphans(
-    layout: &Layout,
-    manifest: &Manifest,
-    crash: &CrashHook,
-) -> Result<()> {
+fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> Result<()> {
     let mut referenced: HashSet<String> = manifest.all_live().map(|f| f.path.clone()).collect();
     referenced.extend(manifest.retired.iter().map(|r| r.path.clone()));
     let runs: HashSet<&str> = manifest.runs.iter().map(String::as_str).collect();
