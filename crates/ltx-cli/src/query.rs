@@ -9,67 +9,39 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use duckdb::{AccessMode, Config, Connection};
+use duckdb::Connection;
+use ltx_load::{LoadError, Warehouse};
 
 use crate::cli::OutputFormat;
 use crate::exit::UsageError;
 
-/// Name of the DuckDB catalog file inside a warehouse directory.
-pub const CATALOG_FILE: &str = "warehouse.duckdb";
-
-/// Opens `<warehouse>/warehouse.duckdb` read-only (other readers and the writer can go on).
+/// Opens the warehouse's DuckDB catalog read-only (other readers and the writer can go on).
+/// A missing catalog and one built for another directory (moved or copied) are usage
+/// errors naming the fix; views behind the last commit are only a warning.
 pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
-    let path = warehouse.join(CATALOG_FILE);
-    if !path.exists() {
-        return Err(UsageError(format!(
-            "no warehouse catalog at {} (run `ltx sync` or `ltx demo` first, or pass --warehouse)",
-            path.display()
+    let catalog = Warehouse::open_catalog_readonly(warehouse).map_err(|e| match e {
+        LoadError::CatalogMissing { .. } => UsageError(format!(
+            "{e} (run `ltx sync` or `ltx demo` first, or pass --warehouse)"
         ))
-        .into());
+        .into(),
+        LoadError::CatalogElsewhere { .. } => UsageError(format!(
+            "{e}. Run `ltx register --warehouse {}` to point its views here",
+            warehouse.display()
+        ))
+        .into(),
+        other => anyhow::Error::from(other),
+    })?;
+    // A commit whose catalog rebuild failed (logged by that sync, which still exits 0: its
+    // data is safe) leaves views one or more commits behind.
+    if let Some((catalog_generation, committed_generation)) = catalog.behind() {
+        tracing::warn!(
+            catalog_generation,
+            committed_generation,
+            "the views show an older state than the warehouse holds (a sync may be finishing; if it persists, run `ltx register --warehouse {}`)",
+            warehouse.display()
+        );
     }
-    let config = Config::default()
-        .access_mode(AccessMode::ReadOnly)
-        .context("configuring DuckDB")?;
-    let conn = Connection::open_with_flags(&path, config)
-        .with_context(|| format!("opening {} read-only", path.display()))?;
-    check_built_here(&conn, warehouse)?;
-    Ok(conn)
-}
-
-/// The views hold absolute paths. After a move they found no file (DuckDB's bare "No files
-/// found"), and in a copy they silently read the original's files: both are refused, naming
-/// the fix. Symlinked or relative spellings of the same directory pass.
-fn check_built_here(conn: &Connection, warehouse: &Path) -> anyhow::Result<()> {
-    let Ok((built_for, generation)) = conn.query_row(
-        "SELECT warehouse_dir, generation FROM _ltx_catalog",
-        [],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)),
-    ) else {
-        return Ok(()); // a catalog without the table: nothing to compare
-    };
-    let here = std::fs::canonicalize(warehouse).ok();
-    let there = std::fs::canonicalize(&built_for).ok();
-    if here.is_some() && here == there {
-        // A commit whose catalog rebuild failed (logged by that sync, which still exits
-        // 0: its data is safe) leaves views one or more commits behind.
-        if let Ok(Some(committed)) = ltx_load::Warehouse::committed_generation(warehouse) {
-            if committed > generation {
-                tracing::warn!(
-                    catalog_generation = generation,
-                    committed_generation = committed,
-                    "the views show an older state than the warehouse holds (a sync may be finishing; if it persists, run `ltx register --warehouse {}`)",
-                    warehouse.display()
-                );
-            }
-        }
-        return Ok(());
-    }
-    Err(UsageError(format!(
-        "the catalog in {} was built for the warehouse at {built_for}; this directory was moved or copied since. Run `ltx register --warehouse {}` to point its views here",
-        warehouse.display(),
-        warehouse.display()
-    ))
-    .into())
+    Ok(catalog.into_connection())
 }
 
 /// DuckDB's own message, without the driver's "Error code 1: Unknown error code" suffix.

@@ -7,14 +7,13 @@ use ltx_load::{Warehouse, WarehouseStatus};
 
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::UsageError;
-use crate::models::MODELS;
 use crate::sync::load_options;
 use crate::Context;
 
 /// `ltx status`: last runs, cursor, rows per table, quality issues, size.
 pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
     let dir = &ctx.config.destination.warehouse;
-    if !dir.join("_ltx").join("manifest.json").exists() {
+    if !Warehouse::exists(dir) {
         return Err(UsageError(format!(
             "no warehouse at {} (run `ltx sync` or `ltx demo` first, or pass --warehouse)",
             dir.display()
@@ -237,14 +236,9 @@ pub fn compact(ctx: &Context) -> anyhow::Result<()> {
 /// `ltx register`.
 pub fn register(ctx: &Context) -> anyhow::Result<()> {
     let wh = Warehouse::open(&ctx.config.destination.warehouse, load_options())?;
-    let models: Vec<(String, String)> = MODELS
-        .iter()
-        .map(|(n, s)| ((*n).to_owned(), (*s).to_owned()))
-        .collect();
-    wh.register(&models)?;
+    let models = wh.rebuild_catalog()?;
     println!(
-        "registered the table views and {} models in {}",
-        MODELS.len(),
+        "registered the table views and {models} models in {}",
         wh.catalog_path().display()
     );
     Ok(())

@@ -158,7 +158,7 @@ mod tests {
     use parquet::arrow::ArrowWriter;
 
     use super::*;
-    use crate::staging::writer_props;
+    use crate::encoding::writer_props;
 
     fn batches(rows: usize, per_batch: usize) -> Vec<RecordBatch> {
         let schema = Arc::new(Schema::new(vec![

@@ -333,6 +333,84 @@ fn remove_db_files(db: &Path) -> Result<()> {
     layout::remove_file_if_exists(&wal_of(db))
 }
 
+/// `<dir>/warehouse.duckdb`, opened read-only: other readers and the writer go on.
+pub struct ReadonlyCatalog {
+    connection: duckdb::Connection,
+    behind: Option<(u64, u64)>,
+}
+
+impl std::fmt::Debug for ReadonlyCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadonlyCatalog")
+            .field("behind", &self.behind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadonlyCatalog {
+    /// The read-only connection.
+    pub fn connection(&self) -> &duckdb::Connection {
+        &self.connection
+    }
+
+    /// The read-only connection, taken out.
+    pub fn into_connection(self) -> duckdb::Connection {
+        self.connection
+    }
+
+    /// `(catalog generation, committed generation)` when the views show an older state
+    /// than the warehouse holds: a commit whose catalog rebuild failed (its data is safe)
+    /// leaves them one or more commits behind until the next open or `register`.
+    pub fn behind(&self) -> Option<(u64, u64)> {
+        self.behind
+    }
+}
+
+/// Opens the catalog of the warehouse `dir` read-only. The views hold absolute paths: after
+/// a move they find no file (DuckDB's bare "No files found"), and in a copy they silently
+/// read the original's files, so a catalog built for another directory is refused
+/// ([`LoadError::CatalogElsewhere`]); symlinked or relative spellings of the same directory
+/// pass. A catalog without `_ltx_catalog` has nothing to compare and opens as it is.
+pub(crate) fn open_readonly(dir: &Path) -> Result<ReadonlyCatalog> {
+    let path = dir.join(layout::CATALOG_FILE);
+    if !path.exists() {
+        return Err(LoadError::CatalogMissing { path });
+    }
+    let open_err = |message: String| LoadError::CatalogOpen {
+        path: path.clone(),
+        message,
+    };
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .map_err(|e| open_err(format!("configuring DuckDB: {e}")))?;
+    let connection =
+        duckdb::Connection::open_with_flags(&path, config).map_err(|e| open_err(e.to_string()))?;
+    let Ok((built_for, generation)) = connection.query_row(
+        "SELECT warehouse_dir, generation FROM _ltx_catalog",
+        [],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)),
+    ) else {
+        return Ok(ReadonlyCatalog {
+            connection,
+            behind: None,
+        });
+    };
+    let here = std::fs::canonicalize(dir).ok();
+    let there = std::fs::canonicalize(&built_for).ok();
+    if here.is_none() || here != there {
+        return Err(LoadError::CatalogElsewhere {
+            dir: dir.to_path_buf(),
+            built_for,
+        });
+    }
+    let committed = Layout::new(dir).and_then(|l| Manifest::load_generation(&l));
+    let behind = match committed {
+        Ok(Some(committed)) if committed > generation => Some((generation, committed)),
+        _ => None,
+    };
+    Ok(ReadonlyCatalog { connection, behind })
+}
+
 /// `(generation, warehouse_dir)` the current catalog was built for; `None` if it is
 /// missing or unreadable (then it is rebuilt).
 pub(crate) fn built_for(layout: &Layout) -> Option<(u64, String)> {

@@ -14,159 +14,24 @@
 //! always converges to the state of an uninterrupted run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use ltx_transform::Table;
 use parquet::file::properties::WriterProperties;
 
+use crate::clock::{now_micros, truncate_micros};
+use crate::columns::conversation_column;
 use crate::crash::CrashHook;
 use crate::error::{io_err, Result};
 use crate::layout::{self, Layout};
-use crate::manifest::{FileEntry, Manifest, RetiredFile};
+use crate::manifest::Manifest;
 use crate::merge::{self, FileStats, StagedFilter};
 use crate::raw::RawArchive;
 use crate::runs::{RunRecord, RunStatus};
-use crate::staging::{conversation_column, Staging};
-use crate::{CommitReport, RunInfo, RunOutcome, TableChange};
-
-/// Now, truncated to microseconds (DuckDB's timestamp precision).
-pub(crate) fn now_micros() -> DateTime<Utc> {
-    truncate_micros(Utc::now())
-}
-
-/// Truncates a timestamp to microseconds.
-pub(crate) fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
-}
-
-/// The files a transaction adds and retires.
-pub(crate) struct Txn {
-    pub id: String,
-    pub tmp: PathBuf,
-    next: usize,
-    pub added: Vec<(PathBuf, Table, FileEntry)>,
-    pub retired: Vec<String>,
-}
-
-impl Txn {
-    /// Starts a transaction whose files are staged in `_ltx/tmp/<id>/`.
-    pub(crate) fn new(layout: &Layout, id: &str) -> Result<Self> {
-        let tmp = layout.tmp_txn_dir(id);
-        std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-        Ok(Self {
-            id: id.to_string(),
-            tmp,
-            next: 0,
-            added: Vec::new(),
-            retired: Vec::new(),
-        })
-    }
-
-    /// A fresh final file name (`<id>-<n>.parquet`) and the tmp path to write it at.
-    pub(crate) fn new_file(&mut self) -> (PathBuf, String) {
-        self.next += 1;
-        let name = format!("{}-{:05}.parquet", self.id, self.next);
-        (self.tmp.join(format!("out-{name}")), name)
-    }
-
-    /// Registers a finished tmp file as a new live file.
-    pub(crate) fn add(
-        &mut self,
-        table: Table,
-        partition: &str,
-        tmp: PathBuf,
-        name: &str,
-        stats: FileStats,
-    ) {
-        self.added.push((
-            tmp,
-            table,
-            FileEntry {
-                path: Layout::data_rel(table.name(), partition, name),
-                partition: partition.to_string(),
-                rows: stats.rows,
-                bytes: stats.bytes,
-                min_conversation_id: stats.min,
-                max_conversation_id: stats.max,
-                written_by: self.id.clone(),
-            },
-        ));
-    }
-
-    /// Step 2: renames every new file into `data/` and fsyncs the directories.
-    pub(crate) fn publish(
-        &self,
-        layout: &Layout,
-        crash: &CrashHook,
-        per_file: Option<&'static str>,
-    ) -> Result<()> {
-        let mut dirs = BTreeSet::new();
-        for (tmp, _, entry) in &self.added {
-            let dst = layout.abs(&entry.path);
-            if let Some(parent) = dst.parent() {
-                if !parent.exists() {
-                    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-                    if let Some(table_dir) = parent.parent() {
-                        dirs.insert(table_dir.to_path_buf());
-                    }
-                }
-                dirs.insert(parent.to_path_buf());
-            }
-            layout::rename(tmp, &dst)?;
-            if let Some(p) = per_file {
-                crash.check(p)?;
-            }
-        }
-        if !dirs.is_empty() {
-            dirs.insert(layout.data_dir());
-        }
-        for d in dirs {
-            layout::fsync_dir(&d)?;
-        }
-        Ok(())
-    }
-
-    /// Applies the transaction to a manifest copy: retire, add, purge expired retirees.
-    /// Returns the paths whose grace period is over (to delete after the commit).
-    pub(crate) fn apply(
-        &self,
-        m: &mut Manifest,
-        now: DateTime<Utc>,
-        grace: std::time::Duration,
-    ) -> Vec<String> {
-        let retired: HashSet<&str> = self.retired.iter().map(String::as_str).collect();
-        for t in m.tables.values_mut() {
-            t.files.retain(|f| !retired.contains(f.path.as_str()));
-        }
-        for (_, table, entry) in &self.added {
-            m.tables
-                .entry(table.name().to_string())
-                .or_default()
-                .files
-                .push(entry.clone());
-        }
-        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-        let mut expired = Vec::new();
-        m.retired.retain(|r| {
-            let keep = now.signed_duration_since(r.retired_at) < grace;
-            if !keep {
-                expired.push(r.path.clone());
-            }
-            keep
-        });
-        for p in &self.retired {
-            m.retired.push(RetiredFile {
-                path: p.clone(),
-                retired_at: now,
-            });
-        }
-        m.generation += 1;
-        m.committed_at = now;
-        expired
-    }
-}
+use crate::staging::{RunConversations, StagedFile, Staging};
+use crate::txn::Txn;
+use crate::types::{CommitReport, RunInfo, RunOutcome, TableChange};
 
 /// Everything a run hands to the commit.
 pub(crate) struct RunCommit<'a> {
@@ -181,57 +46,167 @@ pub(crate) struct RunCommit<'a> {
     pub started: Instant,
 }
 
+/// Row changes per table name, filled while the commit writes files.
+type Changes = BTreeMap<String, TableChange>;
+
 /// Steps 1–4 for a run. On success `manifest` is the new committed manifest and the
 /// returned list holds retired files whose grace period is over.
 pub(crate) fn commit_run(
     c: RunCommit<'_>,
     manifest: &mut Manifest,
 ) -> Result<(RunRecord, CommitReport, Vec<String>)> {
-    let layout = c.layout;
-    let crash = c.crash;
-    let mut txn = Txn::new(layout, &c.info.run_id)?;
-    let mut changes: BTreeMap<String, TableChange> = BTreeMap::new();
+    let RunCommit {
+        layout,
+        crash,
+        props,
+        grace,
+        info,
+        outcome,
+        staging,
+        raw,
+        started,
+    } = c;
+    let mut txn = Txn::new(layout, &info.run_id)?;
+    let mut changes = Changes::new();
 
     // Step 1: close the staging files.
-    let staged = c.staging.finish()?;
-    let convs = &c.staging.convs;
-
-    // Which incoming conversations win? (`dropped` and `replaced` come out sorted.)
-    let existing = merge::lookup_existing(
-        layout.root(),
-        manifest.files(Table::Conversations.name()),
-        convs,
+    let staged = staging.finish()?;
+    let convs = &staging.convs;
+    let plan = MergePlan::decide(layout, crash, manifest, convs, &info.run_id)?;
+    keep_winners(&mut txn, &mut changes, staged, convs, &plan, props, crash)?;
+    rewrite_replaced(
+        &mut txn,
+        &mut changes,
+        layout,
+        manifest,
+        &plan,
+        props,
+        crash,
     )?;
-    let mut dropped: Vec<i64> = Vec::new();
-    let mut replaced: Vec<i64> = Vec::new();
-    let mut old_partitions = BTreeSet::new();
-    for (i, (id, ts)) in convs.iter().enumerate() {
-        if let Some((stored, part)) = existing.get(i) {
-            if stored >= ts {
-                dropped.push(id);
-            } else {
-                replaced.push(id);
-                old_partitions.insert(part.to_string());
+
+    // Step 2: publish.
+    publish_files(&txn, layout, crash)?;
+    let raw_files = publish_raw(raw, layout, crash, &info.run_id)?;
+
+    // Step 3: the run record.
+    let now = now_micros();
+    let (next, expired) = next_manifest(manifest, &txn, info, outcome, now, grace);
+    let counts = plan.counts(convs);
+    let record = run_record(info, outcome, &next, counts, &changes, &txn, raw_files);
+    record.store(layout)?;
+    crash.check("commit.after_run_record")?;
+
+    // Step 4: the manifest rename — the commit point.
+    swap_manifest(layout, crash, manifest, next, &txn)?;
+
+    let report = CommitReport {
+        run_id: info.run_id.clone(),
+        generation: manifest.generation,
+        tables: changes,
+        conversations: counts.total,
+        conversations_new: counts.new,
+        conversations_replaced: counts.replaced,
+        conversations_unchanged: counts.unchanged,
+        duplicates_in_run: convs.duplicates().len() as u64,
+        files_written: txn.added.len() as u64,
+        files_retired: txn.retired.len() as u64,
+        elapsed: started.elapsed(),
+        compaction: None,
+        catalog_error: None,
+    };
+    Ok((record, report, expired))
+}
+
+/// Which incoming conversations win, against the versions the warehouse holds.
+struct MergePlan {
+    /// Incoming ids whose stored version is the same or newer, sorted.
+    dropped: Vec<i64>,
+    /// Incoming ids that replace an older stored version, sorted.
+    replaced: Vec<i64>,
+    /// Partitions holding the replaced versions (only their files can hold old rows).
+    old_partitions: BTreeSet<String>,
+}
+
+/// Conversations of a run, by what the merge made of them.
+#[derive(Clone, Copy)]
+struct Counts {
+    total: u64,
+    new: u64,
+    replaced: u64,
+    unchanged: u64,
+}
+
+impl MergePlan {
+    /// Looks the run's conversations up in the live `conversations` files. (`dropped` and
+    /// `replaced` come out sorted: `convs` iterates by ascending id.)
+    fn decide(
+        layout: &Layout,
+        crash: &CrashHook,
+        manifest: &Manifest,
+        convs: &RunConversations,
+        run_id: &str,
+    ) -> Result<Self> {
+        let existing = merge::lookup_existing(
+            layout.root(),
+            manifest.files(Table::Conversations.name()),
+            convs,
+        )?;
+        let mut plan = MergePlan {
+            dropped: Vec::new(),
+            replaced: Vec::new(),
+            old_partitions: BTreeSet::new(),
+        };
+        for (i, (id, ts)) in convs.iter().enumerate() {
+            if let Some((stored, part)) = existing.get(i) {
+                if stored >= ts {
+                    plan.dropped.push(id);
+                } else {
+                    plan.replaced.push(id);
+                    plan.old_partitions.insert(part.to_string());
+                }
             }
         }
+        drop(existing);
+        crash.check("merge.after_lookup")?;
+        tracing::debug!(
+            run_id = %run_id,
+            incoming = convs.len(),
+            replaced = plan.replaced.len(),
+            unchanged = plan.dropped.len(),
+            duplicates = convs.duplicates().len(),
+            "merge plan"
+        );
+        Ok(plan)
     }
-    drop(existing);
-    crash.check("merge.after_lookup")?;
-    tracing::debug!(
-        run_id = %c.info.run_id,
-        incoming = convs.len(),
-        replaced = replaced.len(),
-        unchanged = dropped.len(),
-        duplicates = convs.duplicates().len(),
-        "merge plan"
-    );
 
-    // Staged files: keep the winners only (rewrite just the files that need it).
+    fn counts(&self, convs: &RunConversations) -> Counts {
+        let new = convs.len() - self.dropped.len() - self.replaced.len();
+        Counts {
+            total: convs.len() as u64,
+            new: new as u64,
+            replaced: self.replaced.len() as u64,
+            unchanged: self.dropped.len() as u64,
+        }
+    }
+}
+
+/// Adds the staged files to the transaction, keeping the winners only: a staged file is
+/// rewritten only when it holds rows of a dropped conversation, of a duplicate or of a
+/// version older than the run's newest.
+fn keep_winners(
+    txn: &mut Txn,
+    changes: &mut Changes,
+    staged: Vec<StagedFile>,
+    convs: &RunConversations,
+    plan: &MergePlan,
+    props: &WriterProperties,
+    crash: &CrashHook,
+) -> Result<()> {
     let filter = StagedFilter {
         convs,
-        dropped: &dropped,
+        dropped: &plan.dropped,
     };
-    let must_filter = !dropped.is_empty() || !convs.duplicates().is_empty();
+    let must_filter = !plan.dropped.is_empty() || !convs.duplicates().is_empty();
     // Keys kept of duplicated conversations, per table and not per file: a partition may
     // have several staged files (the staging finishes files early to bound open files),
     // and the two copies of a conversation may be in different ones.
@@ -246,7 +221,7 @@ pub(crate) fn commit_run(
             let stats = merge::rewrite(
                 std::slice::from_ref(&sf.path),
                 &tmp,
-                c.props,
+                props,
                 table,
                 Some(&mut keep),
             )?;
@@ -276,124 +251,174 @@ pub(crate) fn commit_run(
             );
         }
     }
+    Ok(())
+}
 
-    // Copy-on-write of live files holding rows of replaced conversations.
-    if !replaced.is_empty() {
-        for table in Table::ALL {
-            let Some(col) = conversation_column(table) else {
+/// Copy-on-write of the live files holding rows of replaced conversations: each is
+/// rewritten without those rows and retired.
+fn rewrite_replaced(
+    txn: &mut Txn,
+    changes: &mut Changes,
+    layout: &Layout,
+    manifest: &Manifest,
+    plan: &MergePlan,
+    props: &WriterProperties,
+    crash: &CrashHook,
+) -> Result<()> {
+    let replaced = &plan.replaced;
+    if replaced.is_empty() {
+        return Ok(());
+    }
+    for table in Table::ALL {
+        let Some(col) = conversation_column(table) else {
+            continue;
+        };
+        for f in manifest.files(table.name()) {
+            if !plan.old_partitions.contains(&f.partition) || !f.may_contain_any(replaced) {
                 continue;
-            };
-            for f in manifest.files(table.name()) {
-                if !old_partitions.contains(&f.partition) || !f.may_contain_any(&replaced) {
-                    continue;
-                }
-                let src = layout.abs(&f.path);
-                if !merge::file_has_any(&src, col, table, &replaced)? {
-                    continue;
-                }
-                let (tmp, name) = txn.new_file();
-                let mut keep =
-                    |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, &replaced);
-                let stats = merge::rewrite(
-                    std::slice::from_ref(&src),
-                    &tmp,
-                    c.props,
-                    table,
-                    Some(&mut keep),
-                )?;
-                let kept = stats.map_or(0, |s| s.rows);
-                changes
-                    .entry(table.name().to_string())
-                    .or_default()
-                    .rows_removed += f.rows - kept;
-                if let Some(stats) = stats {
-                    txn.add(table, &f.partition, tmp, &name, stats);
-                }
-                txn.retired.push(f.path.clone());
-                crash.check("merge.after_rewrite_file")?;
             }
+            let src = layout.abs(&f.path);
+            if !merge::file_has_any(&src, col, table, replaced)? {
+                continue;
+            }
+            let (tmp, name) = txn.new_file();
+            let mut keep =
+                |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, replaced);
+            let stats = merge::rewrite(
+                std::slice::from_ref(&src),
+                &tmp,
+                props,
+                table,
+                Some(&mut keep),
+            )?;
+            let kept = stats.map_or(0, |s| s.rows);
+            changes
+                .entry(table.name().to_string())
+                .or_default()
+                .rows_removed += f.rows - kept;
+            if let Some(stats) = stats {
+                txn.add(table, &f.partition, tmp, &name, stats);
+            }
+            txn.retired.push(f.path.clone());
+            crash.check("merge.after_rewrite_file")?;
         }
     }
+    Ok(())
+}
 
-    // Step 2: publish.
+/// Step 2 for the data files: renamed into `data/`, still unreferenced.
+fn publish_files(txn: &Txn, layout: &Layout, crash: &CrashHook) -> Result<()> {
     crash.check("commit.before_rename")?;
     txn.publish(layout, crash, Some("commit.after_rename_file"))?;
-    crash.check("commit.after_renames")?;
+    crash.check("commit.after_renames")
+}
+
+/// Step 2 for the raw archive (`--keep-raw`): its directory renamed to
+/// `_ltx/raw/<run_id>/`. Returns the archived files, relative to the warehouse.
+fn publish_raw(
+    raw: Option<RawArchive>,
+    layout: &Layout,
+    crash: &CrashHook,
+    run_id: &str,
+) -> Result<Vec<String>> {
     let mut raw_files = Vec::new();
-    if let Some(raw) = c.raw {
-        let staged_dir = raw.dir().to_path_buf();
-        let files = raw.finish()?;
-        if !files.is_empty() {
-            let dst = layout.raw_dir().join(&c.info.run_id);
-            layout::remove_dir_if_exists(&dst)?;
-            layout::rename(&staged_dir, &dst)?;
-            layout::fsync_dir(&layout.raw_dir())?;
-            for f in files {
-                if let Some(n) = f.file_name() {
-                    raw_files.push(format!(
-                        "_ltx/raw/{}/{}",
-                        c.info.run_id,
-                        n.to_string_lossy()
-                    ));
-                }
-            }
-            crash.check("raw.after_rename")?;
+    let Some(raw) = raw else {
+        return Ok(raw_files);
+    };
+    let staged_dir = raw.dir().to_path_buf();
+    let files = raw.finish()?;
+    if files.is_empty() {
+        return Ok(raw_files);
+    }
+    let dst = layout.raw_dir().join(run_id);
+    layout::remove_dir_if_exists(&dst)?;
+    layout::rename(&staged_dir, &dst)?;
+    layout::fsync_dir(&layout.raw_dir())?;
+    for f in files {
+        if let Some(n) = f.file_name() {
+            raw_files.push(format!("_ltx/raw/{}/{}", run_id, n.to_string_lossy()));
         }
     }
+    crash.check("raw.after_rename")?;
+    Ok(raw_files)
+}
 
-    // Step 3: the run record.
-    let now = now_micros();
+/// The manifest the run commits: the transaction applied, the run listed, the pipeline's
+/// cursor moved (never backwards) and its last success set. Also returns the retired
+/// files whose grace period is over.
+fn next_manifest(
+    manifest: &Manifest,
+    txn: &Txn,
+    info: &RunInfo,
+    outcome: &RunOutcome,
+    now: DateTime<Utc>,
+    grace: std::time::Duration,
+) -> (Manifest, Vec<String>) {
     let mut next = manifest.clone();
-    let expired = txn.apply(&mut next, now, c.grace);
-    next.runs.push(c.info.run_id.clone());
-    let pipeline = next.pipelines.entry(c.info.pipeline.clone()).or_default();
-    if let Some(cursor) = c.outcome.cursor {
+    let expired = txn.apply(&mut next, now, grace);
+    next.runs.push(info.run_id.clone());
+    let pipeline = next.pipelines.entry(info.pipeline.clone()).or_default();
+    if let Some(cursor) = outcome.cursor {
         pipeline.cursor = Some(match pipeline.cursor {
             Some(old) if old > cursor => old,
             _ => truncate_micros(cursor),
         });
     }
-    pipeline.last_success_run = Some(c.info.run_id.clone());
+    pipeline.last_success_run = Some(info.run_id.clone());
     pipeline.last_success_at = Some(now);
+    (next, expired)
+}
 
+/// The record of a successful run committing `next` (finished when `next` is committed).
+fn run_record(
+    info: &RunInfo,
+    outcome: &RunOutcome,
+    next: &Manifest,
+    counts: Counts,
+    changes: &Changes,
+    txn: &Txn,
+    raw_files: Vec<String>,
+) -> RunRecord {
     let rows: BTreeMap<String, u64> = changes
         .iter()
         .map(|(k, v)| (k.clone(), v.rows_added))
         .collect();
-    let new_count = convs.len() - dropped.len() - replaced.len();
-    let record = RunRecord {
-        run_id: c.info.run_id.clone(),
-        pipeline: c.info.pipeline.clone(),
-        window_from: c.info.window_from.map(truncate_micros),
-        window_to: c
-            .outcome
-            .window_to
-            .or(c.info.window_to)
-            .map(truncate_micros),
-        started_at: truncate_micros(c.info.started_at),
-        finished_at: now,
+    RunRecord {
+        run_id: info.run_id.clone(),
+        pipeline: info.pipeline.clone(),
+        window_from: info.window_from.map(truncate_micros),
+        window_to: outcome.window_to.or(info.window_to).map(truncate_micros),
+        started_at: truncate_micros(info.started_at),
+        finished_at: next.committed_at,
         status: RunStatus::Success,
         generation: next.generation,
-        conversations: convs.len() as u64,
-        conversations_new: new_count as u64,
-        conversations_replaced: replaced.len() as u64,
-        conversations_unchanged: dropped.len() as u64,
-        retries: c.outcome.retries,
-        http_requests: c.outcome.http_requests,
+        conversations: counts.total,
+        conversations_new: counts.new,
+        conversations_replaced: counts.replaced,
+        conversations_unchanged: counts.unchanged,
+        retries: outcome.retries,
+        http_requests: outcome.http_requests,
         quality_issues: rows.get(Table::QualityIssues.name()).copied().unwrap_or(0),
-        quality_by_check: c.outcome.quality_by_check.clone(),
-        drift_by_field: c.outcome.drift_by_field.clone(),
+        quality_by_check: outcome.quality_by_check.clone(),
+        drift_by_field: outcome.drift_by_field.clone(),
         rejected: rows.get(Table::Rejected.name()).copied().unwrap_or(0),
         files_written: txn.added.len() as u64,
         files_retired: txn.retired.len() as u64,
         raw_files,
         rows,
         error: None,
-    };
-    record.store(layout)?;
-    crash.check("commit.after_run_record")?;
+    }
+}
 
-    // Step 4: the manifest rename — the commit point.
+/// Step 4: the manifest rename (the commit point), then the transaction's temporary
+/// directory is removed.
+fn swap_manifest(
+    layout: &Layout,
+    crash: &CrashHook,
+    manifest: &mut Manifest,
+    next: Manifest,
+    txn: &Txn,
+) -> Result<()> {
     next.store(
         layout,
         crash,
@@ -405,26 +430,36 @@ pub(crate) fn commit_run(
     )?;
     *manifest = next;
     crash.check("commit.after_manifest_rename")?;
-
     layout::remove_dir_if_exists(&txn.tmp)?;
-    crash.check("commit.after_tmp_cleanup")?;
+    crash.check("commit.after_tmp_cleanup")
+}
 
-    let report = CommitReport {
-        run_id: c.info.run_id.clone(),
-        generation: manifest.generation,
-        tables: changes,
-        conversations: convs.len() as u64,
-        conversations_new: new_count as u64,
-        conversations_replaced: replaced.len() as u64,
-        conversations_unchanged: dropped.len() as u64,
-        duplicates_in_run: convs.duplicates().len() as u64,
-        files_written: txn.added.len() as u64,
-        files_retired: txn.retired.len() as u64,
-        elapsed: c.started.elapsed(),
-        compaction: None,
-        catalog_error: None,
-    };
-    Ok((record, report, expired))
+/// Commits failed runs `(info, outcome, finished_at, error)`: their records, then one new
+/// manifest generation listing them (`after_records`: a crash point between the two).
+/// Returns the records in order.
+pub(crate) fn commit_failed_runs(
+    layout: &Layout,
+    manifest: &mut Manifest,
+    crash: &CrashHook,
+    failed: &[(&RunInfo, &RunOutcome, DateTime<Utc>, &str)],
+    after_records: Option<&'static str>,
+) -> Result<Vec<RunRecord>> {
+    let mut next = manifest.clone();
+    next.generation += 1;
+    next.committed_at = now_micros();
+    let mut records = Vec::with_capacity(failed.len());
+    for &(info, outcome, finished_at, error) in failed {
+        next.runs.push(info.run_id.clone());
+        let record = RunRecord::failed(info, outcome, next.generation, finished_at, error);
+        record.store(layout)?;
+        records.push(record);
+    }
+    if let Some(point) = after_records {
+        crash.check(point)?;
+    }
+    next.store(layout, crash, [None, None, None])?;
+    *manifest = next;
+    Ok(records)
 }
 
 /// Deletes files whose grace period ended (already removed from the manifest).

@@ -9,35 +9,16 @@
 use std::collections::BTreeMap;
 
 use parquet::file::properties::WriterProperties;
-use serde::{Deserialize, Serialize};
 
-use crate::commit::{now_micros, Txn};
+use crate::clock::now_micros;
+use crate::columns::table_by_name;
 use crate::crash::CrashHook;
 use crate::error::Result;
 use crate::layout::{self, Layout};
-use crate::manifest::Manifest;
+use crate::manifest::{FileEntry, Manifest};
 use crate::merge;
-use crate::staging::table_by_name;
-
-/// What a compaction did.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct CompactReport {
-    /// (table, partition) groups merged.
-    pub partitions: u64,
-    /// Files merged away.
-    pub files_merged: u64,
-    /// Files written.
-    pub files_written: u64,
-    /// Rows rewritten.
-    pub rows: u64,
-    /// Manifest generation committed (unchanged when nothing was merged).
-    pub generation: u64,
-    /// As [`crate::CommitReport::catalog_error`]: the merge committed, but
-    /// `warehouse.duckdb` could not be rebuilt (why). Always `None` for the compaction
-    /// within a run's commit: that commit's `catalog_error` covers both.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub catalog_error: Option<String>,
-}
+use crate::txn::Txn;
+pub use crate::types::CompactReport;
 
 /// Merges, per (table, partition) holding more than `min_files` live files, all files
 /// smaller than `small_bytes` (if there are at least two). Commits a new manifest into
@@ -66,7 +47,7 @@ pub(crate) fn compact(
         let Some(table) = table_by_name(table_name) else {
             continue;
         };
-        let mut groups: BTreeMap<&str, Vec<&crate::manifest::FileEntry>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
         for f in &files.files {
             groups.entry(f.partition.as_str()).or_default().push(f);
         }

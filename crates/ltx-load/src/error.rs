@@ -89,6 +89,30 @@ pub enum LoadError {
         /// What DuckDB said, with the statement that failed.
         message: String,
     },
+    /// A warehouse directory without a DuckDB catalog (nothing committed there yet, or no
+    /// warehouse at all).
+    #[error("no warehouse catalog at {path}")]
+    CatalogMissing {
+        /// The catalog file that does not exist.
+        path: PathBuf,
+    },
+    /// The catalog could not be opened read-only.
+    #[error("opening {path} read-only: {message}")]
+    CatalogOpen {
+        /// The catalog file.
+        path: PathBuf,
+        /// What DuckDB said.
+        message: String,
+    },
+    /// The catalog's views point at another directory: the warehouse was moved or copied
+    /// since the catalog was built (a copy's views would read the original's files).
+    #[error("the catalog in {dir} was built for the warehouse at {built_for}; this directory was moved or copied since")]
+    CatalogElsewhere {
+        /// The warehouse directory, as given.
+        dir: PathBuf,
+        /// The directory the views read from.
+        built_for: String,
+    },
     /// A BI model (sql/<name>.sql) failed to create as a view.
     #[error("BI model {name}: {message}")]
     Model {

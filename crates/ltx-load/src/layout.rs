@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{io_err, LoadError, Result};
 
+/// File name of the DuckDB catalog inside a warehouse directory.
+pub const CATALOG_FILE: &str = "warehouse.duckdb";
+
 /// Paths of one warehouse directory.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -94,11 +97,11 @@ impl Layout {
     }
     /// `<wh>/warehouse.duckdb`.
     pub fn catalog(&self) -> PathBuf {
-        self.root.join("warehouse.duckdb")
+        self.root.join(CATALOG_FILE)
     }
     /// `<wh>/warehouse.duckdb.tmp-<generation>`.
     pub fn catalog_tmp(&self, generation: u64) -> PathBuf {
-        self.root.join(format!("warehouse.duckdb.tmp-{generation}"))
+        self.root.join(format!("{CATALOG_FILE}.tmp-{generation}"))
     }
     /// Relative path (with `/`) of a data file.
     pub fn data_rel(table: &str, partition: &str, file_name: &str) -> String {

@@ -1,10 +1,11 @@
 //! ltx-load: the warehouse — where synced data is kept.
 //!
-//! **Owns**: the Parquet data files, the manifest and its commit protocol, the writer lock,
-//! the run log, the raw archive, compaction, and the DuckDB catalog (`warehouse.duckdb`,
-//! views only). **Does not own**: fetching (ltx-extract), turning conversations into Arrow
-//! batches and their schemas (ltx-transform), the BI model SQL (`sql/*.sql`, passed in by
-//! the CLI), configuration and scheduling (ltx-cli).
+//! **Owns**: the Parquet data files and their encodings, the manifest and its commit
+//! protocol, the writer lock, the run log, the raw archive, compaction, crash recovery, the
+//! DuckDB catalog (`warehouse.duckdb`, views only, and opening it read-only for readers) and
+//! the BI models it creates (`sql/*.sql`, embedded in [`models`]). **Does not own**:
+//! fetching (ltx-extract), turning conversations into Arrow batches, their schemas and
+//! their columns' roles (ltx-transform), configuration and scheduling (ltx-cli).
 //!
 //! # Guarantees and how they are kept
 //! Users sync every 15 minutes for years; the warehouse must never lose a conversation,
@@ -52,12 +53,26 @@
 //!   record batches. Nothing per conversation is held while writing: the run's ids and
 //!   versions are read back from the staged files at commit (16 bytes per conversation).
 //!   Keys, instants and free text are written without dictionaries and free text without
-//!   statistics (see [`staging`]), which the loader's CPU time and memory are mostly spent on.
+//!   statistics, chosen from each column's role in the transform's schema (see the
+//!   `encoding` module): that is what the loader's CPU time and memory are mostly spent on.
 //! * **Bounded open files** — a run keeps at most 64 staging files open (a quarter of the
 //!   soft `RLIMIT_NOFILE` when that is lower, never under 16), not one per (table, month)
 //!   it touches: the least recently written is finished early and later rows of its
 //!   partition go to another file, so an import of 20 years of history works under
 //!   `ulimit -n 256`. Merges, compaction and the catalog read one file at a time.
+//!
+//! # Modules
+//! Each file has one job, and the files use each other in one direction only (no module
+//! reaches back to one that uses it):
+//!
+//! * values and leaves — `types` (options, run info, reports), `error`, `clock` (instants
+//!   truncated to µs), `columns` (the columns the loader reads, opening Parquet files),
+//!   `encoding` (writer properties per column), [`models`], [`layout`], [`crash`];
+//! * storage — [`manifest`], [`runs`] (the run log), [`raw`], [`lock`];
+//! * writing a run — [`staging`] (with `encoder`, `by_columns`, `open_files`, `writeback`),
+//!   [`merge`], `txn` (a transaction's files), [`commit`], [`compact`];
+//! * around it — `recovery` (what `open` repairs), [`catalog`], `status`;
+//! * the handle — `warehouse` ([`Warehouse`], [`RunWriter`]), which sequences the others.
 //!
 //! # Usage
 //! ```no_run
@@ -75,29 +90,36 @@
 
 mod by_columns;
 pub mod catalog;
+mod clock;
+mod columns;
 pub mod commit;
 pub mod compact;
 pub mod crash;
 mod encoder;
+mod encoding;
 pub mod error;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
+pub mod models;
 mod open_files;
 pub mod raw;
+mod recovery;
 pub mod runs;
 pub mod staging;
+mod status;
+mod txn;
+mod types;
 mod warehouse;
 mod writeback;
 
-pub use compact::CompactReport;
+pub use catalog::ReadonlyCatalog;
 pub use crash::{CrashHook, CrashMode, CRASH_POINTS};
 pub use error::{LoadError, Result};
 pub use manifest::{FileEntry, Manifest, PipelineState, RetiredFile};
 pub use raw::{read_raw_page, RawArchive};
 pub use runs::{RunRecord, RunStatus};
-pub use warehouse::{
-    CommitReport, LoadOptions, RunInfo, RunOutcome, RunWriter, TableChange, TableStatus, Warehouse,
-    WarehouseStatus,
-};
+pub use status::{TableStatus, WarehouseStatus};
+pub use types::{CommitReport, CompactReport, LoadOptions, RunInfo, RunOutcome, TableChange};
+pub use warehouse::{RunWriter, Warehouse};

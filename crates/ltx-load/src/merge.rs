@@ -16,43 +16,16 @@ use arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchReader};
 use arrow::datatypes::SchemaRef;
 use arrow::row::{RowConverter, SortField};
 use ltx_transform::Table;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
-use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
-use crate::manifest::FileEntry;
-use crate::staging::{
-    conversation_column, i64_column, min_max, ts_column, widen, RunConversations, VERSION_COLUMN,
+use crate::columns::{
+    conversation_column, i64_column, min_max, open_reader, ts_column, widen, VERSION_COLUMN,
 };
-
-/// Rows read per batch when streaming files.
-const READ_BATCH_ROWS: usize = 8192;
-
-/// Opens `path` for streaming, optionally projecting `columns`.
-pub(crate) fn open_reader(
-    path: &Path,
-    columns: Option<&[&str]>,
-) -> Result<ParquetRecordBatchReader> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
-    if let Some(cols) = columns {
-        let mut idx = Vec::with_capacity(cols.len());
-        for c in cols {
-            let i = builder.schema().index_of(c).map_err(|e| LoadError::Arrow {
-                table: path.display().to_string(),
-                source: e,
-            })?;
-            idx.push(i);
-        }
-        let mask = ProjectionMask::roots(builder.parquet_schema(), idx);
-        builder = builder.with_projection(mask);
-    }
-    builder
-        .with_batch_size(READ_BATCH_ROWS)
-        .build()
-        .map_err(pq_err(path))
-}
+use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
+use crate::layout;
+use crate::manifest::FileEntry;
+use crate::staging::RunConversations;
 
 /// Size, row count and conversation id range of a written file.
 #[derive(Clone, Copy, Debug)]
@@ -129,7 +102,7 @@ pub(crate) fn rewrite(
     w.inner().sync_all().map_err(io_err(dst))?;
     drop(w);
     if rows == 0 {
-        crate::layout::remove_file_if_exists(dst)?;
+        layout::remove_file_if_exists(dst)?;
         return Ok(None);
     }
     let bytes = std::fs::metadata(dst).map_err(io_err(dst))?.len();

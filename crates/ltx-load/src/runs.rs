@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::commit::truncate_micros;
+use crate::clock::truncate_micros;
 use crate::error::{io_err, LoadError, Result};
 use crate::layout::{self, Layout};
-use crate::warehouse::{RunInfo, RunOutcome};
+use crate::types::{RunInfo, RunOutcome};
 
 /// Outcome of a run.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -35,197 +35,20 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 
-use arrow::array::{Array, AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray};
-use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
-use ltx_transform::{Table, TableBatch, TableKind};
+use arrow::array::{Array, RecordBatch};
+use ltx_transform::{Table, TableBatch};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use parquet::file::properties::WriterProperties;
 
 use crate::by_columns;
+use crate::columns::{
+    conversation_column, i64_column, min_max, open_reader, ts_column, widen, VERSION_COLUMN,
+};
 use crate::crash::CrashHook;
 use crate::encoder::{Encoder, Key};
-use crate::error::{io_err, pq_err, LoadError, Result};
+use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::layout::validate_name;
 use crate::open_files::Closer;
-
-/// The column tying a row to its conversation, or `None` for `_rejected` (append-only).
-pub(crate) fn conversation_column(table: Table) -> Option<&'static str> {
-    match table.kind() {
-        TableKind::Dimension => Some("_seen_in_conversation_id"),
-        TableKind::Rejected => None,
-        _ => Some("conversation_id"),
-    }
-}
-
-/// Column holding the conversation version of every scoped row.
-pub(crate) const VERSION_COLUMN: &str = "_source_updated_at";
-
-/// Looks a table up by name.
-pub(crate) fn table_by_name(name: &str) -> Option<Table> {
-    Table::ALL.iter().copied().find(|t| t.name() == name)
-}
-
-/// Free text and JSON columns: written without a dictionary and without statistics.
-/// Dictionary-encoding them only costs the loader CPU (every value is hashed into the
-/// dictionary until it overflows) and memory (the dictionary and its hash table per open
-/// column chunk), and zstd compresses their plain pages as well; min/max of message texts
-/// or JSON documents prune nothing, yet cost a comparison per value and two truncated
-/// values per page in the column index.
-const FREE_TEXT: &[&str] = &[
-    "text",
-    "answer_text",
-    "raw_json",
-    "events",
-    "event_text",
-    "visitor_variables",
-    "prechat_fields",
-    "prechats_chat",
-    "prechats_hidden",
-    "search_query",
-    "ext_referer",
-    "int_referer",
-    "entry_page",
-    "page",
-    "comment",
-    "error",
-];
-
-/// Further columns written without a dictionary: unique or nearly unique per row (keys,
-/// instants, contact details). They keep their statistics (keys and instants prune).
-/// `_synced_at` is one value per run: it keeps its dictionary.
-const ALSO_NO_DICTIONARY: &[&str] = &[
-    "conversation_id",
-    "_seen_in_conversation_id",
-    "chat_id",
-    "message_id",
-    "call_id",
-    "lead_id",
-    "complaint_id",
-    "first_message_id",
-    "visitor_id",
-    "created_at",
-    "created_at_msk",
-    "updated_at",
-    "completed_at",
-    "last_visit_at",
-    "banned_at",
-    "_source_updated_at",
-    "last_ip",
-    "email",
-    "phone",
-    "name",
-    "nickname",
-];
-
-/// Further columns written without statistics but with a dictionary (mostly repeated
-/// values: `_extra` is usually `{}`).
-const ALSO_NO_STATISTICS: &[&str] = &[
-    "department_ids",
-    "_extra",
-    "last_user_agent",
-    "employee_remark",
-];
-
-/// Integer keys and creation instants written with `DELTA_BINARY_PACKED` instead of plain
-/// 8-byte values (they have no dictionary, see [`ALSO_NO_DICTIONARY`]). Within a staging
-/// file they are nearly sorted (ids are allocated in order, rows arrive by time), so the
-/// deltas pack into a few bits: measured on 100k simulator conversations the encoding costs
-/// less than zstd saves on the bytes it no longer sees (callgrind on the writer: -5.7%
-/// instructions; `chat_messages.message_id` 1.45 MB -> 0.35 MB) and data files shrink 3.5%.
-/// Not `_source_updated_at` nor `updated_at`-like instants: they jump back and forth
-/// between conversations, and delta-packing them doubled their size. DuckDB, pyarrow and
-/// the `parquet` crate read this encoding in v1 data pages.
-const DELTA_ENCODED: &[&str] = &[
-    "conversation_id",
-    "_seen_in_conversation_id",
-    "chat_id",
-    "message_id",
-    "first_message_id",
-    "call_id",
-    "lead_id",
-    "created_at",
-];
-
-/// Dictionary page limit: a column whose distinct values exceed this falls back to plain
-/// encoding (the default, 1 MiB, lets a unique `Int64` column intern 131 072 values per
-/// row group before giving up).
-const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
-
-/// Parquet writer settings shared by every data file.
-pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProperties {
-    let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
-    let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
-        .set_max_row_group_row_count(Some(row_group_rows.max(1)))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")));
-    b = b.set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
-    for c in FREE_TEXT.iter().chain(ALSO_NO_DICTIONARY) {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
-    }
-    for c in FREE_TEXT.iter().chain(ALSO_NO_STATISTICS) {
-        b = b.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::None);
-    }
-    for c in DELTA_ENCODED {
-        b = b.set_column_encoding(ColumnPath::from(*c), Encoding::DELTA_BINARY_PACKED);
-    }
-    b.build()
-}
-
-/// The `Int64` column `name` of a batch of `table`.
-pub(crate) fn i64_column<'a>(
-    batch: &'a RecordBatch,
-    name: &str,
-    table: &str,
-) -> Result<&'a Int64Array> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_primitive_opt::<Int64Type>())
-        .ok_or_else(|| LoadError::SchemaMismatch {
-            table: table.to_string(),
-            partition: String::new(),
-            message: format!("missing Int64 column {name}"),
-        })
-}
-
-/// The `Timestamp(µs)` column `name` of a batch of `table`.
-pub(crate) fn ts_column<'a>(
-    batch: &'a RecordBatch,
-    name: &str,
-    table: &str,
-) -> Result<&'a TimestampMicrosecondArray> {
-    batch
-        .column_by_name(name)
-        .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-        .ok_or_else(|| LoadError::SchemaMismatch {
-            table: table.to_string(),
-            partition: String::new(),
-            message: format!("missing Timestamp(µs) column {name}"),
-        })
-}
-
-/// Min and max of the non-null values.
-pub(crate) fn min_max(ids: &Int64Array) -> (Option<i64>, Option<i64>) {
-    (arrow::compute::min(ids), arrow::compute::max(ids))
-}
-
-/// Merges two optional minima/maxima.
-pub(crate) fn widen(
-    acc: (Option<i64>, Option<i64>),
-    new: (Option<i64>, Option<i64>),
-) -> (Option<i64>, Option<i64>) {
-    let lo = match (acc.0, new.0) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let hi = match (acc.1, new.1) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    (lo, hi)
-}
 
 /// The conversations of a run and their newest version, sorted by id (16 bytes each;
 /// a hash map took ~35 bytes per conversation, and twice that while it grew).
@@ -784,10 +607,9 @@ fn read_versions(staged: &[StagedFile]) -> Result<RunConversations> {
     let mut pairs = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
     let name = Table::Conversations.name();
     for f in files {
-        let reader =
-            crate::merge::open_reader(&f.path, Some(&["conversation_id", VERSION_COLUMN]))?;
+        let reader = open_reader(&f.path, Some(&["conversation_id", VERSION_COLUMN]))?;
         for batch in reader {
-            let batch = batch.map_err(crate::error::arrow_err(name))?;
+            let batch = batch.map_err(arrow_err(name))?;
             let ids = i64_column(&batch, "conversation_id", name)?;
             let ts = ts_column(&batch, VERSION_COLUMN, name)?;
             for i in 0..ids.len() {
@@ -839,6 +661,7 @@ pub(crate) fn check_schema(table: Table, partition: &str, batch: &RecordBatch) -
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::encoding::writer_props;
 
     #[test]
     fn run_conversations_keep_the_newest_version_and_flag_repeats() {

@@ -855,3 +855,49 @@ fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<Str
         "cursor after crash at {point}"
     );
 }
+
+#[test]
+fn the_catalog_opens_read_only_with_the_models_and_refuses_a_moved_warehouse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wh");
+    assert!(matches!(
+        Warehouse::open_catalog_readonly(&dir),
+        Err(LoadError::CatalogMissing { .. })
+    ));
+    {
+        let wh = Warehouse::open(&dir, opts()).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    let catalog = Warehouse::open_catalog_readonly(&dir).unwrap();
+    assert_eq!(catalog.behind(), None);
+    let conn = catalog.connection();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 6);
+    // The default options carry the embedded BI models.
+    for (name, _) in ltx_load::models::MODELS {
+        conn.execute_batch(&format!("SELECT * FROM {name} LIMIT 0"))
+            .unwrap();
+    }
+    drop(catalog);
+    // The manifest one generation ahead of the catalog, as after a failed rebuild.
+    let manifest = dir.join("_ltx/manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let g = m["generation"].as_u64().unwrap();
+    m["generation"] = (g + 1).into();
+    std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
+    let catalog = Warehouse::open_catalog_readonly(&dir).unwrap();
+    assert_eq!(catalog.behind(), Some((g, g + 1)));
+    drop(catalog);
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    match Warehouse::open_catalog_readonly(&moved) {
+        Err(LoadError::CatalogElsewhere { dir: d, built_for }) => {
+            assert_eq!(d, moved);
+            assert!(built_for.ends_with("wh"), "{built_for}");
+        }
+        other => panic!("expected CatalogElsewhere, got {other:?}"),
+    }
+}

@@ -1,8 +1,8 @@
 //! Normalizes LiveTex conversations into Arrow record batches, one table per entity.
 //!
-//! Owns: the table layout (`schema.rs`, one module per table), the mapping from
-//! [`ltx_model::Conversation`] to rows (foreign keys, positions, JSON text for
-//! free-form objects, `_extra` for unknown fields, lineage columns), personal-data
+//! Owns: the table layout (`schema.rs`, with each column's [`ColumnRole`]; one module per
+//! table), the mapping from [`ltx_model::Conversation`] to rows (foreign keys, positions,
+//! JSON text for free-form objects, `_extra` for unknown fields, lineage columns), personal-data
 //! hashing/dropping ([`PiiPolicy`]), reconciliation of the API's counters
 //! (`_quality_issues`) and the `_rejected` rows for records that do not parse.
 //! Partitioning into `YYYY-MM` months and batching by `batch_rows`.
@@ -30,6 +30,7 @@ mod transformer;
 mod unknown;
 
 pub use pool::{Record, TransformPool};
+pub use schema::ColumnRole;
 pub use transformer::Transformer;
 
 use std::collections::BTreeMap;
@@ -137,6 +138,12 @@ impl Table {
     /// The table's Arrow schema (defined once, in `schema.rs`).
     pub fn schema(self) -> SchemaRef {
         schema::schema(self)
+    }
+
+    /// `(name, role)` of every column, in schema order (declared with the schema): what
+    /// the loader chooses each column's encoding from.
+    pub fn column_roles(self) -> Vec<(&'static str, ColumnRole)> {
+        schema::column_roles(self)
     }
 
     /// Fact, dimension, quality or rejected.

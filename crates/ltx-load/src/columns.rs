@@ -1,0 +1,113 @@
+//! The columns the loader itself reads, and how: which column ties a table's rows to their
+//! conversation and which holds its version, typed access to `Int64` and `Timestamp(µs)`
+//! columns of a batch, id ranges, and opening a Parquet file for streaming with a column
+//! projection. Everything else about a table's columns is the transform's (its schema).
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow::array::{AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray};
+use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+use ltx_transform::{Table, TableKind};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+
+use crate::error::{io_err, pq_err, LoadError, Result};
+
+/// The column tying a row to its conversation, or `None` for `_rejected` (append-only).
+pub(crate) fn conversation_column(table: Table) -> Option<&'static str> {
+    match table.kind() {
+        TableKind::Dimension => Some("_seen_in_conversation_id"),
+        TableKind::Rejected => None,
+        _ => Some("conversation_id"),
+    }
+}
+
+/// Column holding the conversation version of every scoped row.
+pub(crate) const VERSION_COLUMN: &str = "_source_updated_at";
+
+/// Looks a table up by name.
+pub(crate) fn table_by_name(name: &str) -> Option<Table> {
+    Table::ALL.iter().copied().find(|t| t.name() == name)
+}
+
+/// The `Int64` column `name` of a batch of `table`.
+pub(crate) fn i64_column<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    table: &str,
+) -> Result<&'a Int64Array> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<Int64Type>())
+        .ok_or_else(|| LoadError::SchemaMismatch {
+            table: table.to_string(),
+            partition: String::new(),
+            message: format!("missing Int64 column {name}"),
+        })
+}
+
+/// The `Timestamp(µs)` column `name` of a batch of `table`.
+pub(crate) fn ts_column<'a>(
+    batch: &'a RecordBatch,
+    name: &str,
+    table: &str,
+) -> Result<&'a TimestampMicrosecondArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+        .ok_or_else(|| LoadError::SchemaMismatch {
+            table: table.to_string(),
+            partition: String::new(),
+            message: format!("missing Timestamp(µs) column {name}"),
+        })
+}
+
+/// Min and max of the non-null values.
+pub(crate) fn min_max(ids: &Int64Array) -> (Option<i64>, Option<i64>) {
+    (arrow::compute::min(ids), arrow::compute::max(ids))
+}
+
+/// Merges two optional minima/maxima.
+pub(crate) fn widen(
+    acc: (Option<i64>, Option<i64>),
+    new: (Option<i64>, Option<i64>),
+) -> (Option<i64>, Option<i64>) {
+    let lo = match (acc.0, new.0) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let hi = match (acc.1, new.1) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    (lo, hi)
+}
+
+/// Rows read per batch when streaming files.
+const READ_BATCH_ROWS: usize = 8192;
+
+/// Opens `path` for streaming, optionally projecting `columns`.
+pub(crate) fn open_reader(
+    path: &Path,
+    columns: Option<&[&str]>,
+) -> Result<ParquetRecordBatchReader> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
+    if let Some(cols) = columns {
+        let mut idx = Vec::with_capacity(cols.len());
+        for c in cols {
+            let i = builder.schema().index_of(c).map_err(|e| LoadError::Arrow {
+                table: path.display().to_string(),
+                source: e,
+            })?;
+            idx.push(i);
+        }
+        let mask = ProjectionMask::roots(builder.parquet_schema(), idx);
+        builder = builder.with_projection(mask);
+    }
+    builder
+        .with_batch_size(READ_BATCH_ROWS)
+        .build()
+        .map_err(pq_err(path))
+}

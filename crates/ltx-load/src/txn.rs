@@ -1,0 +1,143 @@
+//! A transaction's files: new data files written under `_ltx/tmp/<id>/`, renamed into
+//! `data/` (still unreferenced), and the manifest change that makes them live and retires
+//! the files they replace. A run's commit and a compaction both go through one; the
+//! manifest rename that commits it is theirs (see `commit` and `compact`).
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use ltx_transform::Table;
+
+use crate::crash::CrashHook;
+use crate::error::{io_err, Result};
+use crate::layout::{self, Layout};
+use crate::manifest::{FileEntry, Manifest, RetiredFile};
+use crate::merge::FileStats;
+
+/// The files a transaction adds and retires.
+pub(crate) struct Txn {
+    pub id: String,
+    pub tmp: PathBuf,
+    next: usize,
+    pub added: Vec<(PathBuf, Table, FileEntry)>,
+    pub retired: Vec<String>,
+}
+
+impl Txn {
+    /// Starts a transaction whose files are staged in `_ltx/tmp/<id>/`.
+    pub(crate) fn new(layout: &Layout, id: &str) -> Result<Self> {
+        let tmp = layout.tmp_txn_dir(id);
+        std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+        Ok(Self {
+            id: id.to_string(),
+            tmp,
+            next: 0,
+            added: Vec::new(),
+            retired: Vec::new(),
+        })
+    }
+
+    /// A fresh final file name (`<id>-<n>.parquet`) and the tmp path to write it at.
+    pub(crate) fn new_file(&mut self) -> (PathBuf, String) {
+        self.next += 1;
+        let name = format!("{}-{:05}.parquet", self.id, self.next);
+        (self.tmp.join(format!("out-{name}")), name)
+    }
+
+    /// Registers a finished tmp file as a new live file.
+    pub(crate) fn add(
+        &mut self,
+        table: Table,
+        partition: &str,
+        tmp: PathBuf,
+        name: &str,
+        stats: FileStats,
+    ) {
+        self.added.push((
+            tmp,
+            table,
+            FileEntry {
+                path: Layout::data_rel(table.name(), partition, name),
+                partition: partition.to_string(),
+                rows: stats.rows,
+                bytes: stats.bytes,
+                min_conversation_id: stats.min,
+                max_conversation_id: stats.max,
+                written_by: self.id.clone(),
+            },
+        ));
+    }
+
+    /// Step 2: renames every new file into `data/` and fsyncs the directories.
+    pub(crate) fn publish(
+        &self,
+        layout: &Layout,
+        crash: &CrashHook,
+        per_file: Option<&'static str>,
+    ) -> Result<()> {
+        let mut dirs = BTreeSet::new();
+        for (tmp, _, entry) in &self.added {
+            let dst = layout.abs(&entry.path);
+            if let Some(parent) = dst.parent() {
+                if !parent.exists() {
+                    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                    if let Some(table_dir) = parent.parent() {
+                        dirs.insert(table_dir.to_path_buf());
+                    }
+                }
+                dirs.insert(parent.to_path_buf());
+            }
+            layout::rename(tmp, &dst)?;
+            if let Some(p) = per_file {
+                crash.check(p)?;
+            }
+        }
+        if !dirs.is_empty() {
+            dirs.insert(layout.data_dir());
+        }
+        for d in dirs {
+            layout::fsync_dir(&d)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the transaction to a manifest copy: retire, add, purge expired retirees.
+    /// Returns the paths whose grace period is over (to delete after the commit).
+    pub(crate) fn apply(
+        &self,
+        m: &mut Manifest,
+        now: DateTime<Utc>,
+        grace: std::time::Duration,
+    ) -> Vec<String> {
+        let retired: HashSet<&str> = self.retired.iter().map(String::as_str).collect();
+        for t in m.tables.values_mut() {
+            t.files.retain(|f| !retired.contains(f.path.as_str()));
+        }
+        for (_, table, entry) in &self.added {
+            m.tables
+                .entry(table.name().to_string())
+                .or_default()
+                .files
+                .push(entry.clone());
+        }
+        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        let mut expired = Vec::new();
+        m.retired.retain(|r| {
+            let keep = now.signed_duration_since(r.retired_at) < grace;
+            if !keep {
+                expired.push(r.path.clone());
+            }
+            keep
+        });
+        for p in &self.retired {
+            m.retired.push(RetiredFile {
+                path: p.clone(),
+                retired_at: now,
+            });
+        }
+        m.generation += 1;
+        m.committed_at = now;
+        expired
+    }
+}
