@@ -1,6 +1,5 @@
 //! End-to-end tests: the real `ltx` binary against an in-process `ltx_sim` server on an
 //! ephemeral port. Small accounts keep every test to a few seconds.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,7 +8,7 @@ use std::time::Duration;
 
 use ltx_sim::{Faults, SimConfig};
 
-mod common;
+use crate::common;
 use common::sim::{assert_matches_truth, catalog, stderr, stdout, sync, Scratch, Sim};
 use common::{ltx, ok, text, BIN};
 
