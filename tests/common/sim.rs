@@ -1,4 +1,4 @@
-//! The simulator and scratch pipeline the end-to-end test files share.
+//! The simulator and scratch pipeline the end-to-end test modules share.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::process::Output;
 
 use ltx_sim::{SimConfig, SimHandle, SimServer, WarehouseTruth};
 
-use super::ltx;
+use super::{ltx, ok};
 
 /// A simulator running on its own runtime while the test thread drives the binary.
 pub struct Sim {
@@ -210,4 +210,27 @@ pub fn assert_tables_match(wh: &Path, truth: &WarehouseTruth) {
         "warehouse differs from the simulator's ground truth:\n{}",
         diffs.join("\n")
     );
+}
+
+/// `ltx import` of `n` generated conversations (seed 42) into a new warehouse `wh`.
+pub fn import_generated(s: &Scratch, n: u64) -> (PathBuf, Output) {
+    let cfg = SimConfig {
+        conversations: n,
+        seed: 42,
+        ..SimConfig::default()
+    };
+    let input = s.path().join("in.jsonl");
+    std::fs::write(&input, ltx_sim::jsonl_lines(&cfg, n).unwrap().join("\n")).unwrap();
+    let wh = s.wh("wh");
+    let o = ok(ltx(
+        s.path(),
+        &[
+            "import",
+            "--warehouse",
+            wh.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    (wh, o)
 }

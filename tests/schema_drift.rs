@@ -1,9 +1,8 @@
 //! Schema drift through the binary: a sync against a simulator that serves values of
 //! JSON types our reference does not document keeps every conversation with all its child
 //! rows, reports each drifted value, and says so in the summary and in `ltx status`.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::sim::{assert_matches_truth, catalog, stdout, sync, Scratch, Sim};
 use common::{ltx, ok};

@@ -10,7 +10,6 @@
 //! compaction). The checks are in `read_with_pyarrow_polars.py`, fed a JSON file of what
 //! DuckDB returns. Without pyarrow or polars the test is skipped, except under CI (`CI` set),
 //! where it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,11 +20,11 @@ use arrow::datatypes::{DataType, TimeUnit};
 use ltx_transform::{Table, TableKind};
 use serde_json::{json, Value};
 
-mod common;
+use crate::common;
 use common::{ltx, ok, text};
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/read_with_pyarrow_polars.py"
+    "/../../tests/read_with_pyarrow_polars.py"
 );
 
 /// The Python interpreter (`PYTHON`, else `python3`), or `None` when it or pyarrow/polars

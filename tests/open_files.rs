@@ -5,9 +5,8 @@
 //! import of 12 years failed with "Too many open files" under that limit. 3,000 simulated
 //! conversations over 7,300 days touch every month of 20 years, ~2,500 (table, month)
 //! partitions: ten times the limit.
-#![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,8 +1,9 @@
-//! Running the `ltx` binary from the end-to-end test files.
+//! Running the `ltx` binary, and reading the files it wrote, for the end-to-end test modules.
 
 pub mod sim;
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The binary cargo built for these tests.
@@ -43,4 +44,21 @@ pub fn text(o: &Output) -> String {
 pub fn ok(o: Output) -> Output {
     assert!(o.status.success(), "{}", text(&o));
     o
+}
+
+/// sha256-free checksum of every file under `dir` (path → bytes).
+pub fn snapshot_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
 }

@@ -1,5 +1,5 @@
 """Reads a warehouse's live Parquet files with pyarrow and polars and compares them with
-what DuckDB's views show (the expectations file written by tests/readers.rs).
+what DuckDB's views show (the expectations file written by tests/parquet_readers.rs).
 
 Usage: python3 read_with_pyarrow_polars.py EXPECTED.json
 
@@ -68,7 +68,7 @@ def total(values):
 
 
 def pa_fingerprint(col, tag):
-    """tests/readers.rs `fingerprints`, computed with pyarrow.compute."""
+    """tests/parquet_readers.rs `fingerprints`, computed with pyarrow.compute."""
     n = len(col) - col.null_count
     if tag == "int64":
         return [n, total(col.to_pylist())]
@@ -85,7 +85,7 @@ def pa_fingerprint(col, tag):
 
 
 def pl_fingerprint(df, name, tag):
-    """tests/readers.rs `fingerprints`, computed from the columns polars read."""
+    """tests/parquet_readers.rs `fingerprints`, computed from the columns polars read."""
     c = pl.col(name)
     n = df.select(c.count()).item()
     if tag == "int64":

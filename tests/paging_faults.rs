@@ -4,7 +4,6 @@
 //! `show_404_rate` and `redirect_to` faults. Each failure must be a clear message, a row
 //! in `_ltx_runs` and a process that ends in bounded time; after the fault is gone the next
 //! sync must match the simulator's truth.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use ltx_sim::Faults;
 
-mod common;
+use crate::common;
 use common::sim::{assert_matches_truth, catalog, stderr, stdout, sync, Scratch, Sim};
 use common::{ok, text};
 

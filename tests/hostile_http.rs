@@ -2,7 +2,6 @@
 //! a server clock dated ahead, bodies that inflate to gigabytes, and list pages holding
 //! records that are not JSON. Each runs the built `ltx` against the simulator with the
 //! fault knob on, checks the warehouse and the run log, and that the next sync succeeds.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ltx_sim::{Faults, SimConfig, WarehouseTruth};
 
-mod common;
+use crate::common;
 use common::sim::{assert_tables_match, catalog, stderr, stdout, sync, Scratch, Sim};
 use common::{ok, text, BIN};
 

@@ -1,0 +1,39 @@
+//! End-to-end tests: the real `ltx` binary against an in-process `ltx_sim` server on an
+//! ephemeral port. Small accounts keep every test to a few seconds.
+//!
+//! One test binary (declared in `crates/ltx-cli/Cargo.toml` as `e2e`, so that cargo builds
+//! `ltx` first and names it in `CARGO_BIN_EXE_ltx`), one module per topic:
+//!
+//! - [`cli`]: `--help` snapshots, configuration and usage errors, `ltx demo`, the README's
+//!   Quickstart, `ltx sim`
+//! - [`sync`]: syncs match the simulator's truth (updates, late arrivals, deletions, both
+//!   profiles and modes), rejected records, an unreachable API
+//! - [`import`]: `ltx import` of files, corrupt files, quality findings
+//! - [`query`]: BI models and `sql/README.md` examples, stale views, `ltx register`
+//! - [`credentials`]: rejected credentials, no secret in logs, `ltx validate`
+//! - [`concurrent_access`]: the writer lock, syncing while the catalog is open
+//! - [`crash_recovery`]: a crash at every crash point, then a re-run
+//! - [`paging_faults`]: paging that cannot spin, short totals, 404s, redirected logins
+//! - [`hostile_http`]: `Retry-After`, run deadline, a clock ahead, inflating bodies, records
+//!   that are not JSON
+//! - [`schema_drift`]: values of undocumented JSON types
+//! - [`open_files`]: 20 years of history under `ulimit -n 256`
+//! - [`parquet_readers`]: pyarrow and polars read the Parquet files as DuckDB does
+//!   (`read_with_pyarrow_polars.py`)
+//! - `common`: running the binary, the simulator, the scratch pipeline, truth comparison
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+mod cli;
+mod concurrent_access;
+mod crash_recovery;
+mod credentials;
+mod hostile_http;
+mod import;
+mod open_files;
+mod paging_faults;
+mod parquet_readers;
+mod query;
+mod schema_drift;
+mod sync;
