@@ -69,7 +69,7 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
         text(&o)
     );
     // every BI model answers
-    for (name, _) in ltx_cli::models::MODELS {
+    for (name, _) in ltx_load::models::MODELS {
         let o = ltx(
             s.path(),
             &["query", "--warehouse", w, &format!("SELECT * FROM {name}")],

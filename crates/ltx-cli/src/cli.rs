@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{LogFormat, Mode, Overrides, Profile};
+use ltx_pipeline::{LogFormat, Mode, Overrides, Profile};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -36,7 +36,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
-        value_enum,
+        value_parser = crate::choices::log_format(),
         env = "LTX_LOG_FORMAT",
         hide_env_values = true
     )]
@@ -143,10 +143,10 @@ pub struct WarehouseArgs {
 pub struct SourceArgs {
     /// How conversations are found: list pages the conversations list, discover pages
     /// chats/calls/leads/complaints and fetches each conversation.
-    #[arg(long, value_enum, env = "LTX_MODE", hide_env_values = true)]
+    #[arg(long, value_parser = crate::choices::mode(), env = "LTX_MODE", hide_env_values = true)]
     pub mode: Option<Mode>,
     /// API profile.
-    #[arg(long, value_enum, env = "LTX_PROFILE", hide_env_values = true)]
+    #[arg(long, value_parser = crate::choices::profile(), env = "LTX_PROFILE", hide_env_values = true)]
     pub profile: Option<Profile>,
     /// API root URL (without /v2).
     #[arg(long, value_name = "URL", env = "LTX_BASE_URL", hide_env_values = true)]

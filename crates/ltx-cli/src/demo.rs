@@ -9,9 +9,11 @@ use ltx_extract::{AuthConfig, Secret};
 use ltx_sim::{SimConfig, SimServer};
 
 use crate::cli::{DemoArgs, OutputFormat};
-use crate::config::{parse_duration, Config};
+use ltx_pipeline::{parse_duration, Config, RunReport, SyncOptions};
+
 use crate::exit::UsageError;
-use crate::sync::{extract_config, run_sync, SyncOptions, SyncReport};
+use crate::summary::summary;
+use crate::sync::watched;
 
 /// Days of simulated history before the simulator's clock.
 const DEMO_HISTORY_DAYS: u32 = 14;
@@ -86,34 +88,25 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let auth = AuthConfig::Token {
         token: Secret::new(sim.token()),
     };
-    let ecfg = extract_config(&config, auth)?;
-
     // A full refresh: re-running the demo on the same directory converges to the same rows.
-    let full = run_sync(
-        &config,
-        ecfg.clone(),
-        SyncOptions {
-            full_refresh: true,
-            quiet,
-            ..SyncOptions::default()
-        },
-    )
+    let full_refresh = SyncOptions {
+        full_refresh: true,
+        ..SyncOptions::default()
+    };
+    let full = watched("sync", true, quiet, |watch| {
+        ltx_pipeline::sync(&config, auth.clone(), full_refresh, watch)
+    })
     .await?;
-    println!("full sync:        {}", full.summary());
+    println!("full sync:        {}", summary(&full));
     crate::exit::catalog_rebuilt(full.commit.catalog_error.as_ref())?;
     sim.advance(chrono::Duration::from_std(advance).unwrap_or(chrono::Duration::hours(2)));
-    let incr = run_sync(
-        &config,
-        ecfg,
-        SyncOptions {
-            quiet,
-            ..SyncOptions::default()
-        },
-    )
+    let incr = watched("sync", true, quiet, |watch| {
+        ltx_pipeline::sync(&config, auth, SyncOptions::default(), watch)
+    })
     .await?;
     println!(
         "incremental sync: {} (after the simulated clock moved {})",
-        incr.summary(),
+        summary(&incr),
         args.advance
     );
     crate::exit::catalog_rebuilt(incr.commit.catalog_error.as_ref())?;
@@ -127,8 +120,8 @@ pub async fn run(args: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
 
 fn print_summary(
     warehouse: &std::path::Path,
-    full: &SyncReport,
-    incr: &SyncReport,
+    full: &RunReport,
+    incr: &RunReport,
     total: Duration,
 ) -> anyhow::Result<()> {
     let conn = crate::query::open_catalog(warehouse)?;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::config::ConfigError;
+use ltx_pipeline::{ConfigError, PipelineError};
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,14 @@ pub fn catalog_rebuilt(catalog_error: Option<&String>) -> Result<(), CatalogNotR
 /// Which exit code an error chain maps to: the first recognised error wins.
 pub fn classify(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<PipelineError>() {
+            return match e {
+                PipelineError::Config(_) | PipelineError::NoSuchFile(_) => Exit::Usage,
+                PipelineError::Extract(e) => extract_exit(e),
+                PipelineError::Load(e) => load_exit(e),
+                _ => Exit::Failed,
+            };
+        }
         if cause.downcast_ref::<CatalogNotRebuilt>().is_some() {
             return Exit::CatalogNotRebuilt;
         }
@@ -62,19 +70,32 @@ pub fn classify(err: &anyhow::Error) -> Exit {
             return Exit::Usage;
         }
         if let Some(e) = cause.downcast_ref::<ltx_extract::ExtractError>() {
-            return match e {
-                ltx_extract::ExtractError::Auth { .. } => Exit::Auth,
-                ltx_extract::ExtractError::Config { .. } => Exit::Usage,
-                _ => Exit::Failed,
-            };
+            return extract_exit(e);
         }
-        match cause.downcast_ref::<ltx_load::LoadError>() {
-            Some(ltx_load::LoadError::Locked { .. }) => return Exit::Locked,
-            Some(ltx_load::LoadError::UnsupportedPath { .. }) => return Exit::Usage,
-            _ => {}
+        if let Some(e) = cause.downcast_ref::<ltx_load::LoadError>() {
+            match load_exit(e) {
+                Exit::Failed => {}
+                code => return code,
+            }
         }
     }
     Exit::Failed
+}
+
+fn extract_exit(e: &ltx_extract::ExtractError) -> Exit {
+    match e {
+        ltx_extract::ExtractError::Auth { .. } => Exit::Auth,
+        ltx_extract::ExtractError::Config { .. } => Exit::Usage,
+        _ => Exit::Failed,
+    }
+}
+
+fn load_exit(e: &ltx_load::LoadError) -> Exit {
+    match e {
+        ltx_load::LoadError::Locked { .. } => Exit::Locked,
+        ltx_load::LoadError::UnsupportedPath { .. } => Exit::Usage,
+        _ => Exit::Failed,
+    }
 }
 
 #[cfg(test)]

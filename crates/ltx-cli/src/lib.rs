@@ -1,22 +1,22 @@
-//! The `ltx` command: argument parsing, configuration, wiring, progress and output.
+//! The `ltx` command: argument parsing, exit codes, progress and printing.
 //!
-//! Owns: the CLI surface ([`cli`]), the typed configuration and its precedence
-//! ([`config`]), exit codes ([`exit`]), logging and progress display, the sync run loop
-//! that connects extract → transform → load ([`sync`]) and the formatting of query
-//! results. Does not own any business logic: HTTP and windows are `ltx-extract`'s,
-//! tables are `ltx-transform`'s, files, commits and views are `ltx-load`'s, and the
-//! simulated API is `ltx-sim`'s.
+//! Owns: the CLI surface ([`cli`], [`choices`]), exit codes ([`exit`]), logging and the
+//! progress display, and what each command prints ([`summary`], [`query`], [`status`],
+//! [`demo`]). Does not own any pipeline logic: the configuration and the run that sync and
+//! import share are `ltx-pipeline`'s, HTTP and windows `ltx-extract`'s, tables
+//! `ltx-transform`'s, files, commits, views and the catalog `ltx-load`'s, and the
+//! simulated API `ltx-sim`'s.
 
+pub mod choices;
 pub mod cli;
-pub mod config;
 pub mod demo;
 pub mod exit;
 pub mod logging;
-pub mod models;
 pub mod progress;
 pub mod query;
 pub mod sim;
 pub mod status;
+pub mod summary;
 pub mod sync;
 pub mod validate;
 
@@ -26,8 +26,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, PipelineArgs};
-use crate::config::{Config, LogFormat, Overrides};
 use crate::exit::{Exit, UsageError};
+use ltx_pipeline::{Config, LogFormat, Overrides};
 
 /// Parses the command line, runs the command, maps the outcome to an exit code.
 pub fn main_entry() -> ExitCode {

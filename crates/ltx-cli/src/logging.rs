@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use ltx_pipeline::LogFormat;
 
 /// Installs the global subscriber. `level` is a tracing filter (`info`, `ltx_extract=debug`);
 /// `-v` / `-q` override it, `LTX_LOG` overrides the configured one.

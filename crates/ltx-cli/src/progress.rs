@@ -2,21 +2,13 @@
 //! lines otherwise (schedulers, CI, pipes).
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ltx_extract::Metrics;
-
-/// Counters the sync loop updates; a ticker renders them.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Conversations transformed.
-    pub conversations: AtomicU64,
-    /// Rows handed to the loader.
-    pub rows: AtomicU64,
-}
+use ltx_pipeline::Counters;
 
 /// A running progress display; stop it with [`Progress::finish`].
 pub struct Progress {

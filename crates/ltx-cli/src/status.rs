@@ -7,7 +7,6 @@ use ltx_load::{Warehouse, WarehouseStatus};
 
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::exit::UsageError;
-use crate::sync::load_options;
 use crate::Context;
 
 /// `ltx status`: last runs, cursor, rows per table, quality issues, size.
@@ -40,7 +39,7 @@ pub fn command(ctx: &Context, args: &StatusArgs) -> anyhow::Result<()> {
             };
             out.write_all(render(&status, &checks, &visible).as_bytes())?;
             if let Ok(conn) = &catalog {
-                let drift = crate::sync::drift_lines(&drift_by_field(conn), 20);
+                let drift = crate::summary::drift_lines(&drift_by_field(conn), 20);
                 if !drift.is_empty() {
                     writeln!(out)?;
                 }
@@ -223,7 +222,7 @@ pub fn render(
 
 /// `ltx compact`.
 pub fn compact(ctx: &Context) -> anyhow::Result<()> {
-    let wh = Warehouse::open(&ctx.config.destination.warehouse, load_options())?;
+    let wh = Warehouse::open(&ctx.config.destination.warehouse, ctx.config.load_options())?;
     let r = wh.compact()?;
     println!(
         "compacted {} partitions: {} files merged into {}, {} rows rewritten (generation {})",
@@ -235,7 +234,7 @@ pub fn compact(ctx: &Context) -> anyhow::Result<()> {
 
 /// `ltx register`.
 pub fn register(ctx: &Context) -> anyhow::Result<()> {
-    let wh = Warehouse::open(&ctx.config.destination.warehouse, load_options())?;
+    let wh = Warehouse::open(&ctx.config.destination.warehouse, ctx.config.load_options())?;
     let models = wh.rebuild_catalog()?;
     println!(
         "registered the table views and {models} models in {}",

@@ -2,7 +2,6 @@
 //! credentials are present, and the API answers with them.
 
 use crate::cli::ValidateArgs;
-use crate::sync::{auth_from_env, extract_config, require_pii_salt};
 use crate::Context;
 
 /// Prints the effective configuration (never a secret) and probes the API unless `--offline`.
@@ -14,20 +13,20 @@ pub async fn command(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
     }
     println!(
         "source: profile {}, mode {}, {} (page_size {}, concurrency {})",
-        c.source.profile.as_str(),
-        c.source.mode.as_str(),
+        c.source.profile.name(),
+        c.source.mode.name(),
         c.source.effective_base_url(),
         c.source.page_size,
         c.source.concurrency
     );
     println!("warehouse: {}", c.destination.warehouse.display());
-    require_pii_salt(c)?;
+    ltx_pipeline::credentials::require_pii_salt(c)?;
     if args.offline {
         println!("API: not checked (--offline)");
         return Ok(());
     }
-    let auth = auth_from_env(c.source.profile)?;
-    let ecfg = extract_config(c, auth)?;
+    let auth = ltx_pipeline::auth_from_env(c.source.profile)?;
+    let ecfg = c.extract_config(auth)?;
     let metrics = std::sync::Arc::new(ltx_extract::Metrics::default());
     let client = ltx_extract::Client::new(&ecfg, metrics)?;
     let now = client.server_now().await?;

@@ -107,16 +107,23 @@ pub fn credential_problem(value: &str) -> Option<String> {
 
 /// Rejects credentials that cannot be what the account holder meant (see
 /// [`credential_problem`]), naming the key, before any request is sent.
-pub(crate) fn validate_credentials(config: &AuthConfig) -> Result<(), crate::ExtractError> {
-    let check = |key: &'static str, value: &str| match credential_problem(value) {
-        Some(message) => Err(crate::ExtractError::Config { key, message }),
-        None => Ok(()),
+pub fn validate_credentials(config: &AuthConfig) -> Result<(), crate::ExtractError> {
+    let check = |key: &'static str, value: &str| {
+        let problem = if value.trim().is_empty() {
+            Some("is empty".to_owned())
+        } else {
+            credential_problem(value)
+        };
+        match problem {
+            Some(message) => Err(crate::ExtractError::Config { key, message }),
+            None => Ok(()),
+        }
     };
     match config {
-        AuthConfig::Token { token } => check("extract.auth.token", token.expose()),
+        AuthConfig::Token { token } => check("LIVETEX_API_TOKEN", token.expose()),
         AuthConfig::Password { login, password } => {
-            check("extract.auth.login", login)?;
-            check("extract.auth.password", password.expose())
+            check("LIVETEX_LOGIN", login)?;
+            check("LIVETEX_PASSWORD", password.expose())
         }
     }
 }
@@ -273,7 +280,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("extract.auth.password") && e.contains("line feed"),
+            e.contains("LIVETEX_PASSWORD") && e.contains("line feed"),
             "{e}"
         );
         assert!(!e.contains("pw"), "{e}");

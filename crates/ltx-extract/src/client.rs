@@ -228,7 +228,7 @@ impl Client {
             .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| ExtractError::Config {
-                key: "extract.base_url",
+                key: "source.base_url",
                 message: format!("cannot build the HTTP client: {e}"),
             })?;
         Ok(Self {
@@ -532,7 +532,7 @@ impl Client {
                 Err(AttemptError::Fatal(ExtractError::Auth {
                     message: format!(
                         "the API token was rejected (HTTP 401) by {} {url}; set a valid token in \
-                         extract.auth.token (or its environment variable)",
+                         LIVETEX_API_TOKEN",
                         req.verb.as_str()
                     ),
                 }))
@@ -659,7 +659,7 @@ impl Client {
                             return Err(ExtractError::Auth {
                                 message: format!(
                                     "login {login:?} was rejected (HTTP {}) by POST {url}{reason}; \
-                                     check extract.auth.login and extract.auth.password",
+                                     check LIVETEX_LOGIN and LIVETEX_PASSWORD",
                                     status.as_u16()
                                 ),
                             });

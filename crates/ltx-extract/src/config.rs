@@ -1,21 +1,22 @@
-//! `ExtractConfig`: the serde config of the extractor, its defaults and validation.
+//! `ExtractConfig`: the extractor's settings (built by `ltx-pipeline` from the one
+//! configuration file) and their validation.
 //!
-//! Durations are written as a number of seconds (`30`, `0.5`) or a string with a
-//! unit (`"500ms"`, `"30s"`, `"10m"`, `"1h"`, `"1d"`). Datetimes accept everything
-//! [`ltx_model::parse_api_datetime`] reads (naive values are Moscow time).
+//! This is the one place where the ranges of the source settings are checked; errors name
+//! the key as the configuration file spells it (`source.page_size`, `sync.window`), because
+//! that is where a user changes it.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
 
 use crate::error::ExtractError;
 use crate::profile::Profile;
 
 /// A secret string (token, password). Debug and Display print `***`; the value is
 /// only reachable through [`Secret::expose`], used when building a request.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -44,8 +45,7 @@ impl fmt::Display for Secret {
 }
 
 /// How requests are authenticated.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthConfig {
     /// A static Bearer token (the v2 API).
     Token {
@@ -62,7 +62,7 @@ pub enum AuthConfig {
 }
 
 /// Which endpoints enumerate changed conversations.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Page the conversations list itself (full objects).
@@ -72,115 +72,77 @@ pub enum Mode {
     Discover,
 }
 
+impl Mode {
+    /// The mode's name as written in configuration files and `--mode`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::List => "list",
+            Mode::Discover => "discover",
+        }
+    }
+}
+
 /// Configuration of one extractor (one LiveTex account).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct ExtractConfig {
     /// Base URL; `None` takes the profile's default (`https://api.livetex.ru` / `https://web-api.livetex.ru`).
-    #[serde(default)]
     pub base_url: Option<String>,
     /// API profile (`v2` or `web-api`).
-    #[serde(default)]
     pub profile: Profile,
     /// Credentials.
     pub auth: AuthConfig,
     /// `list` or `discover`.
-    #[serde(default)]
     pub mode: Mode,
     /// Records per page; `None` = the profile's default (100 v2, 50 web-api), capped by the profile.
-    #[serde(default)]
     pub page_size: Option<u32>,
     /// Maximum concurrent requests (and concurrently paged windows).
-    #[serde(default = "default_concurrency")]
     pub concurrency: usize,
     /// Client-side request rate limit (requests per second, shared by all tasks).
-    #[serde(default)]
     pub rate_limit_per_s: Option<f64>,
     /// Attempts per request before giving up on transient failures.
-    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// Timeout of one HTTP request (connect + body).
-    #[serde(default = "default_request_timeout", deserialize_with = "de_duration")]
     pub request_timeout: Duration,
     /// First backoff step; attempt n sleeps a random time in `[0, min(max, base·2ⁿ))`.
-    #[serde(default = "default_backoff_base", deserialize_with = "de_duration")]
     pub backoff_base: Duration,
     /// Backoff ceiling.
-    #[serde(default = "default_backoff_max", deserialize_with = "de_duration")]
     pub backoff_max: Duration,
     /// Size of the windows a sync range is split into (paged concurrently).
-    #[serde(default = "default_window", deserialize_with = "de_duration")]
     pub window: Duration,
     /// The newest `settle` of source time is left to the next sync (records still changing).
-    #[serde(default = "default_settle", deserialize_with = "de_duration")]
     pub settle: Duration,
     /// An incremental sync starts `lookback` before the cursor (late arrivals).
-    #[serde(default = "default_lookback", deserialize_with = "de_duration")]
     pub lookback: Duration,
     /// Start of the first sync and of full refreshes.
-    #[serde(default, deserialize_with = "de_opt_datetime")]
     pub start_date: Option<DateTime<Utc>>,
-    /// Capacity of the conversation channel the CLI creates (backpressure).
-    #[serde(default = "default_channel_capacity")]
-    pub channel_capacity: usize,
     /// Top-level conversation fields requested (`fields=`) on conversation list and
     /// single-conversation requests; `None` = every stored field
     /// ([`crate::fields::CONVERSATION_FIELDS`]). Must include `id` and `updated_at`.
-    #[serde(default)]
     pub fields: Option<Vec<String>>,
     /// The longest `Retry-After` honoured. A server asking for a longer wait fails the
     /// run at once, naming the request and the wait, instead of holding the warehouse
     /// lock for it.
-    #[serde(default = "default_max_retry_wait", deserialize_with = "de_duration")]
     pub max_retry_wait: Duration,
     /// Largest response body read, in MiB, after decompression: a larger one fails the
     /// request (not retried: the same request would send the same body), so one response
     /// cannot take the process's memory.
-    #[serde(default = "default_max_response_mb")]
     pub max_response_mb: u64,
     /// How far the API's `Date` may be from the local clock and still be the sync's "now".
     /// Beyond it ltx warns and takes the earlier of the two clocks, so that the cursor never
     /// passes local time (a server dated ahead would otherwise skip what changes meanwhile).
-    #[serde(default = "default_max_clock_skew", deserialize_with = "de_duration")]
     pub max_clock_skew: Duration,
 }
 
-fn default_concurrency() -> usize {
-    4
-}
-fn default_max_attempts() -> u32 {
-    6
-}
-fn default_request_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_backoff_base() -> Duration {
-    Duration::from_millis(250)
-}
-fn default_backoff_max() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_window() -> Duration {
-    Duration::from_secs(24 * 3600)
-}
-fn default_settle() -> Duration {
-    Duration::from_secs(10)
-}
-fn default_lookback() -> Duration {
-    Duration::from_secs(3600)
-}
-fn default_channel_capacity() -> usize {
-    1024
-}
-fn default_max_retry_wait() -> Duration {
-    Duration::from_secs(300)
-}
-fn default_max_response_mb() -> u64 {
-    64
-}
-fn default_max_clock_skew() -> Duration {
-    Duration::from_secs(300)
-}
+/// Requests in flight (`source.concurrency`).
+pub const CONCURRENCY: RangeInclusive<usize> = 1..=64;
+/// Seconds of one request's timeout (`source.timeout_s`).
+pub const TIMEOUT_S: RangeInclusive<u64> = 1..=600;
+/// Attempts per request: one plus `source.max_retries` (0..=20).
+pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=21;
+/// Largest response body in MiB (`source.max_response_mb`).
+pub const MAX_RESPONSE_MB: RangeInclusive<u64> = 1..=4096;
+/// The smallest sync window (`sync.window`).
+pub const MIN_WINDOW: Duration = Duration::from_secs(60);
 
 impl ExtractConfig {
     /// A config with every default, for the given profile and credentials.
@@ -191,21 +153,20 @@ impl ExtractConfig {
             auth,
             mode: Mode::default(),
             page_size: None,
-            concurrency: default_concurrency(),
+            concurrency: 4,
             rate_limit_per_s: None,
-            max_attempts: default_max_attempts(),
-            request_timeout: default_request_timeout(),
-            backoff_base: default_backoff_base(),
-            backoff_max: default_backoff_max(),
-            window: default_window(),
-            settle: default_settle(),
-            lookback: default_lookback(),
+            max_attempts: 6,
+            request_timeout: Duration::from_secs(30),
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            window: Duration::from_secs(24 * 3600),
+            settle: Duration::from_secs(10),
+            lookback: Duration::from_secs(3600),
             start_date: None,
-            channel_capacity: default_channel_capacity(),
             fields: None,
-            max_retry_wait: default_max_retry_wait(),
-            max_response_mb: default_max_response_mb(),
-            max_clock_skew: default_max_clock_skew(),
+            max_retry_wait: Duration::from_secs(300),
+            max_response_mb: 64,
+            max_clock_skew: Duration::from_secs(300),
         }
     }
 
@@ -230,130 +191,89 @@ impl ExtractConfig {
         self.max_response_mb.saturating_mul(1 << 20)
     }
 
-    /// Checks every value; the error names the offending key.
+    /// Checks every setting except the credentials ([`crate::auth::validate_credentials`]
+    /// checks those); the error names the key as the configuration file spells it.
     pub fn validate(&self) -> Result<(), ExtractError> {
         let bad = |key: &'static str, message: String| Err(ExtractError::Config { key, message });
+        let out_of_range = |value: &dyn fmt::Display, range: &dyn fmt::Debug| {
+            format!("{value} is out of range; allowed {range:?}")
+        };
         let base = self.effective_base_url();
         match url::Url::parse(&base) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            Ok(u) => {
+            _ => {
                 return bad(
-                    "extract.base_url",
-                    format!("scheme must be http or https, got {:?}", u.scheme()),
+                    "source.base_url",
+                    format!("{base:?} is not an http:// or https:// URL"),
                 )
             }
-            Err(e) => return bad("extract.base_url", format!("{base:?} is not a URL: {e}")),
-        }
-        match &self.auth {
-            AuthConfig::Token { token } if token.expose().trim().is_empty() => {
-                return bad(
-                    "extract.auth.token",
-                    "is empty (set it in the config or the environment)".into(),
-                )
-            }
-            AuthConfig::Password { login, .. } if login.trim().is_empty() => {
-                return bad("extract.auth.login", "is empty".into())
-            }
-            AuthConfig::Password { password, .. } if password.expose().is_empty() => {
-                return bad("extract.auth.password", "is empty".into())
-            }
-            _ => {}
         }
         if let Some(p) = self.page_size {
             let cap = self.profile.max_page_size();
             if p == 0 || p > cap {
                 return bad(
-                    "extract.page_size",
+                    "source.page_size",
                     format!(
-                        "{p} is out of range 1..={cap} for profile {}",
+                        "{p} is out of range; allowed 1..={cap} for profile {} (0 = {cap})",
                         self.profile.name()
                     ),
                 );
             }
         }
-        if self.concurrency == 0 || self.concurrency > 256 {
+        if !CONCURRENCY.contains(&self.concurrency) {
             return bad(
-                "extract.concurrency",
-                format!("{} is out of range 1..=256", self.concurrency),
+                "source.concurrency",
+                out_of_range(&self.concurrency, &CONCURRENCY),
             );
         }
         if let Some(r) = self.rate_limit_per_s {
             if !(r.is_finite() && r > 0.0) {
                 return bad(
-                    "extract.rate_limit_per_s",
-                    format!("{r} must be a positive number"),
+                    "source.rate_limit_per_s",
+                    format!("{r} is not allowed; use a number >= 0 (0 = no limit)"),
                 );
             }
         }
-        if self.max_attempts == 0 {
-            return bad("extract.max_attempts", "must be at least 1".into());
+        if !MAX_ATTEMPTS.contains(&self.max_attempts) {
+            return bad(
+                "source.max_retries",
+                out_of_range(&self.max_attempts.saturating_sub(1), &(0..=20)),
+            );
         }
-        if self.request_timeout.is_zero() {
-            return bad("extract.request_timeout", "must be positive".into());
+        let timeout_ok = self.request_timeout.subsec_nanos() == 0
+            && TIMEOUT_S.contains(&self.request_timeout.as_secs());
+        if !timeout_ok {
+            return bad(
+                "source.timeout_s",
+                out_of_range(&self.request_timeout.as_secs_f64(), &TIMEOUT_S),
+            );
         }
         if self.backoff_max < self.backoff_base {
             return bad(
-                "extract.backoff_max",
-                "must not be smaller than extract.backoff_base".into(),
+                "source.backoff",
+                "the backoff ceiling must not be smaller than its first step".into(),
             );
         }
-        if self.window < Duration::from_secs(1) {
-            return bad("extract.window", "must be at least 1 second".into());
-        }
-        if self.channel_capacity == 0 {
-            return bad("extract.channel_capacity", "must be at least 1".into());
-        }
-        if !(1..=4096).contains(&self.max_response_mb) {
+        if self.window < MIN_WINDOW {
             return bad(
-                "extract.max_response_mb",
-                format!("{} is out of range 1..=4096", self.max_response_mb),
+                "sync.window",
+                format!(
+                    "{}s is too small; allowed: at least 1m",
+                    self.window.as_secs_f64()
+                ),
+            );
+        }
+        if !MAX_RESPONSE_MB.contains(&self.max_response_mb) {
+            return bad(
+                "source.max_response_mb",
+                out_of_range(&self.max_response_mb, &MAX_RESPONSE_MB),
             );
         }
         if let Some(list) = &self.fields {
-            crate::fields::check(list).or_else(|m| bad("extract.fields", m))?;
+            crate::fields::check(list).or_else(|m| bad("source.fields", m))?;
         }
         Ok(())
     }
-}
-
-/// Parses `30`, `0.5`, `"500ms"`, `"30s"`, `"10m"`, `"1h"`, `"1d"`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (expected e.g. 30s, 10m, 1h, 1d)"))?;
-    let factor = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        other => return Err(format!("invalid duration unit {other:?} in {s:?}")),
-    };
-    Duration::try_from_secs_f64(value * factor).map_err(|e| format!("invalid duration {s:?}: {e}"))
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Num(f64),
-        Str(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::Num(n) => Duration::try_from_secs_f64(n).map_err(serde::de::Error::custom),
-        Raw::Str(s) => parse_duration(&s).map_err(serde::de::Error::custom),
-    }
-}
-
-fn de_opt_datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    let raw: Option<String> = Option::deserialize(d)?;
-    raw.map(|s| ltx_model::parse_api_datetime(&s).map_err(serde::de::Error::custom))
-        .transpose()
 }
 
 #[cfg(test)]
@@ -361,10 +281,15 @@ fn de_opt_datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Ut
 mod tests {
     use super::*;
 
+    fn token() -> AuthConfig {
+        AuthConfig::Token {
+            token: Secret::new("t0ken"),
+        }
+    }
+
     #[test]
-    fn defaults_fill_a_minimal_config() {
-        let cfg: ExtractConfig =
-            toml::from_str("[auth]\nmethod = \"token\"\ntoken = \"t0ken\"\n").unwrap();
+    fn defaults_are_valid() {
+        let cfg = ExtractConfig::new(Profile::V2, token());
         assert_eq!(cfg.profile, Profile::V2);
         assert_eq!(cfg.mode, Mode::List);
         assert_eq!(cfg.effective_page_size(), 100);
@@ -376,65 +301,72 @@ mod tests {
         assert_eq!(cfg.max_response_bytes(), 64 << 20);
         assert_eq!(cfg.max_clock_skew, Duration::from_secs(300));
         cfg.validate().unwrap();
-    }
-
-    #[test]
-    fn web_api_password_config_parses_durations_and_dates() {
-        let cfg: ExtractConfig = toml::from_str(
-            r#"
-            profile = "web-api"
-            mode = "discover"
-            window = "6h"
-            settle = 5
-            request_timeout = "1500ms"
-            start_date = "2026-01-01T00:00:00"
-            [auth]
-            method = "password"
-            login = "a@b.ru"
-            password = "hunter2"
-            "#,
-        )
-        .unwrap();
-        assert_eq!(cfg.profile, Profile::WebApi);
-        assert_eq!(cfg.effective_page_size(), 50);
-        assert_eq!(cfg.window, Duration::from_secs(6 * 3600));
-        assert_eq!(cfg.settle, Duration::from_secs(5));
-        assert_eq!(cfg.request_timeout, Duration::from_millis(1500));
-        assert_eq!(
-            cfg.start_date.unwrap().to_rfc3339(),
-            "2025-12-31T21:00:00+00:00"
-        );
-        assert!(!format!("{cfg:?}").contains("hunter2"));
-        cfg.validate().unwrap();
+        let web = ExtractConfig::new(Profile::WebApi, token());
+        assert_eq!(web.effective_page_size(), 50);
+        assert_eq!(web.effective_base_url(), "https://web-api.livetex.ru");
+        web.validate().unwrap();
     }
 
     #[test]
     fn validation_names_the_key() {
-        let mut cfg = ExtractConfig::new(
-            Profile::WebApi,
-            AuthConfig::Token {
-                token: Secret::new("x"),
-            },
-        );
+        let mut cfg = ExtractConfig::new(Profile::WebApi, token());
         cfg.page_size = Some(100);
         let err = cfg.validate().unwrap_err().to_string();
-        assert!(err.contains("extract.page_size"), "{err}");
+        assert!(
+            err.contains("source.page_size") && err.contains("1..=50"),
+            "{err}"
+        );
         cfg.page_size = None;
         cfg.concurrency = 0;
         assert!(cfg
             .validate()
             .unwrap_err()
             .to_string()
-            .contains("extract.concurrency"));
+            .contains("source.concurrency"));
+        cfg.concurrency = 65;
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("source.concurrency") && err.contains("1..=64"),
+            "{err}"
+        );
         cfg.concurrency = 1;
-        cfg.auth = AuthConfig::Token {
-            token: Secret::new("  "),
-        };
+        cfg.window = Duration::from_secs(59);
         assert!(cfg
             .validate()
             .unwrap_err()
             .to_string()
-            .contains("extract.auth.token"));
+            .contains("sync.window"));
+        cfg.window = MIN_WINDOW;
+        cfg.max_response_mb = 0;
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("source.max_response_mb"));
+        cfg.max_response_mb = 1;
+        cfg.base_url = Some("ftp://example.org".into());
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("source.base_url"));
+        cfg.base_url = None;
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn configured_field_lists_are_checked() {
+        let mut c = ExtractConfig::new(Profile::V2, token());
+        c.fields = Some(vec!["id".into(), "updated_at".into(), "chats".into()]);
+        c.validate().unwrap();
+        c.fields = Some(vec!["id".into(), "chats".into()]);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("source.fields") && e.contains("updated_at"),
+            "{e}"
+        );
+        c.fields = Some(vec!["id".into(), "updated_at".into(), "a,b".into()]);
+        assert!(c.validate().is_err());
     }
 
     #[test]
@@ -446,13 +378,5 @@ mod tests {
             password: s,
         };
         assert!(!format!("{auth:?}").contains("top-secret"));
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
-        assert_eq!(parse_duration("2.5").unwrap(), Duration::from_millis(2500));
-        assert!(parse_duration("5 parsecs").is_err());
     }
 }

@@ -45,7 +45,10 @@ async fn fetch(client: &Client, emitter: &Emitter, id: i64) -> Result<(), Extrac
     let req = Request {
         verb,
         path,
-        params: vec![("fields", crate::fields::fields_param(client.config()))],
+        params: vec![(
+            "fields",
+            crate::fields::fields_param(client.config().fields.as_deref()),
+        )],
         context: format!(" (conversation {id})"),
         allow_404: true,
     };

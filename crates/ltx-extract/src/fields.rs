@@ -5,10 +5,8 @@
 //! stores. Child lists (discover mode) are not restricted: the extractor reads only
 //! their `conversation.id` and `updated_at`.
 
-use crate::config::ExtractConfig;
-
 /// Every top-level conversation field the warehouse stores (the default of
-/// [`ExtractConfig::fields`]).
+/// `ExtractConfig::fields`).
 pub const CONVERSATION_FIELDS: &[&str] = &[
     "id",
     "created_at",
@@ -47,8 +45,8 @@ pub const CONVERSATION_FIELDS: &[&str] = &[
 pub const REQUIRED_FIELDS: &[&str] = &["id", "updated_at"];
 
 /// The value of the `fields` parameter: the configured list or [`CONVERSATION_FIELDS`].
-pub fn fields_param(cfg: &ExtractConfig) -> String {
-    match &cfg.fields {
+pub fn fields_param(configured: Option<&[String]>) -> String {
+    match configured {
         Some(list) => list.iter().map(|f| f.trim()).collect::<Vec<_>>().join(","),
         None => CONVERSATION_FIELDS.join(","),
     }
@@ -79,21 +77,10 @@ pub(crate) fn check(list: &[String]) -> Result<(), String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::config::{AuthConfig, Secret};
-    use crate::profile::Profile;
-
-    fn cfg() -> ExtractConfig {
-        ExtractConfig::new(
-            Profile::V2,
-            AuthConfig::Token {
-                token: Secret::new("t"),
-            },
-        )
-    }
 
     #[test]
     fn default_asks_for_every_stored_field() {
-        let p = fields_param(&cfg());
+        let p = fields_param(None);
         assert_eq!(p.split(',').count(), 31);
         assert!(p.starts_with("id,created_at,updated_at,visitor,"));
         assert!(p.ends_with(",chats,calls,leads,complaints,employees,events"));
@@ -101,17 +88,11 @@ mod tests {
 
     #[test]
     fn configured_lists_are_checked_and_sent() {
-        let mut c = cfg();
-        c.fields = Some(vec!["id".into(), "updated_at".into(), "chats".into()]);
-        c.validate().unwrap();
-        assert_eq!(fields_param(&c), "id,updated_at,chats");
-        c.fields = Some(vec!["id".into(), "chats".into()]);
-        let e = c.validate().unwrap_err().to_string();
-        assert!(
-            e.contains("extract.fields") && e.contains("updated_at"),
-            "{e}"
-        );
-        c.fields = Some(vec!["id".into(), "updated_at".into(), "a,b".into()]);
-        assert!(c.validate().is_err());
+        let list: Vec<String> = vec!["id".into(), "updated_at".into(), "chats".into()];
+        check(&list).unwrap();
+        assert_eq!(fields_param(Some(&list)), "id,updated_at,chats");
+        let e = check(&["id".into(), "chats".into()]).unwrap_err();
+        assert!(e.contains("updated_at"), "{e}");
+        assert!(check(&["id".into(), "updated_at".into(), "a,b".into()]).is_err());
     }
 }

@@ -277,7 +277,10 @@ fn list_params(
 ) -> crate::profile::Params {
     let mut params = client.profile().list_params(range, offset, limit);
     if resource == Resource::Conversations {
-        params.push(("fields", crate::fields::fields_param(client.config())));
+        params.push((
+            "fields",
+            crate::fields::fields_param(client.config().fields.as_deref()),
+        ));
     }
     params
 }

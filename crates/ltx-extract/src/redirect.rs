@@ -68,14 +68,14 @@ pub(crate) fn refused(
         (Some(f), Some(t)) if f.host_str() != t.host_str() => {
             "it leads to another host, which would receive the credentials of the request \
              (the token, or the password of a login); if the API moved, set \
-             extract.base_url (--base-url) to its new address"
+             source.base_url (--base-url) to its new address"
         }
         (Some(f), Some(t)) if t.scheme() == "http" && f.scheme() == "https" => {
             "it leads from https to plain http, which would send the credentials unencrypted"
         }
         (Some(f), Some(t)) if !same_origin_or_upgrade(f, t) => {
             "it leads to another port or scheme of the host, which would receive the \
-             credentials of the request; if the API moved, set extract.base_url (--base-url)"
+             credentials of the request; if the API moved, set source.base_url (--base-url)"
         }
         (_, None) => "the answer names no valid Location",
         _ => "too many redirects within the same origin",

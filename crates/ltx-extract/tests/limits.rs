@@ -96,7 +96,7 @@ async fn bad_token_fails_at_once_with_a_clear_message() {
     assert!(matches!(err, ExtractError::Auth { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains("401") && msg.contains("extract.auth.token"),
+        msg.contains("401") && msg.contains("LIVETEX_API_TOKEN"),
         "{msg}"
     );
     assert!(!msg.contains("wrong-token-123"), "{msg}");

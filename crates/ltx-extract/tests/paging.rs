@@ -328,21 +328,21 @@ async fn credentials_with_a_stray_cr_are_a_config_error_before_any_request() {
             AuthConfig::Token {
                 token: Secret::new("sim-token\r"),
             },
-            "extract.auth.token",
+            "LIVETEX_API_TOKEN",
         ),
         (
             AuthConfig::Password {
                 login: "admin@example.ru\r\n".into(),
                 password: Secret::new("sim-password"),
             },
-            "extract.auth.login",
+            "LIVETEX_LOGIN",
         ),
         (
             AuthConfig::Password {
                 login: "admin@example.ru".into(),
                 password: Secret::new("sim-password\n"),
             },
-            "extract.auth.password",
+            "LIVETEX_PASSWORD",
         ),
     ] {
         let profile = match auth {

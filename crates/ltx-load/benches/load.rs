@@ -19,10 +19,10 @@
 //!
 //! Around each run, a child of its own measures the machine's speed just before and just
 //! after it ([`reference_speed`], MB/s: `ref_before`, `ref_after`), and the run's
-//! conversations/s are also given per MB/s of the reference (`per_ref`). The development
-//! VM switches within seconds between two speeds (the reference: ~520–620 or ~790–850
-//! MB/s); the reference runs on one vCPU, so a run between two fast references can still
-//! have met a slow second vCPU (it then costs more CPU-seconds for the same work).
+//! conversations/s are also given per MB/s of the reference (`per_ref`), because a VM's
+//! speed can drift within seconds. The reference runs on one vCPU, so a run between two
+//! fast references can still have met a slow second vCPU (it then costs more CPU-seconds
+//! for the same work).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -37,10 +37,9 @@ use ltx_transform::pool::PoolError;
 use ltx_transform::{Record, TableBatch, TransformConfig, TransformPool};
 
 /// Rows per transform batch. The transform keeps up to this many rows per (table, month)
-/// in its builders, per worker; the default 65 536 costs ~200 MB per worker on the
-/// simulator's data (wide `conversations`/`chats` rows with JSON columns), so the bench
-/// uses the `ltx` default, 4096 (the loader accumulates row groups of its own size anyway;
-/// measured at 100k: 174 MB peak vs 221 MB with 8192, same throughput).
+/// in its builders, per worker, and rows are wide (`conversations`/`chats` with JSON
+/// columns), so the bench uses the `ltx` default, 4096 (the loader accumulates row groups
+/// of its own size anyway; figures in docs/BENCHMARKS.md).
 const BATCH_ROWS: usize = 4096;
 
 /// The sink's error: the loader's or the pool's.

@@ -4,8 +4,7 @@
 //! whole row groups, one file's groups after another's. When the input ends, what is left
 //! is the unfinished group of each open file, and the largest one (the current month's
 //! `chat_messages`, up to 128k rows) was encoded by one thread while the other core had
-//! nothing left to do: in an `ltx import` of 100k conversations the run's closing was a
-//! single busy thread for ~0.19 s (perf). A row group's columns are independent until
+//! nothing left to do. A row group's columns are independent until
 //! they are appended to the file in order, so here each thread takes the next column
 //! (largest first) through the `parquet` crate's own [`ArrowColumnWriter`]s, and the
 //! chunks are appended in schema order: the file is the same as `ArrowWriter` writes it.

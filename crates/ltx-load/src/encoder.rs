@@ -3,14 +3,12 @@
 //! The loader thread also feeds the transform workers (it pushes records into the
 //! `TransformPool` and writes the batches it hands back). A full row group (up to 128k
 //! rows of `chat_messages`) takes tens of milliseconds to encode and compress, and while
-//! the loader thread did that itself the workers ran out of input: in an `ltx import` of
-//! 100k conversations each worker waited for input 37% of its time. Here the loader
+//! the loader thread did that itself the workers ran out of input. Here the loader
 //! thread only slices the group off and hands it over with the file's writer; the writer
 //! comes back when the group is written, so a file's row groups stay in order.
 //!
-//! One thread per core: with a single encoding thread the loader still waited for it
-//! 1.5 s of a 100k import (encoding is ~2 CPU-s of it), and the workers, fed by the
-//! loader, waited for input ~22% of their time meanwhile.
+//! One thread per core: with a single encoding thread the loader still waited for it,
+//! and the workers, fed by the loader, waited for input meanwhile.
 //!
 //! At most [`max_in_flight`] groups are with the encoder at once, and their memory counts
 //! in the staging budget until they come back, so memory stays bounded as before.

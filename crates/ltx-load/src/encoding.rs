@@ -39,10 +39,8 @@ impl ColumnEncoding {
     ///   a dictionary, no statistics.
     /// * **Integer ids and creation instants**: `DELTA_BINARY_PACKED` instead of plain
     ///   8-byte values. Within a staging file they are nearly sorted (ids are allocated in
-    ///   order, rows arrive by time), so the deltas pack into a few bits: measured on 100k
-    ///   simulator conversations the encoding costs less than zstd saves on the bytes it no
-    ///   longer sees (callgrind on the writer: -5.7% instructions;
-    ///   `chat_messages.message_id` 1.45 MB -> 0.35 MB) and data files shrink 3.5%. Not
+    ///   order, rows arrive by time), so the deltas pack into a few bits and the encoding
+    ///   costs less than zstd saves on the bytes it no longer sees. Not
     ///   other instants ([`ColumnRole::Instant`]: `_source_updated_at`, `updated_at`…):
     ///   they jump back and forth between conversations, and delta-packing them doubled
     ///   their size. DuckDB, pyarrow and the `parquet` crate read this encoding in v1 data
@@ -198,10 +196,8 @@ mod tests {
         /// Integer keys and creation instants written with `DELTA_BINARY_PACKED` instead of plain
         /// 8-byte values (they have no dictionary, see [`ALSO_NO_DICTIONARY`]). Within a staging
         /// file they are nearly sorted (ids are allocated in order, rows arrive by time), so the
-        /// deltas pack into a few bits: measured on 100k simulator conversations the encoding costs
-        /// less than zstd saves on the bytes it no longer sees (callgrind on the writer: -5.7%
-        /// instructions; `chat_messages.message_id` 1.45 MB -> 0.35 MB) and data files shrink 3.5%.
-        /// Not `_source_updated_at` nor `updated_at`-like instants: they jump back and forth
+        /// deltas pack into a few bits and the encoding costs less than zstd saves on the bytes
+        /// it no longer sees. Not `_source_updated_at` nor `updated_at`-like instants: they jump back and forth
         /// between conversations, and delta-packing them doubled their size. DuckDB, pyarrow and
         /// the `parquet` crate read this encoding in v1 data pages.
         pub(super) const DELTA_ENCODED: &[&str] = &[

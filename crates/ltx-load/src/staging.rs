@@ -12,9 +12,8 @@
 //! column encoders (a zstd context, dictionary and page buffers per column, ~128 KiB each)
 //! exist for one row group at a time instead of for every open one. Feeding the writer
 //! batch by batch kept them alive for all open groups: counted in the budget they left
-//! room for ~4k-row row groups only, and the loader thread spent its time re-creating
-//! encoders and compressing small pages (100k conversations: 2.3 -> 1.6 loader CPU-s,
-//! 198 -> 186 row groups, peak RSS 193 -> 199 MB with the budget raised to 64 MiB).
+//! room for small row groups only, and the loader thread spent its time re-creating
+//! encoders and compressing small pages.
 //! A full row group is written out by the encoding thread, not the loader's (see the
 //! `encoder` module); at the end the files are closed on [`CLOSERS`] threads, a large
 //! last row group's columns encoded on one thread per core (the `by_columns` module).

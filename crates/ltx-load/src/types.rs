@@ -25,8 +25,8 @@ pub struct LoadOptions {
     /// Bytes all open staging writers may buffer before row groups are flushed early,
     /// row groups being encoded included (default 48 MiB of Arrow batches: with the
     /// transform's builders and two encoding threads this keeps an import of 1M
-    /// conversations near 240 MB; 64 MiB made 12% fewer row groups at 100k and ~10 MB more
-    /// at 1M; 32 MiB cost ~20 MB less than 64 for ~40% more row groups).
+    /// conversations under the 256 MB target; a larger budget buys fewer row groups for
+    /// more memory, a smaller one the reverse).
     pub staging_memory_bytes: usize,
     /// A (table, partition) with more live files than this is compacted after a commit
     /// (default 16).

@@ -163,9 +163,9 @@ impl Warehouse {
             let current = catalog::built_for(&wh.inner.layout);
             // A warehouse where nothing was ever committed (generation 0) and that has no
             // catalog yet gets one at its first commit, successful or failed, as every
-            // commit rebuilds it: building views over empty placeholders here first cost a
-            // first import ~0.1 s of a serial start. Until then `ltx query` says there is
-            // no catalog yet, which is true.
+            // commit rebuilds it: building views over empty placeholders here first would
+            // only delay a first import. Until then `ltx query` says there is no catalog
+            // yet, which is true.
             let nothing_committed =
                 st.manifest.generation == 0 && !wh.inner.layout.catalog().exists();
             if current != Some((st.manifest.generation, root)) && !nothing_committed {

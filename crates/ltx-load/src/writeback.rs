@@ -1,9 +1,8 @@
 //! Staging files are written to disk while the run goes on, not all at its end.
 //!
 //! The kernel keeps what the encoder writes in the page cache until something syncs it,
-//! so the `fsync` of each staging file at the commit wrote the whole run's data at once:
-//! in an `ltx import` of 100k conversations (44 MB of Parquet) the cores sat idle for
-//! ~0.1 s at the end of the run waiting for it (perf). After each row group the encoder
+//! so the `fsync` of each staging file at the commit wrote the whole run's data at once
+//! while the cores sat idle waiting for it. After each row group the encoder
 //! asks this thread to `fdatasync` the file, so the final `fsync` finds little left to
 //! write. A request is only an early start: if the thread is busy it is dropped, and an
 //! error here is ignored, because the staging file's own `fsync` before the commit is what

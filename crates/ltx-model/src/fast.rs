@@ -1,11 +1,9 @@
 //! The fast path: a parser written for this model, tried before serde.
 //!
-//! Through serde_json, parsing was ~84% of the transform's instructions (~175k of ~208k
-//! per simulator conversation of ~7.2 KB, callgrind), most of it serde's per-token
-//! visitor machinery. This parser reads the same model straight from the bytes (~93k
-//! instructions per conversation: ~280 keys, ~120 strings, ~30 datetimes, ~56 objects;
-//! datetimes go through a per-thread day cache, free-form values are checked and sliced,
-//! not handed to serde), and is *strict*: whenever it meets anything it was not written
+//! Through serde_json, parsing was most of the transform's instructions, most of it
+//! serde's per-token visitor machinery. This parser reads the same model straight from
+//! the bytes (datetimes go through a per-thread day cache, free-form values are checked
+//! and sliced, not handed to serde), and is *strict*: whenever it meets anything it was not written
 //! for (a duplicate key, a float, a surrogate escape, an invalid value for a field, ...)
 //! it gives up ([`Bail`]) and the caller parses the record again with serde, which applies
 //! every tolerance and reports errors with a field path.

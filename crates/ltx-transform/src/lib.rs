@@ -10,7 +10,7 @@
 //! Does not own: HTTP (ltx-extract), the wire types and their tolerance (ltx-model),
 //! Parquet files, commits and DuckDB views (ltx-load). Plain synchronous code: the
 //! caller feeds a [`Transformer`] and drains full batches as it goes, or hands records to a
-//! [`TransformPool`] that runs one `Transformer` per core (JSON parsing is ~85% of the cost).
+//! [`TransformPool`] that runs one `Transformer` per core (JSON parsing is most of the cost).
 
 mod calls;
 mod chat_messages;
@@ -272,6 +272,9 @@ impl PiiPolicy {
 /// Default number of rows per emitted batch.
 pub const DEFAULT_BATCH_ROWS: usize = 65_536;
 
+/// The allowed `batch_rows` (`sync.batch_rows` in the configuration).
+pub const BATCH_ROWS: std::ops::RangeInclusive<usize> = 1..=10_000_000;
+
 /// Configuration of one transform run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformConfig {
@@ -298,10 +301,15 @@ impl TransformConfig {
 
     /// Checks the values a user can get wrong.
     pub fn validate(&self) -> Result<(), TransformError> {
-        if self.batch_rows == 0 {
+        if !BATCH_ROWS.contains(&self.batch_rows) {
             return Err(TransformError::InvalidConfig {
                 key: "batch_rows",
-                reason: "must be at least 1".to_owned(),
+                reason: format!(
+                    "{} is out of range; allowed {}..={}",
+                    self.batch_rows,
+                    BATCH_ROWS.start(),
+                    BATCH_ROWS.end()
+                ),
             });
         }
         Ok(())

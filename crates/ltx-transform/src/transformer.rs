@@ -188,7 +188,7 @@ impl Transformer {
     /// As [`Transformer::push_json`], for a record parsed elsewhere with
     /// [`Conversation::from_json`] (`raw` is kept in `_rejected` if it failed).
     ///
-    /// Parsing is ~80% of the CPU time of `push_json` and needs no transformer state, so
+    /// Parsing is most of the CPU time of `push_json` and needs no transformer state, so
     /// a caller with two cores can parse on a second thread while this one builds
     /// batches. A parsed conversation borrows from its JSON text, so parse a chunk of
     /// records inside [`std::thread::scope`] and push the results in order:

@@ -2,14 +2,23 @@
 //! defaults) overlaid by a pipeline file, then by environment / command-line overrides.
 //!
 //! Validated on load; every error names the file, the key and what is allowed. Secrets
-//! never live here: they come from the environment when a command needs them.
+//! never live here: they come from the environment when a command needs them
+//! ([`crate::credentials`]). The configuration is built into each stage's own settings
+//! ([`Config::extract_config`], [`Config::transform_config`], [`Config::load_options`]);
+//! a range a stage owns is checked by that stage's validation, once, and reported here
+//! under the key of this file.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use ltx_transform::{PiiAction, PiiPolicy, Table, TableKind};
-use serde::{Deserialize, Serialize};
+use ltx_extract::{AuthConfig, ExtractConfig, ExtractError, Secret};
+use ltx_load::LoadOptions;
+use ltx_transform::{PiiAction, PiiPolicy, Table, TableKind, TransformConfig, TransformError};
+use serde::Deserialize;
+
+pub use crate::duration::parse_duration;
+pub use ltx_extract::{Mode, Profile};
 
 /// The documented defaults, embedded so that `ltx` works from any directory.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -45,67 +54,8 @@ pub enum ConfigError {
     },
 }
 
-/// API profile of the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum Profile {
-    /// `https://api.livetex.ru/v2`, Bearer token.
-    #[serde(rename = "v2")]
-    #[value(name = "v2")]
-    V2,
-    /// `https://web-api.livetex.ru`, OAuth password grant.
-    #[serde(rename = "web-api")]
-    #[value(name = "web-api")]
-    WebApi,
-}
-
-impl Profile {
-    /// The profile's name as written in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::V2 => "v2",
-            Profile::WebApi => "web-api",
-        }
-    }
-
-    /// The public URL used when `source.base_url` is empty.
-    pub fn default_base_url(self) -> &'static str {
-        match self {
-            Profile::V2 => "https://api.livetex.ru",
-            Profile::WebApi => "https://web-api.livetex.ru",
-        }
-    }
-
-    /// Largest page the profile serves.
-    pub fn max_page_size(self) -> u32 {
-        match self {
-            Profile::V2 => 100,
-            Profile::WebApi => 50,
-        }
-    }
-}
-
-/// How conversations are found on the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Page the conversations list sorted by `updated_at`.
-    List,
-    /// Page chats/calls/leads/complaints, then fetch each conversation by id.
-    Discover,
-}
-
-impl Mode {
-    /// The mode's name as written in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::List => "list",
-            Mode::Discover => "discover",
-        }
-    }
-}
-
 /// Log line format on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -115,7 +65,7 @@ pub enum LogFormat {
 }
 
 /// The whole configuration (sections as in `config/default.toml`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Name of the job, recorded with every run.
@@ -133,7 +83,7 @@ pub struct Config {
 }
 
 /// `[source]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// API profile.
@@ -172,7 +122,7 @@ impl SourceConfig {
 }
 
 /// `[sync]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncConfig {
     /// First date a full sync reads from (LiveTex datetime syntax; naive = Moscow).
@@ -242,7 +192,7 @@ impl SyncConfig {
 }
 
 /// `[personal_data]`: one action per class of personal data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalData {
     /// Names (visitors.name/nickname, leads.name).
@@ -259,7 +209,7 @@ pub struct PersonalData {
     pub message_texts: PiiAction,
     /// Prechat forms, prechats and visitor variables (free-form JSON): keep, hash (same
     /// shape, every value hashed) or drop; unset = the strictest of names, emails, phones.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub form_fields: Option<PiiAction>,
 }
 
@@ -292,7 +242,7 @@ impl PersonalData {
 }
 
 /// `[destination]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     /// Warehouse directory.
@@ -300,7 +250,7 @@ pub struct Destination {
 }
 
 /// `[log]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// text or json.
@@ -424,82 +374,7 @@ impl Config {
                 ),
             ));
         }
-        let s = &self.source;
-        let base = s.effective_base_url();
-        match url_scheme(base) {
-            Some("http") | Some("https") => {}
-            _ => {
-                return Err(err(
-                    "source.base_url",
-                    format!("{base:?} is not an http:// or https:// URL"),
-                ))
-            }
-        }
-        let max = s.profile.max_page_size();
-        if s.page_size > max {
-            return Err(err(
-                "source.page_size",
-                format!(
-                    "{} is out of range; allowed 1..={max} for profile {} (0 = {max})",
-                    s.page_size,
-                    s.profile.as_str()
-                ),
-            ));
-        }
-        if !(1..=64).contains(&s.concurrency) {
-            return Err(err(
-                "source.concurrency",
-                format!("{} is out of range; allowed 1..=64", s.concurrency),
-            ));
-        }
-        if !(s.rate_limit_per_s.is_finite() && s.rate_limit_per_s >= 0.0) {
-            return Err(err(
-                "source.rate_limit_per_s",
-                format!(
-                    "{} is not allowed; use a number >= 0 (0 = no limit)",
-                    s.rate_limit_per_s
-                ),
-            ));
-        }
-        if !(1..=600).contains(&s.timeout_s) {
-            return Err(err(
-                "source.timeout_s",
-                format!("{} is out of range; allowed 1..=600", s.timeout_s),
-            ));
-        }
-        if s.max_retries > 20 {
-            return Err(err(
-                "source.max_retries",
-                format!("{} is out of range; allowed 0..=20", s.max_retries),
-            ));
-        }
-        parse_duration(&s.max_retry_wait).map_err(|m| err("source.max_retry_wait", m))?;
-        if !(1..=4096).contains(&s.max_response_mb) {
-            return Err(err(
-                "source.max_response_mb",
-                format!("{} is out of range; allowed 1..=4096", s.max_response_mb),
-            ));
-        }
-        parse_duration(&s.max_clock_skew).map_err(|m| err("source.max_clock_skew", m))?;
         parse_duration(&self.sync.max_duration).map_err(|m| err("sync.max_duration", m))?;
-        ltx_model::parse_api_datetime(&self.sync.start_date).map_err(|e| {
-            err(
-                "sync.start_date",
-                format!(
-                    "{e}; expected a date like 2024-01-01 or a datetime like 2024-01-01T00:00:00"
-                ),
-            )
-        })?;
-        parse_duration(&self.sync.lookback).map_err(|m| err("sync.lookback", m))?;
-        if parse_duration(&self.sync.window).map_err(|m| err("sync.window", m))?
-            < Duration::from_secs(60)
-        {
-            return Err(err(
-                "sync.window",
-                format!("{:?} is too small; allowed: at least 1m", self.sync.window),
-            ));
-        }
-        parse_duration(&self.sync.settle).map_err(|m| err("sync.settle", m))?;
         if self.sync.channel_capacity == 0 || self.sync.channel_capacity > 1_000_000 {
             return Err(err(
                 "sync.channel_capacity",
@@ -515,15 +390,6 @@ impl Config {
                 format!(
                     "{} is out of range; allowed 0..=256 (0 = one per CPU core)",
                     self.sync.transform_workers
-                ),
-            ));
-        }
-        if self.sync.batch_rows == 0 || self.sync.batch_rows > 10_000_000 {
-            return Err(err(
-                "sync.batch_rows",
-                format!(
-                    "{} is out of range; allowed 1..=10000000",
-                    self.sync.batch_rows
                 ),
             ));
         }
@@ -551,28 +417,114 @@ impl Config {
                 "must not be empty; e.g. info, debug, ltx_extract=debug".to_owned(),
             ));
         }
+        // The stages check the ranges they own; their keys are this file's keys.
+        self.build_extract_config(AuthConfig::Token {
+            token: Secret::new(String::new()),
+        })
+        .map_err(|e| e.in_file(file))?;
+        self.transform_config("validate", Utc::now(), String::new())
+            .map_err(|e| e.in_file(file))?;
         Ok(())
     }
-}
 
-/// Checks a credential read from the environment variable `var` before it is used: a
-/// control character (the CR of a Windows env file, a stray LF) makes every request fail
-/// like a network error, retried to exhaustion, or a login fail as a wrong password. The
-/// error names the variable, never the value.
-pub fn check_credential(var: &str, value: &str) -> Result<(), ConfigError> {
-    match ltx_extract::auth::credential_problem(value) {
-        None => Ok(()),
-        Some(message) => Err(ConfigError::Key {
-            file: "environment".to_owned(),
-            key: var.to_owned(),
-            message,
-        }),
+    /// The extractor's settings, with the credentials (from the environment, see
+    /// [`crate::credentials::auth_from_env`]); validated.
+    pub fn extract_config(&self, auth: AuthConfig) -> Result<ExtractConfig, ConfigError> {
+        ltx_extract::auth::validate_credentials(&auth).map_err(extract_key)?;
+        self.build_extract_config(auth)
+    }
+
+    fn build_extract_config(&self, auth: AuthConfig) -> Result<ExtractConfig, ConfigError> {
+        let s = &self.source;
+        let duration = |key: &str, text: &str| {
+            parse_duration(text).map_err(|message| ConfigError::Key {
+                file: "config".into(),
+                key: key.to_owned(),
+                message,
+            })
+        };
+        let mut e = ExtractConfig::new(s.profile, auth);
+        e.base_url = Some(s.effective_base_url().to_owned());
+        e.mode = s.mode;
+        e.page_size = (s.page_size > 0).then_some(s.page_size);
+        e.concurrency = s.concurrency as usize;
+        e.rate_limit_per_s = (s.rate_limit_per_s != 0.0).then_some(s.rate_limit_per_s);
+        e.max_attempts = s.max_retries.saturating_add(1);
+        e.request_timeout = Duration::from_secs(s.timeout_s);
+        e.window = duration("sync.window", &self.sync.window)?;
+        e.settle = duration("sync.settle", &self.sync.settle)?;
+        e.lookback = self.sync.lookback_duration()?;
+        e.start_date = Some(self.sync.start()?);
+        e.max_retry_wait = duration("source.max_retry_wait", &s.max_retry_wait)?;
+        e.max_response_mb = s.max_response_mb;
+        e.max_clock_skew = duration("source.max_clock_skew", &s.max_clock_skew)?;
+        e.validate().map_err(extract_key)?;
+        Ok(e)
+    }
+
+    /// The transform's settings for one run; `salt` is `LTX_PII_SALT`'s value.
+    pub fn transform_config(
+        &self,
+        run_id: &str,
+        synced_at: DateTime<Utc>,
+        salt: String,
+    ) -> Result<TransformConfig, ConfigError> {
+        let t = TransformConfig {
+            batch_rows: self.sync.batch_rows,
+            pii: self.personal_data.policy(salt),
+            run_id: run_id.to_owned(),
+            synced_at,
+        };
+        t.validate().map_err(|e| match e {
+            TransformError::InvalidConfig { key, reason } => ConfigError::Key {
+                file: "config".into(),
+                key: format!("sync.{key}"),
+                message: reason,
+            },
+        })?;
+        Ok(t)
+    }
+
+    /// The loader's settings: its defaults (the embedded BI models; `LTX_CRASH_AT` armed
+    /// for tests).
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions::default()
     }
 }
 
-fn url_scheme(url: &str) -> Option<&str> {
-    let (scheme, rest) = url.split_once("://")?;
-    (!rest.is_empty()).then_some(scheme)
+/// An extractor configuration error under this file's key.
+fn extract_key(e: ExtractError) -> ConfigError {
+    match e {
+        ExtractError::Config { key, message } => ConfigError::Key {
+            // Credentials come from the environment, everything else from the file.
+            file: if key.starts_with("LIVETEX_") {
+                "environment".into()
+            } else {
+                "config".into()
+            },
+            key: key.to_owned(),
+            message,
+        },
+        other => ConfigError::Key {
+            file: "config".into(),
+            key: "source".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+impl ConfigError {
+    /// The same error, naming `file` as where the value came from.
+    fn in_file(self, file: &str) -> ConfigError {
+        match self {
+            ConfigError::Key { key, message, .. } => ConfigError::Key {
+                file: file.to_owned(),
+                key,
+                message,
+            },
+            other => other,
+        }
+    }
 }
 
 fn parse_toml(file: &str, text: &str) -> Result<toml::Value, ConfigError> {
@@ -616,47 +568,6 @@ fn merge(base: &mut toml::Value, overlay: toml::Value) {
         }
         (b, o) => *b = o,
     }
-}
-
-/// Parses `90s`, `15m`, `1h`, `2d`, `1h30m` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let s = text.trim();
-    if s.is_empty() {
-        return Err("empty duration; expected e.g. 90s, 15m, 1h, 1h30m, 2d".to_owned());
-    }
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for ch in s.chars() {
-        if ch.is_ascii_digit() {
-            number.push(ch);
-            continue;
-        }
-        let unit = match ch {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => {
-                return Err(format!(
-                    "{text:?} is not a duration; units allowed: s, m, h, d (e.g. 1h30m)"
-                ))
-            }
-        };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration; expected e.g. 90s, 1h30m"))?;
-        total = total.saturating_add(n.saturating_mul(unit));
-        number.clear();
-    }
-    if !number.is_empty() {
-        return Err(format!(
-            "{text:?} is not a duration: the number {number} has no unit (s, m, h, d)"
-        ));
-    }
-    Ok(Duration::from_secs(total))
 }
 
 #[cfg(test)]
@@ -824,16 +735,6 @@ mod tests {
         let p = Path::new("/nonexistent/ltx.toml");
         assert!(Config::load(Some(p), false, &Overrides::default()).is_ok());
         assert!(Config::load(Some(p), true, &Overrides::default()).is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_duration("1x").is_err());
-        assert!(parse_duration("1h30").is_err());
     }
 
     #[test]
