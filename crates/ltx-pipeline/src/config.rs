@@ -247,6 +247,9 @@ impl PersonalData {
 pub struct Destination {
     /// Warehouse directory.
     pub warehouse: PathBuf,
+    /// DuckDB storage version of `warehouse.duckdb` (`vX.Y.Z`): the oldest DuckDB that
+    /// can open the catalog.
+    pub duckdb_storage_version: String,
 }
 
 /// `[log]`.
@@ -411,6 +414,17 @@ impl Config {
         if self.destination.warehouse.as_os_str().is_empty() {
             return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
+        let version = &self.destination.duckdb_storage_version;
+        ltx_load::check_storage_version(version).map_err(|e| {
+            let message = match e {
+                ltx_load::LoadError::StorageVersion { message, .. } => message,
+                other => other.to_string(),
+            };
+            err(
+                "destination.duckdb_storage_version",
+                format!("{version:?}: {message}"),
+            )
+        })?;
         if self.log.level.trim().is_empty() {
             return Err(err(
                 "log.level",
@@ -486,9 +500,12 @@ impl Config {
     }
 
     /// The loader's settings: its defaults (the embedded BI models; `LTX_CRASH_AT` armed
-    /// for tests).
+    /// for tests) and the catalog's storage version.
     pub fn load_options(&self) -> LoadOptions {
-        LoadOptions::default()
+        LoadOptions {
+            duckdb_storage_version: self.destination.duckdb_storage_version.clone(),
+            ..LoadOptions::default()
+        }
     }
 }
 
