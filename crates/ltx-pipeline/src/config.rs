@@ -733,6 +733,33 @@ mod tests {
     }
 
     #[test]
+    fn duckdb_storage_version_is_checked_and_reaches_the_loader() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::defaults().unwrap();
+        assert_eq!(c.load_options().duckdb_storage_version, "v1.1.0");
+        let p = write(&d, "[destination]\nduckdb_storage_version = \"v1.4.0\"\n");
+        let c = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap()
+            .config;
+        assert_eq!(c.load_options().duckdb_storage_version, "v1.4.0");
+        for (bad, why) in [
+            ("1.4", "expected vX.Y.Z"),
+            ("v1.0.0", "older than v1.1.0"),
+            ("v9.9.9", "not a known DuckDB version"),
+        ] {
+            let text = format!("[destination]\nduckdb_storage_version = \"{bad}\"\n");
+            let p = write(&d, &text);
+            let e = Config::load(Some(&p), true, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("destination.duckdb_storage_version") && e.contains(why),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn overrides_beat_file() {
         let d = tempfile::tempdir().unwrap();
         let p = write(&d, "[source]\nmode = \"discover\"\nconcurrency = 2\n");
