@@ -356,8 +356,8 @@ fn build_at(
         let config = duckdb::Config::default()
             .threads(1)
             .map_err(|e| cat_err(e.to_string()))?;
-        // The file is attached, not opened: only ATTACH takes a storage version. DuckDB
-        // writes the oldest format given there (and refuses a view it could not store in it).
+        // The file is attached, not opened: only ATTACH takes a storage version, and DuckDB
+        // then writes the file in that version's format.
         let conn = duckdb::Connection::open_in_memory_with_flags(config)
             .map_err(|e| cat_err(e.to_string()))?;
         // A model needing an extension that is not compiled in (e.g. ICU for time zone
