@@ -1,8 +1,10 @@
 -- daily_conversation_kpis: one row per UTC day x site x department.
 -- Volume, success rate, average duration and the activity inside the conversations.
--- created_at is TIMESTAMPTZ; the cast to TIMESTAMP keeps the UTC wall clock (no ICU needed).
+-- created_at is TIMESTAMPTZ; make_timestamp(epoch_us(...)) is its UTC wall clock in every
+-- client. (A CAST to TIMESTAMP would give the session's TimeZone wherever ICU is loaded:
+-- Python, JDBC, ODBC and the BI tools built on them.)
 SELECT
-    CAST(CAST(created_at AS TIMESTAMP) AS DATE)                         AS day_utc,
+    CAST(make_timestamp(epoch_us(created_at)) AS DATE)                 AS day_utc,
     site_id,
     department_id,
     count(*)                                                            AS conversations,

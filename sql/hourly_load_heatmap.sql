@@ -1,11 +1,12 @@
 -- hourly_load_heatmap: one row per clock x ISO weekday x hour, where clock is 'MSK'
 -- (Moscow wall clock, from created_at_msk) or 'UTC' (from created_at). Filter on one clock.
--- created_at_msk is written by the transform with the tz database, so no ICU / AT TIME ZONE here.
+-- created_at_msk is written by the transform with the tz database, so no ICU / AT TIME ZONE here;
+-- the UTC clock is make_timestamp(epoch_us(created_at)), not a CAST (session TimeZone under ICU).
 WITH c AS (
     SELECT 'MSK' AS clock, created_at_msk AS ts, chat_count, call_count, lead_count, message_count
     FROM conversations
     UNION ALL
-    SELECT 'UTC' AS clock, CAST(created_at AS TIMESTAMP) AS ts, chat_count, call_count, lead_count, message_count
+    SELECT 'UTC' AS clock, make_timestamp(epoch_us(created_at)) AS ts, chat_count, call_count, lead_count, message_count
     FROM conversations
 )
 SELECT

@@ -2,11 +2,11 @@
 -- Time to completion = completed_at - created_at in seconds, over completed leads only.
 WITH l AS (
     SELECT
-        CAST(CAST(created_at AS TIMESTAMP) AS DATE)     AS day_utc,
+        CAST(make_timestamp(epoch_us(created_at)) AS DATE) AS day_utc,
         coalesce(lead_type, '(none)')                   AS lead_type,
         result,
         CASE WHEN completed_at IS NOT NULL THEN
-            date_diff('second', CAST(created_at AS TIMESTAMP), CAST(completed_at AS TIMESTAMP))
+            date_diff('second', make_timestamp(epoch_us(created_at)), make_timestamp(epoch_us(completed_at)))
         END                                             AS time_to_completion_s
     FROM leads
 )

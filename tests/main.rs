@@ -20,10 +20,14 @@
 //! - [`open_files`]: 20 years of history under `ulimit -n 256`
 //! - [`parquet_readers`]: pyarrow and polars read the Parquet files as DuckDB does
 //!   (`read_with_pyarrow_polars.py`)
+//! - [`bi_clients`]: DuckDB 1.1 and 1.4 and SQLAlchemy + duckdb-engine open the catalog
+//!   read-only and run every view, model and example (`bi_clients.py`); its storage version
 //! - `common`: running the binary, the simulator, the scratch pipeline, truth comparison
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+
+mod bi_clients;
 
 mod cli;
 mod concurrent_access;

@@ -5,9 +5,17 @@
 //! has the old file open keeps its snapshot (and the files it references survive the
 //! retire grace period); new connections see the new generation. Views use absolute paths
 //! so they work from any working directory; after moving the warehouse, `register()` (or
-//! the next `open`) rebuilds them. The table `_ltx_catalog` stores the manifest generation
-//! and directory the catalog was built for, so `open` can tell when it is stale (crash
-//! between the manifest commit and the rebuild, or a moved directory).
+//! the next `open`) rebuilds them. The table `_ltx_catalog` stores the manifest generation,
+//! directory and storage version the catalog was built for, so `open` can tell when it is
+//! stale (crash between the manifest commit and the rebuild, a moved directory, a changed
+//! `destination.duckdb_storage_version`).
+//!
+//! BI tools embed their own DuckDB, often older than ours, and a DuckDB opens no file in a
+//! storage format newer than itself. So the catalog is written in an older format
+//! ([`DEFAULT_STORAGE_VERSION`], v1.1.0: every DuckDB from 1.1 on opens it): an in-memory
+//! database attaches the file with `STORAGE_VERSION` and creates the views there. The
+//! views' SQL must run on those versions too (`sql/README.md`); the `bi_clients`
+//! end-to-end test runs it on real 1.1 and 1.4 clients.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -47,6 +55,64 @@ const RUN_COLUMNS: &[(&str, &str)] = &[
     ("raw_files", "VARCHAR[]"),
     ("error", "VARCHAR"),
 ];
+
+/// Storage format of `warehouse.duckdb` unless configured otherwise: the oldest that holds
+/// our views, so that every DuckDB from 1.1 on opens the catalog.
+pub const DEFAULT_STORAGE_VERSION: &str = "v1.1.0";
+
+/// The oldest storage version [`check_storage_version`] accepts: the oldest one tested.
+const OLDEST_STORAGE_VERSION: (u32, u32, u32) = (1, 1, 0);
+
+/// The name the catalog file is attached under while it is built. Readers open the file as
+/// their main database under another name (`warehouse`, from the file name), so no
+/// statement names it: views are created unqualified after `USE`, and DuckDB binds a view's
+/// references in the view's own database, whatever that is called when it is read.
+const BUILD_ALIAS: &str = "ltx_catalog_build";
+
+/// `(x, y, z)` of a `vX.Y.Z` version string.
+fn parse_version(version: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = version.strip_prefix('v')?.split('.');
+    let mut next = || -> Option<u32> {
+        let p = parts.next()?;
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse().ok()
+    };
+    let v = (next()?, next()?, next()?);
+    parts.next().is_none().then_some(v)
+}
+
+/// Checks a `destination.duckdb_storage_version`: `vX.Y.Z`, not older than v1.1.0, and a
+/// version the bundled DuckDB can write (it is asked, so a version it does not know fails
+/// with DuckDB's own list of the valid ones).
+pub fn check_storage_version(version: &str) -> Result<()> {
+    let err = |message: String| LoadError::StorageVersion {
+        version: version.to_owned(),
+        message,
+    };
+    let Some(parsed) = parse_version(version) else {
+        return Err(err(
+            "expected vX.Y.Z, a DuckDB release such as v1.1.0".to_owned()
+        ));
+    };
+    if parsed < OLDEST_STORAGE_VERSION {
+        return Err(err(format!(
+            "older than {DEFAULT_STORAGE_VERSION}, the oldest format ltx writes"
+        )));
+    }
+    let config = duckdb::Config::default()
+        .threads(1)
+        .map_err(|e| err(format!("configuring DuckDB: {e}")))?;
+    let conn = duckdb::Connection::open_in_memory_with_flags(config)
+        .map_err(|e| err(format!("opening DuckDB in memory: {e}")))?;
+    conn.execute_batch(&format!(
+        "ATTACH ':memory:' AS probe (STORAGE_VERSION {})",
+        lit(version)
+    ))
+    .map_err(|e| err(e.to_string()))?;
+    Ok(())
+}
 
 /// SQL string literal.
 fn lit(s: &str) -> String {
@@ -242,18 +308,26 @@ pub(crate) fn validate_model_name(name: &str) -> Result<()> {
     }
 }
 
-/// Rebuilds `warehouse.duckdb` for `manifest` with the BI `models` (`(name, SELECT …)`).
-/// A failed build leaves the previous catalog in place and removes its temporary file
-/// (unless the failure is an injected crash, which stands for the process dying there).
+/// What a catalog is built from, besides the manifest.
+pub(crate) struct CatalogSpec<'a> {
+    /// The BI models, `(name, SELECT …)`.
+    pub models: &'a [(String, String)],
+    /// DuckDB storage version of the file (`vX.Y.Z`).
+    pub storage_version: &'a str,
+}
+
+/// Rebuilds `warehouse.duckdb` for `manifest` with the BI models of `spec`, in its storage
+/// version. A failed build leaves the previous catalog in place and removes its temporary
+/// file (unless the failure is an injected crash, which stands for the process dying there).
 pub(crate) fn build(
     layout: &Layout,
     manifest: &Manifest,
-    models: &[(String, String)],
+    spec: &CatalogSpec<'_>,
     crash: &CrashHook,
 ) -> Result<()> {
     crash.check("catalog.before_build")?;
     let tmp = layout.catalog_tmp(manifest.generation);
-    let built = build_at(layout, manifest, models, crash, &tmp);
+    let built = build_at(layout, manifest, spec, crash, &tmp);
     if let Err(e) = &built {
         if !matches!(e, LoadError::InjectedCrash { .. }) {
             let _ = remove_db_files(&tmp);
@@ -266,7 +340,7 @@ pub(crate) fn build(
 fn build_at(
     layout: &Layout,
     manifest: &Manifest,
-    models: &[(String, String)],
+    spec: &CatalogSpec<'_>,
     crash: &CrashHook,
     tmp: &Path,
 ) -> Result<()> {
@@ -282,19 +356,29 @@ fn build_at(
         let config = duckdb::Config::default()
             .threads(1)
             .map_err(|e| cat_err(e.to_string()))?;
-        let conn =
-            duckdb::Connection::open_with_flags(tmp, config).map_err(|e| cat_err(e.to_string()))?;
+        // The file is attached, not opened: only ATTACH takes a storage version, and DuckDB
+        // then writes the file in that version's format.
+        let conn = duckdb::Connection::open_in_memory_with_flags(config)
+            .map_err(|e| cat_err(e.to_string()))?;
         // A model needing an extension that is not compiled in (e.g. ICU for time zone
         // functions on TIMESTAMPTZ) must fail at once with DuckDB's message, not try to
         // download it: syncs run on servers without internet access.
+        conn.execute_batch("SET autoinstall_known_extensions = false")
+            .map_err(|e| cat_err(e.to_string()))?;
+        conn.execute_batch(&format!(
+            "ATTACH {} AS {BUILD_ALIAS} (STORAGE_VERSION {})",
+            lit(&tmp.to_string_lossy()),
+            lit(spec.storage_version)
+        ))
+        .map_err(|e| cat_err(format!("storage version {}: {e}", spec.storage_version)))?;
         // One transaction: one WAL sync for all the views instead of one per statement.
-        conn.execute_batch("SET autoinstall_known_extensions = false; BEGIN TRANSACTION")
+        conn.execute_batch(&format!("USE {BUILD_ALIAS}; BEGIN TRANSACTION"))
             .map_err(|e| cat_err(e.to_string()))?;
         for (name, sql) in &statements {
             conn.execute_batch(sql)
                 .map_err(|e| cat_err(format!("view {name}: {e}")))?;
         }
-        for (name, sql) in models {
+        for (name, sql) in spec.models {
             validate_model_name(name)?;
             let body = sql.trim().trim_end_matches(';').trim();
             conn.execute_batch(&format!("CREATE VIEW {} AS {body}", ident(name)))
@@ -304,9 +388,10 @@ fn build_at(
                 })?;
         }
         conn.execute_batch(&format!(
-            "CREATE TABLE _ltx_catalog AS SELECT {}::UBIGINT AS generation, {} AS warehouse_dir, now() AS built_at; COMMIT; CHECKPOINT;",
+            "CREATE TABLE _ltx_catalog AS SELECT {}::UBIGINT AS generation, {} AS warehouse_dir, {} AS storage_version, now() AS built_at; COMMIT; CHECKPOINT {BUILD_ALIAS}; USE memory; DETACH {BUILD_ALIAS};",
             manifest.generation,
-            lit(&layout.root().to_string_lossy())
+            lit(&layout.root().to_string_lossy()),
+            lit(spec.storage_version)
         ))
         .map_err(|e| cat_err(e.to_string()))?;
         conn.close().map_err(|(_, e)| cat_err(e.to_string()))?;
@@ -411,9 +496,10 @@ pub(crate) fn open_readonly(dir: &Path) -> Result<ReadonlyCatalog> {
     Ok(ReadonlyCatalog { connection, behind })
 }
 
-/// `(generation, warehouse_dir)` the current catalog was built for; `None` if it is
-/// missing or unreadable (then it is rebuilt).
-pub(crate) fn built_for(layout: &Layout) -> Option<(u64, String)> {
+/// `(generation, warehouse_dir, storage_version)` the current catalog was built for; `None`
+/// if it is missing or unreadable, or was written before the storage version was recorded
+/// (then it is rebuilt).
+pub(crate) fn built_for(layout: &Layout) -> Option<(u64, String, String)> {
     let path = layout.catalog();
     if !path.exists() {
         return None;
@@ -423,10 +509,16 @@ pub(crate) fn built_for(layout: &Layout) -> Option<(u64, String)> {
         .ok()?;
     let conn = duckdb::Connection::open_with_flags(&path, config).ok()?;
     conn.query_row(
-        "SELECT generation::BIGINT, warehouse_dir FROM _ltx_catalog",
+        "SELECT generation::BIGINT, warehouse_dir, storage_version FROM _ltx_catalog",
         [],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
     )
     .ok()
-    .map(|(g, d)| (g as u64, d))
+    .map(|(g, d, v)| (g as u64, d, v))
 }

@@ -96,6 +96,15 @@ pub enum LoadError {
         /// The catalog file that does not exist.
         path: PathBuf,
     },
+    /// A DuckDB storage version for the catalog that is malformed, too old, or unknown to
+    /// the bundled DuckDB.
+    #[error("DuckDB storage version {version:?}: {message}")]
+    StorageVersion {
+        /// The version as configured.
+        version: String,
+        /// What is wrong (DuckDB's message, with the valid versions, when it refused it).
+        message: String,
+    },
     /// The catalog could not be opened read-only.
     #[error("opening {path} read-only: {message}")]
     CatalogOpen {

@@ -114,7 +114,7 @@ mod types;
 mod warehouse;
 mod writeback;
 
-pub use catalog::ReadonlyCatalog;
+pub use catalog::{check_storage_version, ReadonlyCatalog, DEFAULT_STORAGE_VERSION};
 pub use crash::{CrashHook, CrashMode, CRASH_POINTS};
 pub use error::{LoadError, Result};
 pub use manifest::{FileEntry, Manifest, PipelineState, RetiredFile};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::DEFAULT_STORAGE_VERSION;
 use crate::crash::CrashHook;
 use crate::models;
 use crate::open_files;
@@ -43,6 +44,10 @@ pub struct LoadOptions {
     /// BI models `(name, SELECT …)` created as views after the table views (default: the
     /// embedded models of `sql/`, [`models::MODELS`]).
     pub models: Vec<(String, String)>,
+    /// DuckDB storage version `warehouse.duckdb` is written in (default
+    /// [`DEFAULT_STORAGE_VERSION`], v1.1.0: every DuckDB from 1.1 on opens it); see
+    /// [`check_storage_version`](crate::check_storage_version).
+    pub duckdb_storage_version: String,
     /// Fault injection; `Default` arms `LTX_CRASH_AT` from the environment.
     pub crash: CrashHook,
 }
@@ -59,6 +64,7 @@ impl Default for LoadOptions {
             raw_lines_per_page: 10_000,
             max_open_staging_files: open_files::budget(),
             models: models::default_models(),
+            duckdb_storage_version: DEFAULT_STORAGE_VERSION.to_owned(),
             crash: CrashHook::from_env(),
         }
     }

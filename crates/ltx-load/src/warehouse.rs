@@ -58,11 +58,20 @@ impl Inner {
         Ok(())
     }
 
+    /// Rebuilds the catalog for `manifest` with `models`, in the configured storage version.
+    fn build_catalog(&self, manifest: &Manifest, models: &[(String, String)]) -> Result<()> {
+        let spec = catalog::CatalogSpec {
+            models,
+            storage_version: &self.options.duckdb_storage_version,
+        };
+        catalog::build(&self.layout, manifest, &spec, &self.options.crash)
+    }
+
     /// Rebuilds the catalog after a commit. The data is committed whatever happens here, so
     /// a failure other than an injected crash is not an error of the commit: it comes back
     /// as the message for the report (`catalog_error`), and the next open retries.
     fn rebuild_catalog_after_commit(&self, st: &State) -> Result<Option<String>> {
-        match catalog::build(&self.layout, &st.manifest, &st.models, &self.options.crash) {
+        match self.build_catalog(&st.manifest, &st.models) {
             Ok(()) => Ok(None),
             Err(e @ LoadError::InjectedCrash { .. }) => Err(e),
             Err(e) => {
@@ -168,13 +177,15 @@ impl Warehouse {
             // yet, which is true.
             let nothing_committed =
                 st.manifest.generation == 0 && !wh.inner.layout.catalog().exists();
-            if current != Some((st.manifest.generation, root)) && !nothing_committed {
-                catalog::build(
-                    &wh.inner.layout,
-                    &st.manifest,
-                    &st.models,
-                    &wh.inner.options.crash,
-                )?;
+            // A catalog in another storage version (`destination.duckdb_storage_version`
+            // changed, or one written before ltx chose the version) is rebuilt too.
+            let wanted = (
+                st.manifest.generation,
+                root,
+                wh.inner.options.duckdb_storage_version.clone(),
+            );
+            if current != Some(wanted) && !nothing_committed {
+                wh.inner.build_catalog(&st.manifest, &st.models)?;
             }
         }
         Ok(wh)
@@ -340,12 +351,7 @@ impl Warehouse {
         self.inner.writable()?;
         let mut st = self.inner.state();
         let previous = std::mem::replace(&mut st.models, models.to_vec());
-        let built = catalog::build(
-            &self.inner.layout,
-            &st.manifest,
-            &st.models,
-            &self.inner.options.crash,
-        );
+        let built = self.inner.build_catalog(&st.manifest, &st.models);
         if built.is_err() {
             st.models = previous;
         }
@@ -358,12 +364,7 @@ impl Warehouse {
     pub fn rebuild_catalog(&self) -> Result<usize> {
         self.inner.writable()?;
         let st = self.inner.state();
-        catalog::build(
-            &self.inner.layout,
-            &st.manifest,
-            &st.models,
-            &self.inner.options.crash,
-        )?;
+        self.inner.build_catalog(&st.manifest, &st.models)?;
         Ok(st.models.len())
     }
 

@@ -901,3 +901,100 @@ fn the_catalog_opens_read_only_with_the_models_and_refuses_a_moved_warehouse() {
         other => panic!("expected CatalogElsewhere, got {other:?}"),
     }
 }
+
+/// `(storage version tag, employees rows, operator_performance rows)` of the catalog of
+/// `dir` attached read-only under `alias` (another name than the one it was built under),
+/// as a BI tool opening it as its main database would see it.
+fn catalog_as(dir: &std::path::Path, alias: &str) -> (String, i64, i64) {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let path = dir.join("warehouse.duckdb");
+    conn.execute_batch(&format!(
+        "ATTACH '{}' AS {alias} (READ_ONLY); USE {alias}",
+        path.display()
+    ))
+    .unwrap();
+    let tag: String = conn
+        .query_row(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = ?",
+            [alias],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    (
+        tag,
+        // employees reads employees_history; the model reads employees and the facts.
+        count("SELECT count(*) FROM employees"),
+        count("SELECT count(*) FROM operator_performance"),
+    )
+}
+
+#[test]
+fn the_catalog_is_written_in_the_configured_storage_version_and_resolves_under_any_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wh");
+    {
+        let wh = Warehouse::open(&dir, opts()).unwrap();
+        load(&wh, "run1", &v1());
+    }
+    // v1.1.0 by default: DuckDB tags storage format 64 (DuckDB 1.0 to 1.1) "v1.0.0+".
+    let (tag, employees, models) = catalog_as(&dir, "warehouse");
+    assert_eq!(tag, "v1.0.0+");
+    assert!(employees > 0 && models > 0, "{employees} {models}");
+    // Views that read views bind in their own database, whatever it is called.
+    assert_eq!(
+        catalog_as(&dir, "some_other_name"),
+        (tag.clone(), employees, models)
+    );
+    let stored: String = view_keys(
+        &dir.join("warehouse.duckdb"),
+        "SELECT storage_version FROM _ltx_catalog",
+    )
+    .remove(0);
+    assert_eq!(stored, ltx_load::DEFAULT_STORAGE_VERSION);
+    // Another version: the next open rebuilds the catalog in it, without a commit.
+    let newer = || LoadOptions {
+        duckdb_storage_version: "v1.4.0".to_owned(),
+        ..opts()
+    };
+    drop(Warehouse::open(&dir, newer()).unwrap());
+    let (tag, e, m) = catalog_as(&dir, "warehouse");
+    assert_ne!(tag, "v1.0.0+");
+    assert_eq!((e, m), (employees, models));
+    // A version DuckDB does not know fails the build with its message; the catalog stays.
+    let bad = LoadOptions {
+        duckdb_storage_version: "v9.0.0".to_owned(),
+        ..opts()
+    };
+    let err = Warehouse::open(&dir, bad).unwrap_err().to_string();
+    assert!(
+        err.contains("storage version v9.0.0") && err.contains("not a known DuckDB version"),
+        "{err}"
+    );
+    assert_eq!(catalog_as(&dir, "warehouse").0, tag);
+}
+
+#[test]
+fn storage_versions_are_checked_with_duckdb() {
+    for ok in ["v1.1.0", "v1.2.0", "v1.4.0"] {
+        ltx_load::check_storage_version(ok).unwrap();
+    }
+    for (bad, why) in [
+        ("1.1.0", "expected vX.Y.Z"),
+        ("v1.1", "expected vX.Y.Z"),
+        ("v1.1.0.0", "expected vX.Y.Z"),
+        ("latest", "expected vX.Y.Z"),
+        ("v1.0.0", "older than v1.1.0"),
+        // DuckDB's own message lists the versions it knows.
+        ("v1.1.9", "v1.1.3"),
+        ("v9.0.0", "not a known DuckDB version"),
+    ] {
+        match ltx_load::check_storage_version(bad) {
+            Err(e @ LoadError::StorageVersion { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(why) && text.contains(bad), "{bad}: {text}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}

@@ -247,6 +247,9 @@ impl PersonalData {
 pub struct Destination {
     /// Warehouse directory.
     pub warehouse: PathBuf,
+    /// DuckDB storage version of `warehouse.duckdb` (`vX.Y.Z`): the oldest DuckDB that
+    /// can open the catalog.
+    pub duckdb_storage_version: String,
 }
 
 /// `[log]`.
@@ -411,6 +414,17 @@ impl Config {
         if self.destination.warehouse.as_os_str().is_empty() {
             return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
+        let version = &self.destination.duckdb_storage_version;
+        ltx_load::check_storage_version(version).map_err(|e| {
+            let message = match e {
+                ltx_load::LoadError::StorageVersion { message, .. } => message,
+                other => other.to_string(),
+            };
+            err(
+                "destination.duckdb_storage_version",
+                format!("{version:?}: {message}"),
+            )
+        })?;
         if self.log.level.trim().is_empty() {
             return Err(err(
                 "log.level",
@@ -486,9 +500,12 @@ impl Config {
     }
 
     /// The loader's settings: its defaults (the embedded BI models; `LTX_CRASH_AT` armed
-    /// for tests).
+    /// for tests) and the catalog's storage version.
     pub fn load_options(&self) -> LoadOptions {
-        LoadOptions::default()
+        LoadOptions {
+            duckdb_storage_version: self.destination.duckdb_storage_version.clone(),
+            ..LoadOptions::default()
+        }
     }
 }
 
@@ -713,6 +730,33 @@ mod tests {
             e.contains("sync.tables") && e.contains("chat_messages"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn duckdb_storage_version_is_checked_and_reaches_the_loader() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::defaults().unwrap();
+        assert_eq!(c.load_options().duckdb_storage_version, "v1.1.0");
+        let p = write(&d, "[destination]\nduckdb_storage_version = \"v1.4.0\"\n");
+        let c = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap()
+            .config;
+        assert_eq!(c.load_options().duckdb_storage_version, "v1.4.0");
+        for (bad, why) in [
+            ("1.4", "expected vX.Y.Z"),
+            ("v1.0.0", "older than v1.1.0"),
+            ("v9.9.9", "not a known DuckDB version"),
+        ] {
+            let text = format!("[destination]\nduckdb_storage_version = \"{bad}\"\n");
+            let p = write(&d, &text);
+            let e = Config::load(Some(&p), true, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("destination.duckdb_storage_version") && e.contains(why),
+                "{e}"
+            );
+        }
     }
 
     #[test]
