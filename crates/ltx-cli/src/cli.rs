@@ -73,7 +73,7 @@ pub enum Command {
         after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap, daily_channel_mix, hourly_conversations, daily_operator_performance,\nfirst_answer_times."
     )]
     Query(QueryArgs),
-    /// Write a self-contained HTML report (KPIs, charts, operators, run health) of the warehouse.
+    /// Write a self-contained HTML report: KPIs, charts, operators, run health.
     #[command(
         after_help = "Examples:\n  ltx report\n  ltx report --from 2026-10-01 --to 2026-10-31 --out october.html\n  ltx report --site 3 --department 12 --warehouse /data/livetex\n\nEvery number is computed by DuckDB from the BI models. One HTML file, nothing fetched:\nopen it from disk or send it as an attachment. Days are UTC days."
     )]
