@@ -194,11 +194,11 @@ pub fn render(d: &ReportData, generated_at: &str) -> Result<String> {
     if filters.is_empty() {
         filters.push_str("<span>all sites and departments</span>");
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<header data-from=\"{from}\" data-to=\"{to}\" data-previous-from=\"{pfrom}\" data-previous-to=\"{pto}\">\
          <div><h1>Support report</h1><div class=\"sub\">{period} · {days} days (UTC) · compared with {previous}</div></div>\
-         <div class=\"filters sub\">{filters}</div></header>\n",
+         <div class=\"filters sub\">{filters}</div></header>",
         from = d.period.from,
         to = d.period.to,
         pfrom = d.previous.from,
