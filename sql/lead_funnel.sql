@@ -1,9 +1,12 @@
--- lead_funnel: one row per UTC day (of the lead's created_at) x lead_type.
+-- lead_funnel: one row per UTC day (of the lead's created_at) x lead_type x site x department
+-- (the lead's own site_id and department_id).
 -- Time to completion = completed_at - created_at in seconds, over completed leads only.
 WITH l AS (
     SELECT
         CAST(make_timestamp(epoch_us(created_at)) AS DATE) AS day_utc,
         coalesce(lead_type, '(none)')                   AS lead_type,
+        site_id,
+        department_id,
         result,
         CASE WHEN completed_at IS NOT NULL THEN
             date_diff('second', make_timestamp(epoch_us(created_at)), make_timestamp(epoch_us(completed_at)))
@@ -13,6 +16,8 @@ WITH l AS (
 SELECT
     day_utc,
     lead_type,
+    site_id,
+    department_id,
     count(*)                                                                AS leads,
     count(*) FILTER (WHERE result = 'completed')                            AS completed,
     round(count(*) FILTER (WHERE result = 'completed') / count(*), 4)       AS completion_rate,
@@ -20,4 +25,4 @@ SELECT
     median(time_to_completion_s) FILTER (WHERE result = 'completed')        AS median_time_to_completion_s
 FROM l
 GROUP BY ALL
-ORDER BY day_utc, lead_type
+ORDER BY day_utc, lead_type, site_id NULLS FIRST, department_id NULLS FIRST

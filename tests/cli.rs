@@ -150,7 +150,8 @@ fn help_of_every_subcommand() {
     assert!(o.status.success());
     insta::assert_snapshot!("help", stdout(&o));
     for cmd in [
-        "demo", "sync", "status", "query", "import", "compact", "register", "sim", "validate",
+        "demo", "sync", "status", "query", "report", "import", "compact", "register", "sim",
+        "validate",
     ] {
         // Set env values to prove they are not shown.
         let o = ltx(

@@ -10,6 +10,8 @@
 //!   profiles and modes), rejected records, an unreachable API
 //! - [`import`]: `ltx import` of files, corrupt files, quality findings
 //! - [`query`]: BI models and `sql/README.md` examples, stale views, `ltx register`
+//! - [`report`]: `ltx report` rendered in headless Chromium (screenshot, no request, KPIs
+//!   equal to `ltx query`), its exit codes, `ltx demo` writing it
 //! - [`credentials`]: rejected credentials, no secret in logs, `ltx validate`
 //! - [`concurrent_access`]: the writer lock, syncing while the catalog is open
 //! - [`crash_recovery`]: a crash at every crash point, then a re-run
@@ -39,5 +41,6 @@ mod open_files;
 mod paging_faults;
 mod parquet_readers;
 mod query;
+mod report;
 mod schema_drift;
 mod sync;

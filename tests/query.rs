@@ -48,6 +48,10 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
         "lead_funnel",
         "geography",
         "hourly_load_heatmap",
+        "daily_channel_mix",
+        "hourly_conversations",
+        "daily_operator_performance",
+        "first_answer_times",
     ] {
         let n: i64 = csv(&format!("SELECT count(*) AS n FROM {model}"))
             .lines()

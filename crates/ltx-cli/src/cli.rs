@@ -70,9 +70,14 @@ pub enum Command {
     Status(StatusArgs),
     /// Run SQL against the warehouse (read-only) and print the result.
     #[command(
-        after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap."
+        after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap, daily_channel_mix, hourly_conversations, daily_operator_performance,\nfirst_answer_times."
     )]
     Query(QueryArgs),
+    /// Write a self-contained HTML report: KPIs, charts, operators, run health.
+    #[command(
+        after_help = "Examples:\n  ltx report\n  ltx report --from 2026-10-01 --to 2026-10-31 --out october.html\n  ltx report --site 3 --department 12 --warehouse /data/livetex\n\nEvery number is computed by DuckDB from the BI models. One HTML file, nothing fetched:\nopen it from disk or send it as an attachment. Days are UTC days."
+    )]
+    Report(ReportArgs),
     /// Load conversations from files (API pages, JSON arrays, JSONL; plain, .gz or .zst).
     #[command(
         after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex"
@@ -265,6 +270,29 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// Pipeline and warehouse.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// `ltx report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// First day of the period (UTC, YYYY-MM-DD) [default: 30 days before --to].
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day of the period, included (UTC, YYYY-MM-DD) [default: the last day with data].
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<chrono::NaiveDate>,
+    /// Output file [default: <warehouse>/report.html].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Only this site (site_id).
+    #[arg(long, value_name = "ID")]
+    pub site: Option<i64>,
+    /// Only this department (department_id).
+    #[arg(long, value_name = "ID")]
+    pub department: Option<i64>,
     /// Pipeline and warehouse.
     #[command(flatten)]
     pub pipeline: PipelineArgs,

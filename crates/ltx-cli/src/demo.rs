@@ -1,7 +1,8 @@
 //! `ltx demo`: the whole pipeline against the embedded simulator, in well under a minute.
 //!
 //! Starts `ltx_sim` on an ephemeral port, runs a full sync, advances the simulated clock,
-//! runs an incremental sync, then prints rows per table, throughput and three BI queries.
+//! runs an incremental sync, then prints rows per table, throughput and three BI queries,
+//! and writes the HTML report (`ltx report`) beside the warehouse's catalog.
 
 use std::time::{Duration, Instant};
 
@@ -161,6 +162,13 @@ fn print_summary(
         out,
         "\nMore: ltx query --warehouse {} \"SELECT * FROM hourly_load_heatmap WHERE clock = 'MSK'\"",
         warehouse.display()
+    )?;
+    let report = crate::report::demo_path(warehouse);
+    crate::report::write(warehouse, &ltx_report::ReportOptions::default(), &report)?;
+    writeln!(
+        out,
+        "\nReport: {} (open it in a browser; `ltx report --help` for periods and filters)",
+        report.display()
     )?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! Owns: the CLI surface ([`cli`], [`choices`]), exit codes ([`exit`]), logging and the
 //! progress display, and what each command prints ([`summary`], [`query`], [`status`],
-//! [`demo`]). Does not own any pipeline logic: the configuration and the run that sync and
+//! [`demo`], [`report`]). Does not own any pipeline logic: the configuration and the run that sync and
 //! import share are `ltx-pipeline`'s, HTTP and windows `ltx-extract`'s, tables
 //! `ltx-transform`'s, files, commits, views and the catalog `ltx-load`'s, and the
 //! simulated API `ltx-sim`'s.
@@ -14,6 +14,7 @@ pub mod exit;
 pub mod logging;
 pub mod progress;
 pub mod query;
+pub mod report;
 pub mod sim;
 pub mod status;
 pub mod summary;
@@ -160,6 +161,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let warehouse = ctx.config.destination.warehouse.clone();
             let format = args.format;
             tokio::task::spawn_blocking(move || query::command(&warehouse, &sql, format)).await?
+        }
+        Command::Report(args) => {
+            let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;
+            let warehouse = ctx.config.destination.warehouse.clone();
+            let args = args.clone();
+            tokio::task::spawn_blocking(move || report::command(&warehouse, &args)).await?
         }
         Command::Import(args) => {
             let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;

@@ -4,7 +4,7 @@
 //! may pass others (`LoadOptions::models`, [`Warehouse::register`](crate::Warehouse::register)).
 
 /// `(name, sql)` of every model, in documentation order (`sql/README.md`, "BI models").
-pub const MODELS: [(&str, &str); 6] = [
+pub const MODELS: [(&str, &str); 10] = [
     (
         "daily_conversation_kpis",
         include_str!("../../../sql/daily_conversation_kpis.sql"),
@@ -19,6 +19,22 @@ pub const MODELS: [(&str, &str); 6] = [
     (
         "hourly_load_heatmap",
         include_str!("../../../sql/hourly_load_heatmap.sql"),
+    ),
+    (
+        "daily_channel_mix",
+        include_str!("../../../sql/daily_channel_mix.sql"),
+    ),
+    (
+        "hourly_conversations",
+        include_str!("../../../sql/hourly_conversations.sql"),
+    ),
+    (
+        "daily_operator_performance",
+        include_str!("../../../sql/daily_operator_performance.sql"),
+    ),
+    (
+        "first_answer_times",
+        include_str!("../../../sql/first_answer_times.sql"),
     ),
 ];
 
