@@ -1,7 +1,7 @@
 -- daily_channel_mix: one row per UTC day x site x department x widget_type (the entry point
 -- of the conversation, '(none)' when the API sent none): channel_mix for any period and filter.
 SELECT
-    CAST(CAST(created_at AS TIMESTAMP) AS DATE)                         AS day_utc,
+    CAST(make_timestamp(epoch_us(created_at)) AS DATE)                         AS day_utc,
     site_id,
     department_id,
     coalesce(widget_type, '(none)')                                     AS widget_type,

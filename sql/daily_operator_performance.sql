@@ -5,7 +5,7 @@
 -- Names come from the employees dimension (latest snapshot).
 WITH assigned AS (
     SELECT
-        CAST(CAST(created_at AS TIMESTAMP) AS DATE)                 AS day_utc,
+        CAST(make_timestamp(epoch_us(created_at)) AS DATE)                 AS day_utc,
         site_id,
         department_id,
         employee_id,
@@ -19,12 +19,12 @@ WITH assigned AS (
     FROM chats
     WHERE employee_id IS NOT NULL
     UNION ALL
-    SELECT CAST(CAST(created_at AS TIMESTAMP) AS DATE), site_id, department_id, employee_id,
+    SELECT CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
            0, 0, 1, NULL, 0, 0, 0
     FROM calls
     WHERE employee_id IS NOT NULL
     UNION ALL
-    SELECT CAST(CAST(created_at AS TIMESTAMP) AS DATE), site_id, department_id, employee_id,
+    SELECT CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
            0, 0, 0, NULL, 0, 0, 1
     FROM complaints
     WHERE employee_id IS NOT NULL

@@ -3,7 +3,7 @@
 -- distribution behind a median or percentile over any period and filter (medians do not add
 -- up across days). Chats without a first answer are not counted.
 SELECT
-    CAST(CAST(created_at AS TIMESTAMP) AS DATE)     AS day_utc,
+    CAST(make_timestamp(epoch_us(created_at)) AS DATE)     AS day_utc,
     site_id,
     department_id,
     first_answer_time_s,

@@ -2,8 +2,8 @@
 -- hour of that hour (from created_at_msk: Moscow's offset is a whole number of hours, so each
 -- UTC hour is one Moscow hour). hourly_load_heatmap for any period and filter.
 SELECT
-    CAST(date_trunc('hour', CAST(created_at AS TIMESTAMP)) AS DATE)     AS day_utc,
-    date_trunc('hour', CAST(created_at AS TIMESTAMP))                   AS hour_utc,
+    CAST(date_trunc('hour', make_timestamp(epoch_us(created_at))) AS DATE)     AS day_utc,
+    date_trunc('hour', make_timestamp(epoch_us(created_at)))                   AS hour_utc,
     site_id,
     department_id,
     isodow(created_at_msk)                                              AS weekday_msk,
