@@ -8,7 +8,9 @@
 //! Each client is a Python interpreter named by an environment variable (`.ci/run` makes
 //! one venv per client): `LTX_PY_DUCKDB11` (`duckdb==1.1.3`, the oldest client tested),
 //! `LTX_PY_DUCKDB14` (`duckdb==1.4.*`, as Evidence and current notebooks), and
-//! `LTX_PY_SQLALCHEMY` (SQLAlchemy 2.0 + duckdb-engine, Superset's way in). A client
+//! `LTX_PY_SQLALCHEMY` (SQLAlchemy 2.0 + duckdb-engine, Superset's way in). Node.js is the
+//! fourth client: `LTX_NODE_DUCKDB` names a `node_modules` directory holding
+//! `@duckdb/node-api` 1.4 (Evidence's connector), run with `bi_clients.mjs`. A client
 //! whose variable is unset is skipped with a message, except under CI (`CI` set), where
 //! the test fails.
 
@@ -24,6 +26,7 @@ use common::sim::{catalog, sync, Scratch, Sim};
 use common::{ltx, ok, text};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bi_clients.py");
+const NODE_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/bi_clients.mjs");
 
 /// A client: the variable naming its interpreter, the script's mode, and how the script's
 /// summary line starts (the client's version).
@@ -47,6 +50,11 @@ const SQLALCHEMY: Client = Client {
     var: "LTX_PY_SQLALCHEMY",
     kind: "sqlalchemy",
     version: "sqlalchemy 2.0.",
+};
+const NODE: Client = Client {
+    var: "LTX_NODE_DUCKDB",
+    kind: "node",
+    version: "node-api v1.4.",
 };
 
 /// The catalog's storage version as DuckDB tags it: format 64 (written as v1.1.0) reads
@@ -86,8 +94,16 @@ fn interpreter(client: &Client) -> Option<String> {
     }
 }
 
-/// Runs `bi_clients.py` with the client's interpreter against the expectations file.
+/// Runs `bi_clients.py` with the client's interpreter (or, for Node.js, `bi_clients.mjs`
+/// with the client's `node_modules`) against the expectations file.
 fn run_script(py: &str, client: &Client, expected: &Path) -> Output {
+    if client.kind == "node" {
+        return Command::new("node")
+            .args([NODE_SCRIPT, py])
+            .arg(expected)
+            .output()
+            .unwrap();
+    }
     Command::new(py)
         .args(["-W", "ignore", SCRIPT, client.kind])
         .arg(expected)
@@ -159,7 +175,7 @@ fn expectations(wh: &Path) -> Value {
 
 #[test]
 fn bi_clients_open_the_catalog_read_only_and_run_every_view_model_and_example() {
-    let clients: Vec<(&Client, String)> = [&DUCKDB_11, &DUCKDB_14, &SQLALCHEMY]
+    let clients: Vec<(&Client, String)> = [&DUCKDB_11, &DUCKDB_14, &SQLALCHEMY, &NODE]
         .into_iter()
         .filter_map(|c| interpreter(c).map(|py| (c, py)))
         .collect();
