@@ -18,7 +18,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use ltx_sim::{Faults, SimConfig};
 use serde_json::{json, Value};
 
 use crate::common;
@@ -122,18 +121,6 @@ fn row_count(conn: &duckdb::Connection, sql: &str) -> usize {
     n
 }
 
-/// The `sql` fenced blocks of `sql/README.md`.
-fn readme_examples() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/README.md"))
-            .unwrap();
-    readme
-        .split("```sql\n")
-        .skip(1)
-        .map(|b| b.split("```").next().unwrap().trim().to_owned())
-        .collect()
-}
-
 /// What ltx's DuckDB sees in the catalog of `wh`: every view with its row count, every
 /// README example with its row count.
 fn expectations(wh: &Path) -> Value {
@@ -158,7 +145,7 @@ fn expectations(wh: &Path) -> Value {
     for (model, _) in ltx_load::models::MODELS {
         assert!(views[model].as_i64().unwrap() > 0, "{model} is empty");
     }
-    let examples: Vec<Value> = readme_examples()
+    let examples: Vec<Value> = common::sql_readme_examples()
         .into_iter()
         .map(|sql| {
             let rows = row_count(&conn, sql.trim_end_matches(';'));
@@ -182,18 +169,8 @@ fn bi_clients_open_the_catalog_read_only_and_run_every_view_model_and_example() 
     if clients.is_empty() {
         return;
     }
-    // As in the `query` test: an account that drifts here and there, so that the drift
-    // example of sql/README.md has rows too.
-    let sim = Sim::start(SimConfig {
-        conversations: 300,
-        seed: 7,
-        history_days: 20,
-        faults: Faults {
-            drift_rate: 0.1,
-            ..Faults::default()
-        },
-        ..SimConfig::default()
-    });
+    // As in the `query` test: the drift example of sql/README.md has rows too.
+    let sim = Sim::drifting();
     let s = Scratch::new();
     let wh = s.wh("wh");
     ok(sync(&s, &sim, &wh, &[], &[]));

@@ -2,10 +2,7 @@
 //! `ltx query`; a query warns when the views are behind the last commit; after a move
 //! `ltx register` rebuilds the views, and until then queries and `status` name the fix.
 
-use std::path::Path;
 use std::process::Command;
-
-use ltx_sim::{Faults, SimConfig};
 
 use crate::common;
 use common::sim::{assert_matches_truth, import_generated, stderr, stdout, sync, Scratch, Sim};
@@ -18,16 +15,7 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
     // extension downloaded: the test machine is offline). The account drifts from the
     // reference here and there, as real ones do: the models must hold up, and the drift
     // example has rows to show.
-    let sim = Sim::start(SimConfig {
-        conversations: 300,
-        seed: 7,
-        history_days: 20,
-        faults: Faults {
-            drift_rate: 0.1,
-            ..Faults::default()
-        },
-        ..SimConfig::default()
-    });
+    let sim = Sim::drifting();
     let s = Scratch::new();
     let wh = s.wh("wh");
     ok(sync(&s, &sim, &wh, &[], &[]));
@@ -61,16 +49,9 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
             .unwrap();
         assert!(n > 0, "{model} is empty");
     }
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/README.md"))
-            .unwrap();
-    let examples: Vec<&str> = readme
-        .split("```sql\n")
-        .skip(1)
-        .map(|b| b.split("```").next().unwrap().trim())
-        .collect();
+    let examples = common::sql_readme_examples();
     assert!(examples.len() >= 6, "{} examples", examples.len());
-    for sql in examples {
+    for sql in &examples {
         let out = csv(sql);
         assert!(out.lines().count() > 1, "no rows from\n{sql}\n{out}");
     }

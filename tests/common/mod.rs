@@ -23,6 +23,18 @@ pub fn clean_env(cmd: &mut Command, envs: &[(&str, &str)]) {
 }
 
 /// Runs `ltx` in `cwd` with a clean LTX_/LIVETEX_ environment plus `envs`.
+/// The `sql` fenced blocks of `sql/README.md`, trimmed.
+pub fn sql_readme_examples() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sql/README.md"))
+            .unwrap();
+    readme
+        .split("```sql\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().trim().to_owned())
+        .collect()
+}
+
 pub fn ltx(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd).args(args);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use ltx_sim::{SimConfig, SimHandle, SimServer, WarehouseTruth};
+use ltx_sim::{Faults, SimConfig, SimHandle, SimServer, WarehouseTruth};
 
 use super::{ltx, ok};
 
@@ -31,6 +31,22 @@ impl Sim {
             conversations,
             seed: 7,
             history_days: 20,
+            ..SimConfig::default()
+        })
+    }
+
+    /// 300 conversations of which one in ten drifts from the reference here and there, as
+    /// real accounts do: the models must hold up, and the drift example of `sql/README.md`
+    /// has rows to show.
+    pub fn drifting() -> Sim {
+        Sim::start(SimConfig {
+            conversations: 300,
+            seed: 7,
+            history_days: 20,
+            faults: Faults {
+                drift_rate: 0.1,
+                ..Faults::default()
+            },
             ..SimConfig::default()
         })
     }

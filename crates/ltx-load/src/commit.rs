@@ -384,20 +384,10 @@ fn run_record(
         .map(|(k, v)| (k.clone(), v.rows_added))
         .collect();
     RunRecord {
-        run_id: info.run_id.clone(),
-        pipeline: info.pipeline.clone(),
-        window_from: info.window_from.map(truncate_micros),
-        window_to: outcome.window_to.or(info.window_to).map(truncate_micros),
-        started_at: truncate_micros(info.started_at),
-        finished_at: next.committed_at,
-        status: RunStatus::Success,
-        generation: next.generation,
         conversations: counts.total,
         conversations_new: counts.new,
         conversations_replaced: counts.replaced,
         conversations_unchanged: counts.unchanged,
-        retries: outcome.retries,
-        http_requests: outcome.http_requests,
         quality_issues: rows.get(Table::QualityIssues.name()).copied().unwrap_or(0),
         quality_by_check: outcome.quality_by_check.clone(),
         drift_by_field: outcome.drift_by_field.clone(),
@@ -406,7 +396,13 @@ fn run_record(
         files_retired: txn.retired.len() as u64,
         raw_files,
         rows,
-        error: None,
+        ..RunRecord::of_run(
+            info,
+            outcome,
+            RunStatus::Success,
+            next.generation,
+            next.committed_at,
+        )
     }
 }
 

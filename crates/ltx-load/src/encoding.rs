@@ -7,7 +7,7 @@
 use arrow::datatypes::DataType;
 use ltx_transform::{ColumnRole, Table};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
 
 /// What the writer does differently from its defaults (dictionary, page statistics, plain
@@ -100,15 +100,20 @@ fn column_encodings() -> Vec<(&'static str, ColumnEncoding)> {
 /// row group before giving up).
 const DICTIONARY_PAGE_BYTES: usize = 128 << 10;
 
-/// Parquet writer settings shared by every data file.
-pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProperties {
+/// The settings of every data file that are not per column.
+fn file_settings(row_group_rows: usize, zstd_level: i32) -> WriterPropertiesBuilder {
     let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
-    let mut b = WriterProperties::builder()
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(row_group_rows.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")));
-    b = b.set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
+        .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")))
+        .set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES)
+}
+
+/// Parquet writer settings shared by every data file.
+pub(crate) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProperties {
+    let mut b = file_settings(row_group_rows, zstd_level);
     for (name, e) in column_encodings() {
         if e.no_dictionary {
             b = b.set_column_dictionary_enabled(ColumnPath::from(name), false);
@@ -213,13 +218,7 @@ mod tests {
 
         /// The writer properties as they were built from the lists above.
         pub(super) fn writer_props(row_group_rows: usize, zstd_level: i32) -> WriterProperties {
-            let level = ZstdLevel::try_new(zstd_level).unwrap_or_default();
-            let mut b = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(level))
-                .set_max_row_group_row_count(Some(row_group_rows.max(1)))
-                .set_statistics_enabled(EnabledStatistics::Page)
-                .set_created_by(format!("ltx-load {}", env!("CARGO_PKG_VERSION")));
-            b = b.set_dictionary_page_size_limit(DICTIONARY_PAGE_BYTES);
+            let mut b = file_settings(row_group_rows, zstd_level);
             for c in FREE_TEXT.iter().chain(ALSO_NO_DICTIONARY) {
                 b = b.set_column_dictionary_enabled(ColumnPath::from(*c), false);
             }

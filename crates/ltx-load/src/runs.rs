@@ -80,13 +80,14 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// The record of a run that failed: no rows, the cursor unchanged.
-    pub(crate) fn failed(
+    /// A run's record with who it is, its window, its requests and how it ended, and
+    /// nothing counted yet (no rows, no files, no findings).
+    pub(crate) fn of_run(
         info: &RunInfo,
         outcome: &RunOutcome,
+        status: RunStatus,
         generation: u64,
         finished_at: DateTime<Utc>,
-        error: &str,
     ) -> Self {
         RunRecord {
             run_id: info.run_id.clone(),
@@ -95,7 +96,7 @@ impl RunRecord {
             window_to: outcome.window_to.or(info.window_to).map(truncate_micros),
             started_at: truncate_micros(info.started_at),
             finished_at,
-            status: RunStatus::Failed,
+            status,
             generation,
             rows: BTreeMap::new(),
             conversations: 0,
@@ -111,7 +112,21 @@ impl RunRecord {
             files_written: 0,
             files_retired: 0,
             raw_files: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// The record of a run that failed: no rows, the cursor unchanged.
+    pub(crate) fn failed(
+        info: &RunInfo,
+        outcome: &RunOutcome,
+        generation: u64,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Self {
+        RunRecord {
             error: Some(error.to_owned()),
+            ..Self::of_run(info, outcome, RunStatus::Failed, generation, finished_at)
         }
     }
 
