@@ -14,11 +14,12 @@ use parquet::arrow::ProjectionMask;
 
 use crate::error::{io_err, pq_err, LoadError, Result};
 
-/// The column tying a row to its conversation, or `None` for `_rejected` (append-only).
+/// The column tying a row to its conversation, or `None` for `_rejected` (append-only) and
+/// the reference tables (from the configuration).
 pub(crate) fn conversation_column(table: Table) -> Option<&'static str> {
     match table.kind() {
         TableKind::Dimension => Some("_seen_in_conversation_id"),
-        TableKind::Rejected => None,
+        TableKind::Rejected | TableKind::Reference => None,
         _ => Some("conversation_id"),
     }
 }

@@ -28,6 +28,7 @@ use crate::layout::{self, Layout};
 use crate::manifest::Manifest;
 use crate::merge::{self, FileStats, StagedFilter};
 use crate::raw::RawArchive;
+use crate::reference::{self, ReferenceBatches};
 use crate::runs::{RunRecord, RunStatus};
 use crate::staging::{RunConversations, StagedFile, Staging};
 use crate::txn::Txn;
@@ -42,6 +43,7 @@ pub(crate) struct RunCommit<'a> {
     pub info: &'a RunInfo,
     pub outcome: &'a RunOutcome,
     pub staging: &'a mut Staging,
+    pub reference: &'a ReferenceBatches,
     pub raw: Option<RawArchive>,
     pub started: Instant,
 }
@@ -63,6 +65,7 @@ pub(crate) fn commit_run(
         info,
         outcome,
         staging,
+        reference,
         raw,
         started,
     } = c;
@@ -83,6 +86,10 @@ pub(crate) fn commit_run(
         props,
         crash,
     )?;
+
+    changes.extend(reference::replace_changed(
+        &mut txn, manifest, reference, props, crash,
+    )?);
 
     // Step 2: publish.
     publish_files(&txn, layout, crash)?;

@@ -106,6 +106,7 @@ pub mod models;
 mod open_files;
 pub mod raw;
 mod recovery;
+mod reference;
 pub mod runs;
 pub mod staging;
 mod status;

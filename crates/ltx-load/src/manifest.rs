@@ -62,6 +62,10 @@ pub struct FileEntry {
     pub max_conversation_id: Option<i64>,
     /// The run or compaction that wrote it.
     pub written_by: String,
+    /// Fingerprint of a reference table's content (lineage left out): the next run
+    /// rewrites the table only when its content differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 impl FileEntry {
@@ -204,6 +208,7 @@ mod tests {
             min_conversation_id: Some(min),
             max_conversation_id: Some(max),
             written_by: "r".into(),
+            content_hash: None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! may pass others (`LoadOptions::models`, [`Warehouse::register`](crate::Warehouse::register)).
 
 /// `(name, sql)` of every model, in documentation order (`sql/README.md`, "BI models").
-pub const MODELS: [(&str, &str); 10] = [
+pub const MODELS: [(&str, &str); 15] = [
     (
         "daily_conversation_kpis",
         include_str!("../../../sql/daily_conversation_kpis.sql"),
@@ -36,6 +36,15 @@ pub const MODELS: [(&str, &str); 10] = [
         "first_answer_times",
         include_str!("../../../sql/first_answer_times.sql"),
     ),
+    ("sla_chats", include_str!("../../../sql/sla_chats.sql")),
+    ("sla_leads", include_str!("../../../sql/sla_leads.sql")),
+    (
+        "sla_complaints",
+        include_str!("../../../sql/sla_complaints.sql"),
+    ),
+    // After the three it reads: a model's view is created in this order.
+    ("sla_daily", include_str!("../../../sql/sla_daily.sql")),
+    ("sla_operators", include_str!("../../../sql/sla_operators.sql")),
 ];
 
 /// [`MODELS`] as owned `(name, sql)` pairs, the form [`crate::LoadOptions::models`] takes.

@@ -65,6 +65,7 @@ impl Txn {
                 min_conversation_id: stats.min,
                 max_conversation_id: stats.max,
                 written_by: self.id.clone(),
+                content_hash: None,
             },
         ));
     }

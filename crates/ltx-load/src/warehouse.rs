@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use ltx_transform::TableBatch;
+use ltx_transform::{TableBatch, TableKind};
 use parquet::file::properties::WriterProperties;
 
 use crate::catalog::{self, ReadonlyCatalog};
@@ -23,6 +23,7 @@ use crate::lock::WriterLock;
 use crate::manifest::Manifest;
 use crate::raw::RawArchive;
 use crate::recovery;
+use crate::reference::ReferenceBatches;
 use crate::runs::RunRecord;
 use crate::staging::Staging;
 use crate::status::{self, WarehouseStatus};
@@ -282,6 +283,7 @@ impl Warehouse {
             inner: Arc::clone(&self.inner),
             info,
             staging: Some(staging),
+            reference: ReferenceBatches::default(),
             raw,
             started: Instant::now(),
         })
@@ -393,6 +395,7 @@ pub struct RunWriter {
     inner: Arc<Inner>,
     info: RunInfo,
     staging: Option<Staging>,
+    reference: ReferenceBatches,
     raw: Option<RawArchive>,
     started: Instant,
 }
@@ -411,8 +414,14 @@ impl RunWriter {
         &self.info.run_id
     }
 
-    /// Appends a batch to the run's staging files (invisible until commit).
+    /// Appends a batch to the run's staging files (invisible until commit). Batches of a
+    /// reference table (calendars, SLA targets) are kept whole instead: the commit replaces
+    /// that table when its content changed.
     pub fn write(&mut self, batch: TableBatch) -> Result<()> {
+        if batch.table.kind() == TableKind::Reference {
+            self.reference.push(batch.table, batch.batch);
+            return Ok(());
+        }
         match self.staging.as_mut() {
             Some(s) => s.write(batch),
             None => Ok(()),
@@ -456,6 +465,7 @@ impl RunWriter {
                 info: &self.info,
                 outcome: &outcome,
                 staging: &mut staging,
+                reference: &self.reference,
                 raw: self.raw.take(),
                 started: self.started,
             },

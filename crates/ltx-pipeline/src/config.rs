@@ -11,10 +11,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use ltx_extract::{AuthConfig, ExtractConfig, ExtractError, Secret};
 use ltx_load::LoadOptions;
-use ltx_transform::{PiiAction, PiiPolicy, Table, TableKind, TransformConfig, TransformError};
+use ltx_calendar::{Calendars, CalendarsConfig};
+use ltx_transform::{
+    PiiAction, PiiPolicy, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, Table, TableBatch,
+    TableKind, TransformConfig, TransformError,
+};
 use serde::Deserialize;
 
 pub use crate::duration::parse_duration;
@@ -78,8 +82,43 @@ pub struct Config {
     pub personal_data: PersonalData,
     /// Where the data goes.
     pub destination: Destination,
+    /// Business calendars: working hours, holidays, who follows which.
+    pub calendars: CalendarsConfig,
+    /// SLA targets.
+    pub sla: SlaConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[sla]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// The targets; the most specific one of a metric wins for an item.
+    pub targets: Vec<SlaTargetConfig>,
+}
+
+/// One entry of `sla.targets`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTargetConfig {
+    /// What is measured.
+    pub metric: SlaMetric,
+    /// The promise (`60s`, `4h`, `1d`).
+    pub target: String,
+    /// Business (working time of the item's calendar, the default) or calendar time.
+    #[serde(default = "business_clock")]
+    pub clock: SlaClock,
+    /// Only items of this site.
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    /// Only items of this department.
+    #[serde(default)]
+    pub department_id: Option<i64>,
+}
+
+fn business_clock() -> SlaClock {
+    SlaClock::Business
 }
 
 /// `[source]`.
@@ -183,9 +222,13 @@ impl SyncConfig {
         Ok((!d.is_zero()).then_some(d))
     }
 
-    /// Whether batches of `table` are written (quality and rejected rows always are).
+    /// Whether batches of `table` are written (quality, rejected and reference rows always
+    /// are).
     pub fn loads(&self, table: Table) -> bool {
-        matches!(table.kind(), TableKind::Quality | TableKind::Rejected)
+        matches!(
+            table.kind(),
+            TableKind::Quality | TableKind::Rejected | TableKind::Reference
+        )
             || self.tables.is_empty()
             || self.tables.iter().any(|t| t == table.name())
     }
@@ -411,6 +454,11 @@ impl Config {
                 ));
             }
         }
+        self.calendars().map_err(|e| match e {
+            ltx_calendar::CalendarError::Key { key, message } => err(&key, message),
+            other => err("calendars", other.to_string()),
+        })?;
+        self.sla_targets().map_err(|(key, message)| err(&key, message))?;
         if self.destination.warehouse.as_os_str().is_empty() {
             return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
@@ -495,8 +543,93 @@ impl Config {
                 key: format!("sync.{key}"),
                 message: reason,
             },
+            other => ConfigError::Key {
+                file: "config".into(),
+                key: "sync".into(),
+                message: other.to_string(),
+            },
         })?;
         Ok(t)
+    }
+
+    /// The compiled business calendars (validated on load).
+    pub fn calendars(&self) -> Result<Calendars, ltx_calendar::CalendarError> {
+        self.calendars.compile()
+    }
+
+    /// The SLA targets, checked: a duration above zero, one target per metric, site and
+    /// department. The error is `(key, message)`.
+    pub fn sla_targets(&self) -> Result<Vec<SlaTarget>, (String, String)> {
+        let mut out: Vec<SlaTarget> = Vec::with_capacity(self.sla.targets.len());
+        for (i, t) in self.sla.targets.iter().enumerate() {
+            let key = format!("sla.targets[{i}].target");
+            let d = parse_duration(&t.target).map_err(|m| (key.clone(), m))?;
+            let target_s = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            if target_s == 0 {
+                return Err((key, format!("{:?} must be at least 1s", t.target)));
+            }
+            if let Some(o) = out.iter().find(|o| {
+                o.metric == t.metric && o.site_id == t.site_id && o.department_id == t.department_id
+            }) {
+                return Err((
+                    format!("sla.targets[{i}]"),
+                    format!(
+                        "a second {} target for site {:?} and department {:?} (the first says {}s)",
+                        t.metric.name(),
+                        t.site_id,
+                        t.department_id,
+                        o.target_s
+                    ),
+                ));
+            }
+            out.push(SlaTarget {
+                metric: t.metric,
+                site_id: t.site_id,
+                department_id: t.department_id,
+                clock: t.clock,
+                target_s,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The reference tables of a run (business intervals, calendar assignments, SLA
+    /// targets) for the years from the earlier of `sync.start_date` and the first year of
+    /// the Russian production calendar to next year; warns about years up to `now` that a
+    /// production calendar in use does not cover.
+    pub fn reference_batches(
+        &self,
+        run_id: &str,
+        synced_at: DateTime<Utc>,
+    ) -> Result<Vec<TableBatch>, ConfigError> {
+        let key = |key: &str, message: String| ConfigError::Key {
+            file: "config".into(),
+            key: key.into(),
+            message,
+        };
+        let calendars = self.calendars().map_err(|e| key("calendars", e.to_string()))?;
+        let targets = self.sla_targets().map_err(|(k, m)| key(&k, m))?;
+        let this_year = synced_at.year();
+        let first = ltx_calendar::ru_years()
+            .first()
+            .copied()
+            .unwrap_or(this_year)
+            .min(self.sync.start()?.year());
+        let (batches, missing) = ltx_transform::reference_batches(
+            &calendars,
+            first..=this_year + 1,
+            &targets,
+            ReferenceLineage { synced_at, run_id },
+        )
+        .map_err(|e| key("calendars", e.to_string()))?;
+        let missing: Vec<i32> = missing.into_iter().filter(|y| *y <= this_year).collect();
+        if !missing.is_empty() {
+            tracing::warn!(
+                years = ?missing,
+                "the production calendar has no data for these years: business time there follows the weekly hours only (add holidays to the schedule)"
+            );
+        }
+        Ok(batches)
     }
 
     /// The loader's settings: its defaults (the embedded BI models; `LTX_CRASH_AT` armed

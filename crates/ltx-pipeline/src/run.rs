@@ -315,6 +315,11 @@ impl Skeleton<'_> {
         Src: FnOnce(mpsc::Sender<T>) -> Fut,
         Fut: Future<Output = Result<S>>,
     {
+        // Derived from the configuration alone: built first, so a bad calendar fails the run
+        // before anything is read.
+        let reference = self
+            .config
+            .reference_batches(&self.info.run_id, self.info.started_at)?;
         let writer = self.wh.begin_run(self.info.clone())?;
         let (tx, rx) = mpsc::channel(self.capacity);
         let consumer = Consumer {
@@ -334,7 +339,8 @@ impl Skeleton<'_> {
             .await
             .map_err(|e| PipelineError::panicked("transform thread", e))?;
         // The transform's error first: when it stopped, the source only saw a closed channel.
-        let (writer, stats) = consumed?;
+        let (mut writer, stats) = consumed?;
+        writer.write_all(reference)?;
         let summary = produced?;
         let outcome = outcome(&summary, &stats);
         let commit = tokio::task::spawn_blocking(move || writer.commit(outcome))

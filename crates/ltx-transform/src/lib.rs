@@ -24,12 +24,16 @@ mod dimensions;
 mod leads;
 pub mod pool;
 mod quality;
+mod reference;
 mod rejected;
 mod schema;
 mod transformer;
 mod unknown;
 
 pub use pool::{Record, TransformPool};
+pub use reference::{
+    reference_batches, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, REFERENCE_PARTITION,
+};
 pub use schema::ColumnRole;
 pub use transformer::Transformer;
 
@@ -71,6 +75,12 @@ pub enum Table {
     QualityIssues,
     /// Records that could not be parsed.
     Rejected,
+    /// Working intervals of every business calendar, in UTC (from the configuration).
+    BusinessIntervals,
+    /// Which business calendar each site and department works by (from the configuration).
+    ScheduleAssignments,
+    /// SLA targets per metric, site and department (from the configuration).
+    SlaTargets,
 }
 
 /// What kind of rows a table holds (the loader treats them differently).
@@ -84,11 +94,14 @@ pub enum TableKind {
     Quality,
     /// Unparseable records (`_rejected`), append-only.
     Rejected,
+    /// Derived from the configuration, not from the API (business calendars, SLA
+    /// targets): written whole by every run and replaced when its content changes.
+    Reference,
 }
 
 impl Table {
     /// Every table, in schema order.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 17] = [
         Table::Conversations,
         Table::Chats,
         Table::ChatMessages,
@@ -103,6 +116,9 @@ impl Table {
         Table::Departments,
         Table::QualityIssues,
         Table::Rejected,
+        Table::BusinessIntervals,
+        Table::ScheduleAssignments,
+        Table::SlaTargets,
     ];
 
     /// Position in [`Table::ALL`].
@@ -127,6 +143,9 @@ impl Table {
             Table::Departments => "departments",
             Table::QualityIssues => "_quality_issues",
             Table::Rejected => "_rejected",
+            Table::BusinessIntervals => "business_intervals",
+            Table::ScheduleAssignments => "schedule_assignments",
+            Table::SlaTargets => "sla_targets",
         }
     }
 
@@ -146,7 +165,7 @@ impl Table {
         schema::column_roles(self)
     }
 
-    /// Fact, dimension, quality or rejected.
+    /// Fact, dimension, quality, rejected or reference.
     pub const fn kind(self) -> TableKind {
         match self {
             Table::Conversations
@@ -162,6 +181,9 @@ impl Table {
             }
             Table::QualityIssues => TableKind::Quality,
             Table::Rejected => TableKind::Rejected,
+            Table::BusinessIntervals | Table::ScheduleAssignments | Table::SlaTargets => {
+                TableKind::Reference
+            }
         }
     }
 
@@ -183,6 +205,8 @@ impl Table {
             Table::Departments => &["department_id"],
             Table::QualityIssues => &["conversation_id", "check", "path"],
             Table::Rejected => &[],
+            Table::BusinessIntervals => &["schedule", "start_utc"],
+            Table::ScheduleAssignments | Table::SlaTargets => &[],
         }
     }
 }
@@ -326,6 +350,14 @@ pub enum TransformError {
         key: &'static str,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A reference table's rows could not be assembled.
+    #[error("cannot build the reference table {table}: {message}")]
+    Reference {
+        /// The table.
+        table: &'static str,
+        /// Arrow's message.
+        message: String,
     },
 }
 

@@ -22,6 +22,8 @@ enum Col {
     Ts,
     /// Naive wall-clock time (no zone): `created_at_msk`.
     TsNaive,
+    /// A calendar date (no zone): `business_intervals.local_date`.
+    Date,
 }
 
 /// What a column holds, as far as storing it goes: the loader derives each column's
@@ -330,6 +332,43 @@ const REJECTED: &[Def] = &[
     ("_run_id", Col::Str, R, Attribute),
 ];
 
+/// Lineage of the reference tables: the run that wrote them (no source version, no
+/// conversation: they come from the configuration).
+const LINEAGE_REFERENCE: [Def; 2] = [
+    ("_synced_at", Col::Ts, R, Attribute),
+    ("_run_id", Col::Str, R, Attribute),
+];
+
+/// One row per working interval of a business calendar, in UTC.
+const BUSINESS_INTERVALS: &[Def] = &[
+    ("schedule", Col::Str, R, Attribute),
+    ("local_date", Col::Date, R, Attribute),
+    ("day_kind", Col::Str, R, Attribute),
+    ("start_utc", Col::Ts, R, Instant),
+    ("end_utc", Col::Ts, R, Instant),
+    ("seconds", Col::I64, R, Attribute),
+    ("seconds_before", Col::I64, R, Attribute),
+];
+
+/// One row per assignment of a calendar: the default (no ids), a site or a department.
+const SCHEDULE_ASSIGNMENTS: &[Def] = &[
+    ("scope", Col::Str, R, Attribute),
+    ("site_id", Col::I64, N, Attribute),
+    ("department_id", Col::I64, N, Attribute),
+    ("schedule", Col::Str, R, Attribute),
+    ("time_zone", Col::Str, R, Attribute),
+];
+
+/// One row per SLA target; a target without site and department applies to all.
+const SLA_TARGETS: &[Def] = &[
+    ("metric", Col::Str, R, Attribute),
+    ("channel", Col::Str, R, Attribute),
+    ("site_id", Col::I64, N, Attribute),
+    ("department_id", Col::I64, N, Attribute),
+    ("clock", Col::Str, R, Attribute),
+    ("target_s", Col::I64, R, Attribute),
+];
+
 /// Which lineage block follows a table's own columns.
 fn columns(table: Table) -> (&'static [Def], &'static [Def]) {
     match table {
@@ -347,6 +386,9 @@ fn columns(table: Table) -> (&'static [Def], &'static [Def]) {
         Table::Departments => (DEPARTMENTS, &LINEAGE_WITH_EXTRA),
         Table::QualityIssues => (QUALITY_ISSUES, &LINEAGE),
         Table::Rejected => (REJECTED, &[]),
+        Table::BusinessIntervals => (BUSINESS_INTERVALS, &LINEAGE_REFERENCE),
+        Table::ScheduleAssignments => (SCHEDULE_ASSIGNMENTS, &LINEAGE_REFERENCE),
+        Table::SlaTargets => (SLA_TARGETS, &LINEAGE_REFERENCE),
     }
 }
 
@@ -357,6 +399,7 @@ fn data_type(col: Col) -> DataType {
         Col::Bool => DataType::Boolean,
         Col::Ts => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
         Col::TsNaive => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Col::Date => DataType::Date32,
     }
 }
 
@@ -484,7 +527,7 @@ mod tests {
             let s = t.schema();
             assert!(s.field_with_name("_synced_at").is_ok());
             assert!(s.field_with_name("_run_id").is_ok());
-            if t != Table::Rejected {
+            if t != Table::Rejected && t.kind() != crate::TableKind::Reference {
                 assert!(
                     s.field_with_name("_source_updated_at").is_ok(),
                     "{}",

@@ -69,7 +69,7 @@ impl PartitionBuilders {
         }
     }
 
-    /// (rows buffered, finish) of a table; `None` for `_rejected` (kept elsewhere).
+    /// Rows buffered of a table; 0 for tables a conversation does not fill.
     fn len(&self, table: Table) -> usize {
         match table {
             Table::Conversations => self.conversations.len(),
@@ -85,7 +85,11 @@ impl PartitionBuilders {
             Table::Sites => self.sites.len(),
             Table::Departments => self.departments.len(),
             Table::QualityIssues => self.quality.len(),
-            Table::Rejected => 0,
+            // Kept elsewhere (`_rejected`) or built from the configuration (`reference`).
+            Table::Rejected
+            | Table::BusinessIntervals
+            | Table::ScheduleAssignments
+            | Table::SlaTargets => 0,
         }
     }
 
@@ -104,7 +108,10 @@ impl PartitionBuilders {
             Table::Sites => self.sites.finish(),
             Table::Departments => self.departments.finish(),
             Table::QualityIssues => self.quality.finish(),
-            Table::Rejected => Vec::new(),
+            Table::Rejected
+            | Table::BusinessIntervals
+            | Table::ScheduleAssignments
+            | Table::SlaTargets => Vec::new(),
         }
     }
 }
@@ -125,7 +132,7 @@ pub struct Transformer {
     rejected: RejectedBuilder,
     scratch: Scratch,
     msk: MskClock,
-    rows: [u64; 14],
+    rows: [u64; Table::ALL.len()],
     stats: TransformStats,
 }
 
@@ -165,7 +172,7 @@ impl Transformer {
             closed: Vec::new(),
             rejected: RejectedBuilder::new(),
             msk: MskClock::default(),
-            rows: [0; 14],
+            rows: [0; Table::ALL.len()],
             stats,
         }
     }
