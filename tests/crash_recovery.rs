@@ -20,13 +20,21 @@ fn fingerprint(wh: &Path) -> BTreeMap<String, (i64, BTreeSet<String>)> {
         if t == ltx_transform::Table::Rejected {
             continue;
         }
-        let keys = t
-            .key_columns()
-            .iter()
-            .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
-            .collect::<Vec<_>>()
-            .join(" || '/' || ");
-        let sql = format!("SELECT CAST({keys} AS VARCHAR) FROM \"{}\"", t.name());
+        let sql = if t.kind() == ltx_transform::TableKind::Reference {
+            // From the configuration: the whole row is the key (lineage aside).
+            format!(
+                "SELECT CAST(r AS VARCHAR) FROM (SELECT * EXCLUDE (_synced_at, _run_id) FROM \"{}\") r",
+                t.name()
+            )
+        } else {
+            let keys = t
+                .key_columns()
+                .iter()
+                .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
+                .collect::<Vec<_>>()
+                .join(" || '/' || ");
+            format!("SELECT CAST({keys} AS VARCHAR) FROM \"{}\"", t.name())
+        };
         let mut stmt = conn.prepare(&sql).unwrap();
         let set: Vec<String> = stmt
             .query_map([], |r| r.get::<_, String>(0))

@@ -19,6 +19,8 @@
 //! - [`hostile_http`]: `Retry-After`, run deadline, a clock ahead, inflating bodies, records
 //!   that are not JSON
 //! - [`schema_drift`]: values of undocumented JSON types
+//! - [`sla`]: SLA models against the simulator's truth in calendar and business time, a
+//!   changed calendar re-derived at the next sync, bad calendars refused
 //! - [`open_files`]: 20 years of history under `ulimit -n 256`
 //! - [`parquet_readers`]: pyarrow and polars read the Parquet files as DuckDB does
 //!   (`read_with_pyarrow_polars.py`)
@@ -43,4 +45,5 @@ mod parquet_readers;
 mod query;
 mod report;
 mod schema_drift;
+mod sla;
 mod sync;

@@ -40,6 +40,11 @@ fn every_model_and_every_sql_readme_example_runs_in_ltx_query() {
         "hourly_conversations",
         "daily_operator_performance",
         "first_answer_times",
+        "sla_chats",
+        "sla_leads",
+        "sla_complaints",
+        "sla_daily",
+        "sla_operators",
     ] {
         let n: i64 = csv(&format!("SELECT count(*) AS n FROM {model}"))
             .lines()

@@ -24,6 +24,7 @@ pub const CRASH_POINTS: &[&str] = &[
     "merge.after_lookup",
     "merge.after_dedupe_file",
     "merge.after_rewrite_file",
+    "reference.after_write",
     // commit: publish (files renamed into data/, still unreferenced)
     "commit.before_rename",
     "commit.after_rename_file",

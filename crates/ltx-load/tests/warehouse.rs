@@ -998,3 +998,107 @@ fn storage_versions_are_checked_with_duckdb() {
         }
     }
 }
+
+/// A batch of the reference table `sla_targets` with one target per `(metric, seconds)`,
+/// stamped with `run_id`.
+fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBatch {
+    use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+    let table = ltx_transform::Table::SlaTargets;
+    let n = targets.len();
+    let strs = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    let columns: Vec<ArrayRef> = vec![
+        strs(targets.iter().map(|t| t.0).collect()),
+        strs(vec!["chat"; n]),
+        Arc::new(Int64Array::from(vec![None::<i64>; n])),
+        Arc::new(Int64Array::from(vec![None::<i64>; n])),
+        strs(vec!["business"; n]),
+        Arc::new(Int64Array::from_iter_values(targets.iter().map(|t| t.1))),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![1_700_000_000_000_000; n]).with_timezone("UTC"),
+        ),
+        strs(vec![run_id; n]),
+    ];
+    ltx_transform::TableBatch {
+        table,
+        partition: "all".to_owned(),
+        batch: arrow::array::RecordBatch::try_new(table.schema(), columns).unwrap(),
+    }
+}
+
+fn reference_files(dir: &std::path::Path) -> Vec<String> {
+    let m: ltx_load::Manifest =
+        serde_json::from_slice(&std::fs::read(dir.join("_ltx/manifest.json")).unwrap()).unwrap();
+    m.files("sla_targets").iter().map(|f| f.path.clone()).collect()
+}
+
+fn load_reference(wh: &Warehouse, run_id: &str, targets: &[(&str, i64)]) -> ltx_load::CommitReport {
+    let mut run = wh.begin_run(RunInfo::new(run_id, "livetex")).unwrap();
+    run.write_all(batches(&v1())).unwrap();
+    run.write(sla_targets(run_id, targets)).unwrap();
+    run.commit(RunOutcome::default()).unwrap()
+}
+
+#[test]
+fn a_reference_table_is_replaced_only_when_its_content_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    let first = load_reference(&wh, "r1", &[("chat_first_answer", 60)]);
+    assert_eq!(first.tables["sla_targets"].rows_added, 1);
+    let files = reference_files(dir.path());
+    assert_eq!(files.len(), 1);
+
+    // Same content, another run (its lineage differs): nothing rewritten.
+    let second = load_reference(&wh, "r2", &[("chat_first_answer", 60)]);
+    assert!(!second.tables.contains_key("sla_targets"), "{second:?}");
+    assert_eq!(reference_files(dir.path()), files);
+
+    // A changed target replaces the file whole; the old one is retired, not kept live.
+    let third = load_reference(&wh, "r3", &[("chat_first_answer", 30), ("lead_answer", 14400)]);
+    assert_eq!(third.tables["sla_targets"].rows_added, 2);
+    assert_eq!(third.tables["sla_targets"].rows_removed, 1);
+    let now = reference_files(dir.path());
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, files);
+    let conn = Warehouse::open_catalog_readonly(dir.path())
+        .unwrap()
+        .into_connection();
+    let rows: Vec<(String, i64, String)> = conn
+        .prepare("SELECT metric, target_s, _run_id FROM sla_targets ORDER BY metric")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("chat_first_answer".to_owned(), 30, "r3".to_owned()),
+            ("lead_answer".to_owned(), 14400, "r3".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_crash_after_writing_a_reference_table_leaves_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wh = Warehouse::open(dir.path(), opts()).unwrap();
+        load_reference(&wh, "r1", &[("chat_first_answer", 60)]);
+    }
+    let files = reference_files(dir.path());
+    {
+        let crashing = LoadOptions {
+            crash: CrashHook::error_at("reference.after_write"),
+            ..opts()
+        };
+        let wh = Warehouse::open(dir.path(), crashing).unwrap();
+        let mut run = wh.begin_run(RunInfo::new("r2", "livetex")).unwrap();
+        run.write(sla_targets("r2", &[("chat_first_answer", 5)])).unwrap();
+        assert!(run.commit(RunOutcome::default()).is_err());
+    }
+    let wh = Warehouse::open(dir.path(), opts()).unwrap();
+    assert_eq!(reference_files(dir.path()), files);
+    assert!(orphans(dir.path()).is_empty(), "{:?}", orphans(dir.path()));
+    drop(wh);
+}
