@@ -379,6 +379,7 @@ pub(crate) fn parse_duration(text: &str) -> std::result::Result<TimeDelta, Strin
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -161,6 +161,7 @@ fn parse(name: &'static str, file: &'static str, text: &str) -> Result<Productio
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

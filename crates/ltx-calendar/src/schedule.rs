@@ -274,6 +274,7 @@ fn first_instant_at_or_after(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::config::CalendarsConfig;
@@ -371,6 +372,51 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn site_exceptions_override_the_production_calendar() {
+        let config: CalendarsConfig = toml::from_str(
+            r#"
+            default = "s"
+            [schedules.s]
+            time_zone = "UTC"
+            production_calendar = "ru"
+            week = { mon = ["09:00-18:00"], tue = ["09:00-18:00"], wed = ["09:00-18:00"], thu = ["09:00-18:00"], fri = ["09:00-18:00"] }
+            # Sat 28 Dec 2024 (a production working day) and Tue 12 Mar 2024 off; Fri
+            # 3 Jan 2025 (a production holiday) worked, and Tue 12 Mar 2024 too, which
+            # loses to the holiday.
+            holidays = ["2024-12-28", "2024-03-12"]
+            working_days = ["2025-01-03", "2024-03-12", "2024-03-16"]
+            transfer_hours = ["10:00-14:00"]
+            shortened_days = ["2024-03-13", "2024-03-16"]
+            shortened_by = "30m"
+            "#,
+        )
+        .unwrap();
+        let calendars = config.compile().unwrap();
+        let s = calendars.schedule("s").unwrap();
+        let day = |text: &str| {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+            s.intervals(date, date)
+                .into_iter()
+                .map(|i| (i.day_kind, (i.end - i.start).num_minutes()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(day("2024-12-28"), []);
+        assert_eq!(day("2024-03-12"), []);
+        assert_eq!(day("2025-01-03"), [(DayKind::Transferred, 240)]);
+        // The production calendar's own transfers still apply, with transfer_hours.
+        assert_eq!(day("2024-04-27"), [(DayKind::Transferred, 240)]);
+        // Production shortened day (1 Nov 2025 is also a transferred Saturday), and the
+        // schedule's own shortened days: 30 min less.
+        assert_eq!(day("2025-11-01"), [(DayKind::Shortened, 210)]);
+        assert_eq!(day("2024-03-13"), [(DayKind::Shortened, 510)]);
+        assert_eq!(day("2024-03-16"), [(DayKind::Shortened, 210)]);
+        // A production holiday without an exception.
+        assert_eq!(day("2025-01-02"), []);
+        // An ordinary Thursday.
+        assert_eq!(day("2024-03-14"), [(DayKind::Regular, 540)]);
     }
 
     #[test]

@@ -14,11 +14,9 @@ use ltx_calendar::Calendars;
 use super::cases::CASES;
 use super::{cases_calendars, utc};
 
-fn timestamptz(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
-}
-
-/// An in-memory database with `business_intervals` for `years` and `spans`.
+/// An in-memory database with `business_intervals` for `years` and an empty `spans`.
+/// Rows go through the appender into a staging table of plain types, then into the
+/// documented types with one `INSERT … SELECT` (TIMESTAMPTZ from epoch microseconds).
 fn database(calendars: &Calendars, years: std::ops::RangeInclusive<i32>) -> Connection {
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(
@@ -26,46 +24,62 @@ fn database(calendars: &Calendars, years: std::ops::RangeInclusive<i32>) -> Conn
     )
     .unwrap();
     conn.execute_batch(BUSINESS_INTERVALS_DDL).unwrap();
-    conn.execute_batch("BEGIN TRANSACTION").unwrap();
+    conn.execute_batch(
+        "CREATE TEMP TABLE staged_intervals (schedule VARCHAR, local_date VARCHAR, \
+         day_kind VARCHAR, start_us BIGINT, end_us BIGINT, seconds BIGINT, seconds_before BIGINT)",
+    )
+    .unwrap();
     {
-        let mut insert = conn
-            .prepare(
-                "INSERT INTO business_intervals VALUES (?, CAST(? AS DATE), ?, \
-                 CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ), ?, ?)",
-            )
-            .unwrap();
+        let mut appender = conn.appender("staged_intervals").unwrap();
         for row in calendars.materialize(years).rows {
-            insert
-                .execute(params![
+            appender
+                .append_row(params![
                     row.schedule,
                     row.local_date.to_string(),
                     row.day_kind.as_str(),
-                    timestamptz(row.start),
-                    timestamptz(row.end),
+                    row.start.timestamp_micros(),
+                    row.end.timestamp_micros(),
                     row.seconds,
                     row.seconds_before,
                 ])
                 .unwrap();
         }
     }
-    conn.execute_batch("COMMIT").unwrap();
     conn.execute_batch(
-        "CREATE TABLE spans (span_id INTEGER, schedule VARCHAR, from_ts TIMESTAMPTZ, to_ts TIMESTAMPTZ)",
+        "INSERT INTO business_intervals SELECT schedule, CAST(local_date AS DATE), day_kind, \
+         CAST(make_timestamp(start_us) AS TIMESTAMPTZ), CAST(make_timestamp(end_us) AS TIMESTAMPTZ), \
+         seconds, seconds_before FROM staged_intervals ORDER BY schedule, start_us; \
+         CREATE TABLE spans (span_id BIGINT, schedule VARCHAR, from_ts TIMESTAMPTZ, to_ts TIMESTAMPTZ)",
     )
     .unwrap();
     conn
 }
 
-fn insert_span(
-    conn: &Connection,
-    id: i64,
-    schedule: &str,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) {
-    conn.execute(
-        "INSERT INTO spans VALUES (?, ?, CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ))",
-        params![id, schedule, from.map(timestamptz), to.map(timestamptz)],
+/// A span: id, schedule, `[from, to)`.
+type Span = (i64, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Fills `spans`, through the appender and a staging table like the intervals.
+fn load_spans(conn: &Connection, spans: &[Span]) {
+    conn.execute_batch(
+        "CREATE TEMP TABLE staged_spans (span_id BIGINT, schedule VARCHAR, from_us BIGINT, to_us BIGINT)",
+    )
+    .unwrap();
+    {
+        let mut appender = conn.appender("staged_spans").unwrap();
+        for (id, schedule, from, to) in spans {
+            appender
+                .append_row(params![
+                    id,
+                    schedule,
+                    from.map(|t| t.timestamp_micros()),
+                    to.map(|t| t.timestamp_micros()),
+                ])
+                .unwrap();
+        }
+    }
+    conn.execute_batch(
+        "INSERT INTO spans SELECT span_id, schedule, CAST(make_timestamp(from_us) AS TIMESTAMPTZ), \
+         CAST(make_timestamp(to_us) AS TIMESTAMPTZ) FROM staged_spans; DROP TABLE staged_spans",
     )
     .unwrap();
 }
@@ -123,10 +137,11 @@ fn both_sql_patterns_equal_the_rust_answer_on_every_case() {
     let calendars = cases_calendars();
     // Every case lies within 2023..=2025.
     let conn = database(&calendars, 2023..=2025);
+    let mut spans: Vec<Span> = Vec::new();
     let mut expected = BTreeMap::new();
     for (id, case) in (0_i64..).zip(CASES) {
         let (from, to) = (utc(case.from), utc(case.to));
-        insert_span(&conn, id, case.schedule, Some(from), Some(to));
+        spans.push((id, case.schedule.to_owned(), Some(from), Some(to)));
         let rust = calendars
             .schedule(case.schedule)
             .unwrap()
@@ -136,22 +151,17 @@ fn both_sql_patterns_equal_the_rust_answer_on_every_case() {
     }
     // A span without an end is unknown; a schedule without intervals gives 0.
     let base = i64::try_from(CASES.len()).unwrap();
-    insert_span(
-        &conn,
-        base,
-        "moscow",
-        Some(utc("2024-03-12T07:00:00Z")),
-        None,
-    );
+    let (tue, wed) = (utc("2024-03-12T07:00:00Z"), utc("2024-03-13T07:00:00Z"));
+    spans.push((base, "moscow".to_owned(), Some(tue), None));
     expected.insert(base, None);
-    insert_span(
-        &conn,
+    spans.push((
         base + 1,
-        "no such schedule",
-        Some(utc("2024-03-12T07:00:00Z")),
-        Some(utc("2024-03-13T07:00:00Z")),
-    );
+        "no such schedule".to_owned(),
+        Some(tue),
+        Some(wed),
+    ));
     expected.insert(base + 1, Some(0));
+    load_spans(&conn, &spans);
     for (name, sql) in [
         ("range join", BUSINESS_SECONDS_RANGE_JOIN_SQL),
         ("ASOF join", BUSINESS_SECONDS_ASOF_SQL),
@@ -175,21 +185,17 @@ fn both_sql_patterns_agree_on_many_spans() {
     let conn = database(&calendars, 2024..=2025);
     let names: Vec<&str> = calendars.names().collect();
     let start = utc("2024-01-02T00:00:00Z");
+    let mut spans: Vec<Span> = Vec::new();
     let mut expected = BTreeMap::new();
-    let mut id = 0_i64;
-    conn.execute_batch("BEGIN TRANSACTION").unwrap();
-    while id < 1200 {
+    for id in 0..1200_i64 {
         let from = start + chrono::TimeDelta::minutes(id * (7 * 60 + 13));
         let to = from + chrono::TimeDelta::seconds((id * 7919 * 331) % (40 * 86_400));
         let name = names[usize::try_from(id).unwrap() % names.len()];
-        insert_span(&conn, id, name, Some(from), Some(to));
-        expected.insert(
-            id,
-            Some(calendars.schedule(name).unwrap().business_seconds(from, to)),
-        );
-        id += 1;
+        spans.push((id, name.to_owned(), Some(from), Some(to)));
+        let rust = calendars.schedule(name).unwrap().business_seconds(from, to);
+        expected.insert(id, Some(rust));
     }
-    conn.execute_batch("COMMIT").unwrap();
+    load_spans(&conn, &spans);
     // Every span lies within the materialized years: the last starts 2024-01-02 + 1199 *
     // 7 h 13 min (late December 2024) and ends within 40 days.
     assert_eq!(run(&conn, BUSINESS_SECONDS_RANGE_JOIN_SQL), expected);

@@ -1,6 +1,7 @@
 //! Acceptance tests of business time: cases checked by hand (`cases`), the same cases
 //! through DuckDB and the two SQL patterns (`duckdb_sql`), and properties over random
 //! schedules (`properties`).
+#![allow(clippy::unwrap_used)]
 
 mod cases;
 mod duckdb_sql;
