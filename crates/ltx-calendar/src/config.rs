@@ -87,6 +87,39 @@ fn default_shortened_by() -> String {
 /// Name of the schedule of [`CalendarsConfig::default`].
 pub const DEFAULT_SCHEDULE: &str = "moscow";
 
+/// The `[calendars]` section with its default values, commented, for
+/// `config/default.toml`; it reads as [`CalendarsConfig::default`] (tested).
+pub const DEFAULT_TOML: &str = r#"[calendars]
+# Schedule of the sites and departments not assigned below.
+default = "moscow"
+# Site id -> schedule name, e.g. { "123" = "kaliningrad" }.
+sites = {}
+# Department id -> schedule name, e.g. { "5" = "night" }; wins over the site's.
+departments = {}
+
+# One table per schedule: [calendars.schedules.<name>]. Giving any replaces this one.
+[calendars.schedules.moscow]
+# IANA time zone name.
+time_zone = "Europe/Moscow"
+# Official holidays, transfers and shortened days: "ru" (Russia, 2015-2027), "" = none.
+production_calendar = "ru"
+# Working intervals per day, mon..sun, "HH:MM-HH:MM". An end at or before the start is an
+# overnight shift ending the next day ("22:00-06:00"); "00:00-24:00" is the whole day; a
+# day left out has no working hours.
+week = { mon = ["09:00-18:00"], tue = ["09:00-18:00"], wed = ["09:00-18:00"], thu = ["09:00-18:00"], fri = ["09:00-18:00"] }
+# Extra days off, "YYYY-MM-DD"; they beat everything.
+holidays = []
+# Extra working days (e.g. a transferred working Saturday), worked with transfer_hours;
+# they beat the production calendar's days off.
+working_days = []
+# Hours of a transferred working day; empty = the hours of Monday.
+transfer_hours = []
+# Extra shortened (pre-holiday) days, "YYYY-MM-DD".
+shortened_days = []
+# How much earlier a shortened day ends: "1h", "30m", "90s", "1h30m".
+shortened_by = "1h"
+"#;
+
 impl Default for CalendarsConfig {
     /// One schedule, `moscow`: 09:00-18:00 Monday to Friday in Europe/Moscow with the
     /// Russian production calendar, followed by every site and department.
@@ -412,6 +445,12 @@ mod tests {
         assert_eq!(calendars.names().collect::<Vec<_>>(), ["moscow"]);
         let moscow = calendars.schedule("moscow").unwrap();
         assert_eq!(moscow.time_zone(), chrono_tz::Europe::Moscow);
+    }
+
+    #[test]
+    fn default_toml_is_the_default() {
+        assert_eq!(parse(DEFAULT_TOML), CalendarsConfig::default());
+        parse(DEFAULT_TOML).compile().unwrap();
     }
 
     #[test]

@@ -30,7 +30,8 @@
 //! ```
 //!
 //! Without the section, [`CalendarsConfig::default`] applies: the one schedule above,
-//! `moscow`, for everyone. A key left out of a present section takes its value from that
+//! `moscow`, for everyone ([`config::DEFAULT_TOML`] is that default as a commented
+//! section). A key left out of a present section takes its value from that
 //! default (so `schedules`, if given, replaces the whole map: name `default` then too).
 //! In a schedule, `time_zone` and `week` are required; `production_calendar` defaults
 //! to `""` (none). [`CalendarsConfig::compile`] validates everything and names the bad
