@@ -57,6 +57,14 @@ fn next_open_local(l: i64) -> i64 {
     day * DAY + OPEN
 }
 
+/// Moscow hour of day and weekday (0 = Monday) of an instant.
+pub(crate) fn hour_weekday(secs: i64) -> (u32, u32) {
+    let l = local(secs);
+    let day = l.div_euclid(DAY);
+    // Both are small and non-negative: an hour below 24, a weekday below 7.
+    (((l - day * DAY) / 3_600) as u32, weekday(day) as u32)
+}
+
 /// Whether operators are at work at `secs` (unix seconds).
 pub(crate) fn is_working(secs: i64) -> bool {
     let l = local(secs);
@@ -143,6 +151,8 @@ mod tests {
         assert!(!is_working(msk(2026, 10, 30, 18, 0)));
         assert!(!is_working(msk(2026, 10, 30, 8, 59)));
         assert!(!is_working(msk(2026, 10, 31, 12, 0)), "Saturday");
+        assert_eq!(hour_weekday(msk(2026, 10, 31, 23, 59)), (23, 5));
+        assert_eq!(hour_weekday(msk(2012, 12, 7, 0, 30)), (0, 4));
         let fri_night = msk(2026, 10, 30, 23, 10);
         assert_eq!(next_working(fri_night), msk(2026, 11, 2, 9, 0), "Monday");
         let noon = msk(2026, 10, 29, 12, 0);

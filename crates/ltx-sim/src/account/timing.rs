@@ -34,8 +34,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::rng::{rng_for, S_PLAN};
-use crate::hours::{add_working, is_working, next_working};
-use crate::time::msk_hour_weekday;
+use crate::hours::{add_working, hour_weekday, is_working, next_working};
 
 /// One chat of version 0.
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +97,7 @@ pub(super) fn duty_wait(rng: &mut ChaCha8Rng) -> i64 {
 /// Share of conversations opened at `secs` (outside working hours) that a duty operator
 /// takes.
 fn duty_share(secs: i64) -> f64 {
-    let (hour, weekday) = msk_hour_weekday(secs);
+    let (hour, weekday) = hour_weekday(secs);
     if weekday < 5 && (18..22).contains(&hour) {
         0.6
     } else {
