@@ -205,6 +205,20 @@ fn off_hours_chats_wait_for_the_opening_so_business_waits_differ() {
             assert!(calendar(x) <= 1_800, "{x:?}");
         }
     }
+    // The load keeps its daytime peak: about half the chats start in working hours (45 of
+    // the week's 168 hours).
+    let in_hours = truth
+        .chats
+        .iter()
+        .filter(|c| {
+            ltx_sim::working_seconds(c.created_at, c.created_at + Duration::seconds(1)) == 1
+        })
+        .count() as f64
+        / truth.chats.len() as f64;
+    assert!(
+        (0.4..0.7).contains(&in_hours),
+        "{in_hours} in working hours"
+    );
     // Some chats are never answered.
     let missed = truth.chats.len() - chats.len();
     assert!(missed > truth.chats.len() / 20, "{missed} missed");
