@@ -5,12 +5,20 @@
 //! employees, visitors) that keeps changing as its manual clock advances, served through
 //! both API profiles (`v2` with a static Bearer token, `web-api` with OAuth2 password
 //! tokens), with fault knobs (latency, 429, 5xx, stalls, malformed bodies, mid-paging
-//! updates) and ground truth to compare a warehouse against (per conversation, and per
-//! warehouse table: [`WarehouseTruth`]).
+//! updates) and ground truth to compare a warehouse against (per conversation, per
+//! warehouse table: [`WarehouseTruth`], and for service levels: [`SlaTruth`]).
 //!
-//! Inside, `account/` generates (index, pools, conversation model, rendering), `server/`
-//! serves (faults middleware, auth layers, paging, routes), `truth` derives the per-table
-//! ground truth, `drift` and `hostile` make the values and bodies of two fault knobs.
+//! The data keeps time like a support desk with working hours (Moscow, weekdays
+//! 09:00–18:00, [`working_seconds`]): load peaks in the daytime; chats opened then are
+//! answered within seconds to minutes, most chats opened at night or at weekends only
+//! after the next opening; leads (offline requests) come more often out of hours and are
+//! completed within a few working hours; a chat's `first_answer_time` is exactly when its
+//! first employee message came and its `duration` runs to its last message or event.
+//!
+//! Inside, `account/` generates (index, pools, timing plan, conversation model, rendering,
+//! SLA facts), `server/` serves (faults middleware, auth layers, paging, routes), `truth`
+//! derives the per-table ground truth, `sla` holds the SLA truth's types, `hours` the
+//! working calendar, `drift` and `hostile` make the values and bodies of two fault knobs.
 //!
 //! It does not depend on any other ltx crate on purpose: it speaks JSON on the wire only,
 //! so it cannot share a bug with the code it tests.
@@ -43,8 +51,10 @@ mod config;
 pub mod drift;
 mod error;
 pub mod hostile;
+mod hours;
 mod query;
 mod server;
+mod sla;
 mod stats;
 mod time;
 mod truth;
@@ -55,7 +65,9 @@ use std::io::Write;
 pub use account::{Account, FIRST_CONVERSATION_ID};
 pub use config::{default_start_clock, Faults, SimConfig};
 pub use error::SimError;
+pub use hours::working_seconds;
 pub use server::{SimHandle, SimServer};
+pub use sla::{ChatSla, ComplaintSla, LeadSla, SlaTruth};
 pub use stats::SimStats;
 pub use truth::{TableTruth, WarehouseTruth, TRUTH_TABLES};
 

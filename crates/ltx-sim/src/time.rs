@@ -41,6 +41,15 @@ fn push_naive(out: &mut String, n: chrono::NaiveDateTime) {
     );
 }
 
+/// Moscow's UTC offset (seconds) at an instant.
+pub(crate) fn msk_offset(secs: i64) -> i64 {
+    if secs >= MSK_FIXED_SINCE {
+        3 * 3600
+    } else {
+        i64::from(msk_parts(secs).1)
+    }
+}
+
 /// Naive Moscow wall clock, `YYYY-MM-DDTHH:MM:SS` (the current API form).
 pub(crate) fn fmt_msk(secs: i64) -> String {
     let mut s = String::with_capacity(19);

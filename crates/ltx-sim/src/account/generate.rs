@@ -1,11 +1,17 @@
-//! The conversation model and its generation: version 0 drawn from `(seed, id)`, then
-//! each later version or mutation applied as a [`Change`]. No JSON here (see `render`).
+//! The conversation model and its generation: version 0 drawn from `(seed, id)` along the
+//! conversation's timing plan (`timing`), then each later version or mutation applied as a
+//! [`Change`]. No JSON here (see `render`).
+//!
+//! Invariants the renderer and the SLA truth rely on: a chat's first employee message is
+//! at `answered` (nothing but visitor and system messages before it), `answered` never
+//! moves once set, and a chat ends at its last message or event.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::pools::{Pools, Visitor};
 use super::rng::{rng_for, S_CONTENT, S_DRIFT, S_QUIRK};
+use super::timing::{ChatPlan, Plan};
 use crate::vocab::*;
 
 /// Deterministic per-conversation quirks (real-world data shapes).
@@ -48,10 +54,11 @@ impl Quirks {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Change {
     Append,
-    CompleteLead,
     DeleteMessage,
     DeleteChat,
     Vote,
+    /// The planned answers and lead completions due at this version's instant.
+    FollowUp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,18 +92,54 @@ pub(super) struct Chat {
     pub(super) created: i64,
     pub(super) updated: i64,
     pub(super) employee: usize,
-    pub(super) result: &'static str,
+    /// The result once answered (`missed`: meant never to be answered).
+    pub(super) outcome: &'static str,
+    /// The first employee message's time; `None` while nobody has answered.
+    pub(super) answered: Option<i64>,
+    /// When a later version answers it (the chat stays open until then).
+    pub(super) pending: Option<i64>,
     pub(super) queue_time: i64,
-    pub(super) first_answer_time: i64,
     pub(super) answer_time_avg: i64,
     pub(super) vote: &'static str,
     pub(super) contact: bool,
-    pub(super) rem: [bool; 5],
+    /// `rem_empty` (fewer than two messages when it was opened) and `rem_long_answer`.
+    pub(super) empty: bool,
+    pub(super) long_answer: bool,
     pub(super) remark: Option<&'static str>,
     pub(super) callback_url: Option<String>,
     pub(super) prechats: Vec<(&'static str, String)>,
     pub(super) messages: Vec<Msg>,
     pub(super) events: Vec<Event>,
+}
+
+impl Chat {
+    /// The result as the API reports it: `missed` while nobody has answered.
+    pub(super) fn result(&self) -> &'static str {
+        match (self.answered, self.outcome) {
+            (None, _) => "missed",
+            (Some(_), "missed") => "completed",
+            (Some(_), outcome) => outcome,
+        }
+    }
+
+    /// Seconds from the chat's start to its first answer.
+    pub(super) fn first_answer_time(&self) -> Option<i64> {
+        self.answered.map(|at| at - self.created)
+    }
+
+    /// The chat's end: its last message or event (its start when it has neither).
+    pub(super) fn ended(&self) -> i64 {
+        let msgs = self.messages.iter().map(|m| m.at);
+        let events = self.events.iter().map(|e| e.at);
+        msgs.chain(events).fold(self.created, i64::max)
+    }
+
+    /// Position of the first employee message (the answer), if any.
+    fn answer_position(&self) -> Option<usize> {
+        self.messages
+            .iter()
+            .position(|m| matches!(m.sender, Sender::Employee(_)))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +162,8 @@ pub(super) struct Lead {
     pub(super) updated: i64,
     pub(super) kind: &'static str,
     pub(super) completed: Option<(i64, usize, &'static str)>,
+    /// When a later version completes it.
+    pub(super) due: Option<i64>,
     pub(super) assigned: usize,
     pub(super) locked: bool,
     pub(super) text: &'static str,
@@ -266,24 +311,7 @@ impl Conv {
             visitor_variables.push(("utm_source", engine.to_lowercase()));
         }
 
-        let n_chats = match rng.gen_range(0..100) {
-            0..=9 => 0,
-            10..=79 => 1,
-            80..=94 => 2,
-            _ => 3,
-        };
-        let n_calls = if rng.gen_bool(0.15) {
-            1 + usize::from(rng.gen_bool(0.2))
-        } else {
-            0
-        };
-        let n_leads = usize::from(rng.gen_bool(0.10));
-        let n_complaints = usize::from(rng.gen_bool(0.01));
-        let n_chats = if n_chats + n_calls + n_leads == 0 {
-            1
-        } else {
-            n_chats
-        };
+        let plan = Plan::new(seed, id, created, v0);
 
         let mut conv = Conv {
             id,
@@ -320,21 +348,15 @@ impl Conv {
             page: Some(entry_page),
         });
 
-        // Lay the dialogues out one after another inside [created, v0].
-        let parts = (n_chats + n_calls + n_leads).max(1) as i64;
-        let span = (v0 - created).max(parts);
-        let slot = span / parts;
-        let mut cursor = created;
-        for _ in 0..n_chats {
+        // The dialogues lie where the plan puts them inside [created, v0].
+        for chat in &plan.chats {
             let emp = pick(&mut rng, &staff);
-            conv.add_chat(&mut rng, emp, cursor, cursor + slot - 1, pools);
-            cursor += slot;
+            conv.add_chat(&mut rng, emp, chat, pools);
         }
-        for k in 0..n_calls {
+        for (k, &start) in plan.calls.iter().enumerate() {
             let emp = pick(&mut rng, &staff);
             conv.note_employee(emp);
-            let start = cursor;
-            let duration = rng.gen_range(0..(slot - 1).max(1)).min(1_800);
+            let duration = rng.gen_range(0..(plan.slot - 1).max(1)).min(1_800);
             let missed = rng.gen_bool(0.2);
             conv.calls.push(Call {
                 id: id * 10 + k as i64,
@@ -354,15 +376,11 @@ impl Conv {
                 employee: Some(emp),
                 page: None,
             });
-            cursor += slot;
         }
-        for k in 0..n_leads {
+        for (k, lead) in plan.leads.iter().enumerate() {
             let emp = pick(&mut rng, &staff);
-            let start = cursor;
-            let done = rng.gen_bool(0.4);
-            let end = start + (slot - 1).max(0);
-            let completed = done.then(|| (end, emp, pick(&mut rng, LEAD_ANSWERS)));
-            if done {
+            let completed = lead.done.map(|at| (at, emp, pick(&mut rng, LEAD_ANSWERS)));
+            if completed.is_some() {
                 conv.note_employee(emp);
             }
             let lead_id = id * 10 + k as i64;
@@ -373,18 +391,24 @@ impl Conv {
             }
             conv.leads.push(Lead {
                 id: lead_id,
-                created: start,
-                updated: if done { end } else { start },
+                created: lead.from,
+                updated: lead.done.unwrap_or(lead.from),
                 kind: pick(&mut rng, &["form", "callback"]),
                 completed,
+                due: lead.due,
                 assigned: emp,
                 locked: rng.gen_bool(0.05),
                 text: pick(&mut rng, LEAD_TEXTS),
             });
-            cursor += slot;
         }
-        for k in 0..n_complaints {
-            let at = v0 - 1;
+        for k in 0..plan.complaints {
+            // Half at the very end (usually after the last employee action: nobody acts
+            // on it unless a later version does), half anywhere in the conversation.
+            let at = if rng.gen_bool(0.5) {
+                v0 - 1
+            } else {
+                created + rng.gen_range(0..(v0 - created).max(1))
+            };
             conv.complaints.push(Complaint {
                 id: format!("cmp-{id}-{k}"),
                 created: at.max(created),
@@ -392,7 +416,7 @@ impl Conv {
                 text: pick(&mut rng, COMPLAINTS),
             });
         }
-        if conv.chats.iter().all(|c| c.result == "missed")
+        if conv.chats.iter().all(|c| c.answered.is_none())
             && conv.calls.iter().all(|c| c.result == "missed")
         {
             conv.result = "failure";
@@ -412,47 +436,78 @@ impl Conv {
         self.id * 10_000 + self.msg_seq
     }
 
-    /// Adds a chat with its messages inside [from, to].
-    fn add_chat(&mut self, rng: &mut ChaCha8Rng, emp: usize, from: i64, to: i64, pools: &Pools) {
-        let to = to.max(from);
-        let n_msgs = match rng.gen_range(0..100) {
+    /// A message of `sender` at `at`, with its text.
+    fn message(&mut self, rng: &mut ChaCha8Rng, sender: Sender, at: i64) -> Msg {
+        let text = match sender {
+            Sender::System => "Чат передан другому оператору".to_owned(),
+            Sender::Visitor => message_text(rng, true),
+            Sender::Employee(_) => message_text(rng, false),
+        };
+        Msg {
+            id: self.next_msg_id(),
+            at,
+            text,
+            sender,
+            delivered: rng.gen_bool(0.97),
+        }
+    }
+
+    /// Adds a chat as `plan` times it: the visitor writes first; the employee's first
+    /// message is the answer (when it lies inside this version), the dialogue goes on
+    /// until the slot's end (or the answer, when that is later); the close event ends it,
+    /// unless the chat waits open for a later version's answer.
+    fn add_chat(&mut self, rng: &mut ChaCha8Rng, emp: usize, plan: &ChatPlan, pools: &Pools) {
+        let from = plan.from;
+        let end = plan.answer.map_or(plan.to, |a| plan.to.max(a)).max(from);
+        let n_msgs: usize = match rng.gen_range(0..100) {
             0..=14 => rng.gen_range(1..=2),
             15..=89 => rng.gen_range(3..=12),
             _ => rng.gen_range(13..=50),
         };
-        let result = match rng.gen_range(0..100) {
-            0..=79 => "completed",
-            80..=89 => "missed",
-            90..=95 => "transfer_manual",
-            _ => "transfer_auto",
-        };
         self.note_employee(emp);
         let chat_id = self.id * 10 + self.chat_seq;
         self.chat_seq += 1;
-        let mut messages = Vec::with_capacity(n_msgs);
-        let step = ((to - from) / n_msgs as i64).max(0);
-        let mut t = from;
-        for k in 0..n_msgs {
-            let sender = if rng.gen_bool(0.03) {
-                Sender::System
-            } else if k % 2 == 0 || result == "missed" {
-                Sender::Visitor
-            } else {
-                Sender::Employee(emp)
-            };
-            let text = match sender {
-                Sender::System => "Чат передан другому оператору".to_owned(),
-                Sender::Visitor => message_text(rng, true),
-                Sender::Employee(_) => message_text(rng, false),
-            };
-            messages.push(Msg {
-                id: self.next_msg_id(),
-                at: t.min(to),
-                text,
-                sender,
-                delivered: rng.gen_bool(0.97),
-            });
-            t += if step > 0 { rng.gen_range(0..=step) } else { 0 };
+        let mut messages = Vec::with_capacity(n_msgs.max(2));
+        let first = self.message(rng, Sender::Visitor, from);
+        messages.push(first);
+        match plan.answer {
+            None => {
+                // Nobody answers (yet): the visitor writes once or twice more, at most.
+                let n = n_msgs.min(3) - 1;
+                let step = (end - from) / (n as i64 + 1);
+                let mut t = from;
+                for _ in 0..n {
+                    t += if step > 0 { rng.gen_range(0..=step) } else { 0 };
+                    let m = self.message(rng, Sender::Visitor, t.min(end));
+                    messages.push(m);
+                }
+            }
+            Some(a) => {
+                let mut before = 1;
+                if n_msgs >= 3 && a - from >= 2 && rng.gen_bool(0.3) {
+                    let at = rng.gen_range(from + 1..a);
+                    let m = self.message(rng, Sender::Visitor, at);
+                    messages.push(m);
+                    before += 1;
+                }
+                let answer = self.message(rng, Sender::Employee(emp), a);
+                messages.push(answer);
+                let rest = n_msgs.saturating_sub(before + 1);
+                let step = (end - a) / rest.max(1) as i64;
+                let mut t = a;
+                for k in 0..rest {
+                    t += if step > 0 { rng.gen_range(0..=step) } else { 0 };
+                    let sender = if rng.gen_bool(0.03) {
+                        Sender::System
+                    } else if k % 2 == 0 {
+                        Sender::Visitor
+                    } else {
+                        Sender::Employee(emp)
+                    };
+                    let m = self.message(rng, sender, t.min(end));
+                    messages.push(m);
+                }
+            }
         }
         let name = self.visitor.display_name().to_owned();
         let e = &pools.employees[emp];
@@ -472,22 +527,18 @@ impl Conv {
             let ev = Event {
                 kind: "file-upload",
                 text: "Посетитель отправил файл photo.jpg".to_owned(),
-                at: (from + 1).min(to),
+                at: (from + 1).min(end),
                 employee: None,
                 page: None,
             };
             chat_events.push(ev.clone());
             self.events.push(ev);
         }
-        let close = Event {
-            kind: "visitor-chat-close",
-            text: "Посетитель закрыл чат".to_owned(),
-            at: to,
-            employee: None,
-            page: None,
-        };
-        chat_events.push(close.clone());
-        self.events.push(close);
+        if plan.pending.is_none() {
+            let close = close_event(end);
+            chat_events.push(close.clone());
+            self.events.push(close);
+        }
         let mut prechats = Vec::new();
         if let Some(n) = self.visitor.name {
             prechats.push(("Имя", n.to_owned()));
@@ -497,14 +548,17 @@ impl Conv {
                 prechats.push(("Телефон", p.clone()));
             }
         }
+        let queue_time = rng.gen_range(0..60);
         self.chats.push(Chat {
             id: chat_id,
             created: from,
-            updated: to,
+            updated: end,
             employee: emp,
-            result,
-            queue_time: rng.gen_range(0..60),
-            first_answer_time: rng.gen_range(5..90),
+            outcome: plan.outcome,
+            answered: plan.answer,
+            pending: plan.pending,
+            // In the queue no longer than until the answer.
+            queue_time: plan.answer.map_or(queue_time, |a| queue_time.min(a - from)),
             answer_time_avg: rng.gen_range(10..120),
             vote: pick(
                 rng,
@@ -517,13 +571,8 @@ impl Conv {
                 ],
             ),
             contact: self.visitor.phone.is_some() || self.visitor.email.is_some(),
-            rem: [
-                result.starts_with("transfer"),
-                result == "transfer_auto",
-                n_msgs < 2,
-                rng.gen_bool(0.05),
-                result == "missed",
-            ],
+            empty: messages.len() < 2,
+            long_answer: rng.gen_bool(0.05),
             remark: rng.gen_bool(0.05).then_some("Клиент просил перезвонить"),
             callback_url: rng
                 .gen_bool(0.02)
@@ -534,30 +583,35 @@ impl Conv {
         });
     }
 
+    /// Whether a planned answer or lead completion is due at `t` (a follow-up version).
+    pub(super) fn follow_up_at(&self, t: i64) -> bool {
+        self.chats.iter().any(|c| c.pending == Some(t))
+            || self.leads.iter().any(|l| l.due == Some(t))
+    }
+
     pub(super) fn apply(&mut self, change: Change, t: i64, rng: &mut ChaCha8Rng, pools: &Pools) {
         let done = match change {
             Change::Append => false,
-            Change::CompleteLead => {
-                if let Some(lead) = self.leads.iter_mut().find(|l| l.completed.is_none()) {
-                    let emp = lead.assigned;
-                    lead.completed = Some((t, emp, pick(rng, LEAD_ANSWERS)));
-                    lead.updated = t;
-                    self.note_employee(emp);
-                    true
-                } else {
-                    false
-                }
-            }
+            Change::FollowUp => self.follow_up(t, rng),
             Change::DeleteMessage => {
-                if let Some(chat) = self.chats.iter_mut().find(|c| c.messages.len() >= 2) {
-                    // Never the first message: it is also `first_message`.
-                    let k = rng.gen_range(1..chat.messages.len());
+                // Never the first message (it is also `first_message`) nor the answer (the
+                // chat's `first_answer_time` stays what it was).
+                let mut done = false;
+                for chat in &mut self.chats {
+                    let keep = chat.answer_position();
+                    let candidates: Vec<usize> = (1..chat.messages.len())
+                        .filter(|&k| Some(k) != keep)
+                        .collect();
+                    if candidates.is_empty() {
+                        continue;
+                    }
+                    let k = candidates[rng.gen_range(0..candidates.len())];
                     chat.messages.remove(k);
                     chat.updated = t;
-                    true
-                } else {
-                    false
+                    done = true;
+                    break;
                 }
+                done
             }
             Change::DeleteChat => {
                 // Only when another chat remains, so discovery through /chats still sees
@@ -589,13 +643,61 @@ impl Conv {
         self.updated = t;
     }
 
-    /// The visitor writes again: 1–3 messages in the last chat (a new chat if none).
+    /// The answers and completions planned for `t`: each waiting chat gets its first
+    /// employee message and is closed; each due lead is completed. False if none was due
+    /// any more (an earlier version answered the chat, or deleted it).
+    fn follow_up(&mut self, t: i64, rng: &mut ChaCha8Rng) -> bool {
+        let mut done = false;
+        for k in 0..self.chats.len() {
+            if self.chats[k].pending != Some(t) {
+                continue;
+            }
+            let emp = self.chats[k].employee;
+            let answer = self.message(rng, Sender::Employee(emp), t);
+            let close = close_event(t);
+            self.events.push(close.clone());
+            let chat = &mut self.chats[k];
+            chat.messages.push(answer);
+            chat.events.push(close);
+            chat.answered = Some(t);
+            chat.pending = None;
+            chat.updated = t;
+            self.note_employee(emp);
+            done = true;
+        }
+        for k in 0..self.leads.len() {
+            if self.leads[k].due != Some(t) {
+                continue;
+            }
+            let emp = self.leads[k].assigned;
+            let lead = &mut self.leads[k];
+            lead.completed = Some((t, emp, pick(rng, LEAD_ANSWERS)));
+            lead.due = None;
+            lead.updated = t;
+            self.note_employee(emp);
+            done = true;
+        }
+        done
+    }
+
+    /// The visitor writes again: 1–3 messages in the last chat (a new chat if none), the
+    /// employee replying in the same second. Only in a chat somebody has answered: the
+    /// first answer of a chat is the timing plan's, never an append's (a chat waiting for
+    /// the morning gets the visitor's messages and still its planned answer).
     fn append(&mut self, t: i64, rng: &mut ChaCha8Rng, pools: &Pools) {
         if self.chats.is_empty() || self.chat_seq >= 10 {
             if self.chat_seq < 10 {
                 let staff = pools.staff_of(self.department);
                 let emp = pick(rng, &staff);
-                self.add_chat(rng, emp, t, t, pools);
+                // A new chat; nobody answers it (no version is planned for that).
+                let plan = ChatPlan {
+                    from: t,
+                    to: t,
+                    outcome: "completed",
+                    answer: None,
+                    pending: None,
+                };
+                self.add_chat(rng, emp, &plan, pools);
                 return;
             }
             if self.chats.is_empty() {
@@ -604,9 +706,10 @@ impl Conv {
         }
         let n = rng.gen_range(1..=3);
         let mut new = Vec::with_capacity(n);
+        let emp = self.chats.last().map(|c| c.employee).unwrap_or(0);
+        let answered = self.chats.last().is_some_and(|c| c.answered.is_some());
         for k in 0..n {
-            let emp = self.chats.last().map(|c| c.employee).unwrap_or(0);
-            let sender = if k % 2 == 0 {
+            let sender = if k % 2 == 0 || !answered {
                 Sender::Visitor
             } else {
                 Sender::Employee(emp)
@@ -624,5 +727,16 @@ impl Conv {
             chat.messages.extend(new);
             chat.updated = t;
         }
+    }
+}
+
+/// The visitor closing a chat at `at`.
+fn close_event(at: i64) -> Event {
+    Event {
+        kind: "visitor-chat-close",
+        text: "Посетитель закрыл чат".to_owned(),
+        at,
+        employee: None,
+        page: None,
     }
 }

@@ -6,6 +6,10 @@
 use rand::Rng;
 
 use super::rng::{rng_for, S_INDEX};
+use super::timing::Plan;
+
+/// Versions an [`Entry`] holds (version 0 included).
+const MAX_VERSIONS: usize = 4;
 
 /// Relative weight of a Moscow hour (working hours busiest).
 pub(super) fn hour_weight(hour: u32) -> f64 {
@@ -33,7 +37,7 @@ pub(super) fn weekday_weight(wd: u32) -> f64 {
 pub(super) struct Entry {
     pub(super) created: u32,
     pub(super) visible: u32,
-    pub(super) versions: [u32; 4],
+    pub(super) versions: [u32; MAX_VERSIONS],
     pub(super) nver: u8,
 }
 
@@ -115,26 +119,33 @@ pub(super) fn make_entry(
     if let Some(start) = clamp {
         visible = visible.min(start);
     }
-    let nver: u8 = match rng.gen_range(0..100) {
-        0..=49 => 1,
-        50..=79 => 2,
-        80..=92 => 3,
-        _ => 4,
+    let random: u8 = match rng.gen_range(0..100) {
+        0..=49 => 0,
+        50..=79 => 1,
+        80..=92 => 2,
+        _ => 3,
     };
-    let mut versions = [0u32; 4];
-    let mut t = v0;
-    for (k, slot) in versions.iter_mut().enumerate().take(usize::from(nver)) {
-        if k > 0 {
-            // Later versions: log-uniform between 2 minutes and 3 days after the previous one.
-            t += rng.gen_range(120f64.ln()..(3.0 * 86_400f64).ln()).exp() as i64;
-        }
-        *slot = rel(t, origin);
+    // Version 0, then the instants the timing plan puts after it (answers, completions),
+    // then random later versions, as many as fit.
+    let mut times = vec![v0];
+    times.extend(Plan::new(seed, id, created, v0).follow_ups());
+    let mut t = times.last().copied().unwrap_or(v0);
+    for _ in 0..random {
+        // Log-uniform between 2 minutes and 3 days after the previous one.
+        t += rng.gen_range(120f64.ln()..(3.0 * 86_400f64).ln()).exp() as i64;
+        times.push(t);
+    }
+    times.truncate(MAX_VERSIONS);
+    let mut versions = [0u32; MAX_VERSIONS];
+    for (slot, t) in versions.iter_mut().zip(&times) {
+        *slot = rel(*t, origin);
     }
     Entry {
         created: rel(created, origin),
         visible: rel(visible, origin),
         versions,
-        nver,
+        // At most MAX_VERSIONS (4).
+        nver: times.len() as u8,
     }
 }
 

@@ -9,7 +9,9 @@
 //!
 //! One job per file: [`rng`] the random streams, [`index`] the timeline and child-list
 //! indexes, [`pools`] the shared entities (sites, departments, employees, visitors),
-//! [`generate`] the conversation model and how versions change it, [`render`] its JSON.
+//! [`timing`] when things happen in a conversation (waits, working hours, completions),
+//! [`generate`] the conversation model and how versions change it, [`render`] its JSON,
+//! [`sla`] its SLA facts.
 //! This file holds [`Account`]: the upkeep of the index (future days, mutations, cached
 //! snapshots) and the builds that tie the other files together.
 
@@ -18,6 +20,8 @@ mod index;
 mod pools;
 mod render;
 mod rng;
+mod sla;
+mod timing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +34,7 @@ use serde_json::Value;
 
 use crate::config::SimConfig;
 use crate::error::SimError;
+use crate::sla::SlaTruth;
 use crate::time::{from_secs, msk_hour_weekday};
 use crate::truth::WarehouseTruth;
 
@@ -266,6 +271,20 @@ impl Account {
         WarehouseTruth::from_conversations(docs)
     }
 
+    /// SLA ground truth at `at`: when each chat of the conversations visible then (each in
+    /// its latest version as of `at`) was first answered and ended, each lead completed and
+    /// each complaint first acted on, from the generator's own model (see [`SlaTruth`]).
+    pub fn sla_truth(&self, at: DateTime<Utc>) -> SlaTruth {
+        let at = at.timestamp();
+        let mut out = SlaTruth::default();
+        for (id, _) in self.visible_secs(at) {
+            if let Some(conv) = self.build(id, at) {
+                conv.sla_into(&self.pools, &mut out);
+            }
+        }
+        out
+    }
+
     /// Sorted views at `at` (second resolution), rebuilt when the clock or mutations change.
     pub(crate) fn snapshot(&self, at: i64) -> Arc<Snapshot> {
         let generation = self.generation.load(Ordering::SeqCst);
@@ -423,11 +442,14 @@ impl Account {
             let mut rng = rng_for(self.seed, id, stream);
             let change = if stream >= S_MUTATION {
                 Change::Append
+            } else if conv.follow_up_at(t) {
+                // A version the timing plan put there (see `timing`).
+                Change::FollowUp
             } else {
                 *[
                     Change::Append,
                     Change::Append,
-                    Change::CompleteLead,
+                    Change::Append,
                     Change::DeleteMessage,
                     Change::DeleteChat,
                     Change::Vote,

@@ -110,14 +110,19 @@ impl Conv {
             .iter()
             .map(|m| self.render_msg(m, pools))
             .collect();
-        let duration = c.updated - c.created;
+        // From the start to the last message or event; null `first_answer_time` while
+        // nobody has answered (the warehouse counts answered chats by it).
+        let duration = c.ended() - c.created;
+        let result = c.result();
         let mut v = json!({
             "id": c.id, "created_at": dt(c.created), "updated_at": dt(c.updated),
-            "result": c.result, "duration": self.num(duration), "queue_time": c.queue_time,
-            "first_answer_time": c.first_answer_time, "answer_time_avg": c.answer_time_avg,
-            "message_count": c.messages.len(), "visitor_vote": c.vote, "is_closed": true,
-            "is_contact_info_exist": c.contact, "rem_transfer": c.rem[0], "rem_auto": c.rem[1],
-            "rem_empty": c.rem[2], "rem_long_answer": c.rem[3], "rem_lost_in_queue": c.rem[4],
+            "result": result, "duration": self.num(duration), "queue_time": c.queue_time,
+            "first_answer_time": c.first_answer_time(), "answer_time_avg": c.answer_time_avg,
+            "message_count": c.messages.len(), "visitor_vote": c.vote,
+            "is_closed": c.pending.is_none(), "is_contact_info_exist": c.contact,
+            "rem_transfer": result.starts_with("transfer"), "rem_auto": result == "transfer_auto",
+            "rem_empty": c.empty, "rem_long_answer": c.long_answer,
+            "rem_lost_in_queue": c.answered.is_none(),
             "is_managed": false,
             "employee": pools.employee_ref(c.employee),
             "department": self.dept_ref(pools, true),

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use crate::account::Account;
 use crate::config::{Faults, SimConfig};
 use crate::error::SimError;
+use crate::sla::SlaTruth;
 use crate::stats::{SimStats, StatsCollector};
 use crate::truth::WarehouseTruth;
 use routes::router;
@@ -220,6 +221,12 @@ impl SimHandle {
     /// row a correct warehouse shows after syncing everything visible then).
     pub fn table_truth(&self, at: DateTime<Utc>) -> Result<WarehouseTruth, SimError> {
         self.shared.account.table_truth(at)
+    }
+
+    /// SLA ground truth at `at` (first answers of chats, lead completions, first actions
+    /// after complaints), of the versions visible then, like [`SimHandle::ground_truth`].
+    pub fn sla_truth(&self, at: DateTime<Utc>) -> SlaTruth {
+        self.shared.account.sla_truth(at)
     }
 
     /// Full JSON of every conversation visible at `at`, in id order, generated lazily.
