@@ -57,7 +57,11 @@ const LEADS: &str = "SELECT CAST(lead_id AS VARCHAR), schedule, epoch_us(created
 const COMPLAINTS: &str = "SELECT complaint_id, schedule, epoch_us(created_at), epoch_us(first_action_at), first_action_calendar_s, first_action_business_s FROM sla_complaints";
 
 /// Every measured item's figures equal `ltx-calendar`'s on the same instants and schedule.
-fn assert_business_time_is_the_calendars(what: &str, items: &BTreeMap<String, Measured>, cal: &Calendars) {
+fn assert_business_time_is_the_calendars(
+    what: &str,
+    items: &BTreeMap<String, Measured>,
+    cal: &Calendars,
+) {
     let mut checked = 0;
     let mut differs_from_calendar = 0;
     for (id, m) in items {
@@ -69,8 +73,16 @@ fn assert_business_time_is_the_calendars(what: &str, items: &BTreeMap<String, Me
             .schedule(&m.schedule)
             .unwrap_or_else(|| panic!("{what} {id}: unknown schedule {}", m.schedule));
         let want = schedule.business_seconds(at(m.start), at(end));
-        assert_eq!(m.business_s, Some(want), "{what} {id}: business seconds of {m:?}");
-        assert_eq!(m.calendar_s, Some((end - m.start) / 1_000_000), "{what} {id}");
+        assert_eq!(
+            m.business_s,
+            Some(want),
+            "{what} {id}: business seconds of {m:?}"
+        );
+        assert_eq!(
+            m.calendar_s,
+            Some((end - m.start) / 1_000_000),
+            "{what} {id}"
+        );
         differs_from_calendar += usize::from(Some(want) != m.calendar_s);
         checked += 1;
     }
@@ -143,7 +155,11 @@ week = {{ mon = ["08:00-17:00", "22:00-02:00"], tue = ["08:00-17:00"], wed = ["0
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert!(reread * 5 < total, "the second sync read {reread} of {total} conversations\n{}", text(&o));
+    assert!(
+        reread * 5 < total,
+        "the second sync read {reread} of {total} conversations\n{}",
+        text(&o)
+    );
     let assigned: i64 = conn
         .query_row(
             &format!("SELECT count(*) FROM schedule_assignments WHERE scope = 'department' AND department_id = {department} AND schedule = 'yekaterinburg' AND time_zone = 'Asia/Yekaterinburg'"),
@@ -159,21 +175,42 @@ week = {{ mon = ["08:00-17:00", "22:00-02:00"], tue = ["08:00-17:00"], wed = ["0
     let cal2 = loaded.config.calendars().unwrap();
     let after = measured(&wh, CHATS);
     assert_business_time_is_the_calendars("chat first answer (changed calendar)", &after, &cal2);
-    assert_business_time_is_the_calendars("lead answer (changed calendar)", &measured(&wh, LEADS), &cal2);
-    let moved = after.values().filter(|m| m.schedule == "yekaterinburg").count();
-    assert!(moved > 0, "no chat of department {department} follows the new schedule");
+    assert_business_time_is_the_calendars(
+        "lead answer (changed calendar)",
+        &measured(&wh, LEADS),
+        &cal2,
+    );
+    let moved = after
+        .values()
+        .filter(|m| m.schedule == "yekaterinburg")
+        .count();
+    assert!(
+        moved > 0,
+        "no chat of department {department} follows the new schedule"
+    );
     let changed_figures = before
         .iter()
         .filter(|(id, m)| after.get(*id).is_some_and(|a| a.business_s != m.business_s))
         .count();
-    assert!(changed_figures * 10 > before.len(), "only {changed_figures} of {} chats changed", before.len());
+    assert!(
+        changed_figures * 10 > before.len(),
+        "only {changed_figures} of {} chats changed",
+        before.len()
+    );
 
     // An unchanged configuration rewrites no reference table.
     let files = |wh: &Path| -> Vec<String> {
-        let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(wh.join("_ltx/manifest.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(wh.join("_ltx/manifest.json")).unwrap())
+                .unwrap();
         ["business_intervals", "schedule_assignments", "sla_targets"]
             .iter()
-            .map(|t| m["tables"][t]["files"][0]["path"].as_str().unwrap().to_owned())
+            .map(|t| {
+                m["tables"][t]["files"][0]["path"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     };
     let before_files = files(&wh);
@@ -185,16 +222,165 @@ week = {{ mon = ["08:00-17:00", "22:00-02:00"], tue = ["08:00-17:00"], wed = ["0
 fn a_bad_calendar_or_target_is_refused_naming_its_key() {
     let s = Scratch::new();
     for (toml, key) in [
-        ("[calendars.schedules.moscow]\ntime_zone = \"Mars/Olympus\"\n", "calendars.schedules.moscow.time_zone"),
-        ("[calendars.schedules.moscow]\nweek = { mon = [\"9-18\"] }\n", "calendars.schedules.moscow.week.mon"),
+        (
+            "[calendars.schedules.moscow]\ntime_zone = \"Mars/Olympus\"\n",
+            "calendars.schedules.moscow.time_zone",
+        ),
+        (
+            "[calendars.schedules.moscow]\nweek = { mon = [\"9-18\"] }\n",
+            "calendars.schedules.moscow.week.mon",
+        ),
         ("[calendars]\ndefault = \"nowhere\"\n", "calendars.default"),
-        ("[sla]\ntargets = [{ metric = \"chat_first_answer\", target = \"soon\" }]\n", "sla.targets[0].target"),
-        ("[sla]\ntargets = [{ metric = \"first_reply\", target = \"60s\" }]\n", "metric"),
+        (
+            "[sla]\ntargets = [{ metric = \"chat_first_answer\", target = \"soon\" }]\n",
+            "sla.targets[0].target",
+        ),
+        (
+            "[sla]\ntargets = [{ metric = \"first_reply\", target = \"60s\" }]\n",
+            "metric",
+        ),
     ] {
         let path = s.path().join("bad.toml");
         std::fs::write(&path, toml).unwrap();
-        let o = ltx(s.path(), &["validate", "--pipeline", path.to_str().unwrap()], &[("LIVETEX_API_TOKEN", "t")]);
+        let o = ltx(
+            s.path(),
+            &["validate", "--pipeline", path.to_str().unwrap()],
+            &[("LIVETEX_API_TOKEN", "t")],
+        );
         assert_eq!(o.status.code(), Some(2), "{toml}\n{}", text(&o));
-        assert!(text(&o).contains(key), "{toml}: the error does not name {key}\n{}", text(&o));
+        assert!(
+            text(&o).contains(key),
+            "{toml}: the error does not name {key}\n{}",
+            text(&o)
+        );
     }
+}
+
+/// `id -> (created µs, answered µs)` of the simulator's truth, for comparison with
+/// [`measured`].
+fn truth_instants(
+    items: impl Iterator<Item = (String, DateTime<Utc>, Option<DateTime<Utc>>)>,
+) -> BTreeMap<String, (i64, Option<i64>)> {
+    items
+        .map(|(id, a, b)| (id, (a.timestamp_micros(), b.map(|t| t.timestamp_micros()))))
+        .collect()
+}
+
+/// The model's instants equal the truth's, item for item (same ids, same instants).
+fn assert_instants(
+    what: &str,
+    got: &BTreeMap<String, Measured>,
+    want: &BTreeMap<String, (i64, Option<i64>)>,
+    some_unanswered: bool,
+) {
+    let got: BTreeMap<String, (i64, Option<i64>)> = got
+        .iter()
+        .map(|(id, m)| (id.clone(), (m.start, m.end)))
+        .collect();
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(id, w)| got.get(*id) != Some(w))
+        .take(5)
+        .map(|(id, w)| format!("{id}: truth {w:?}, model {:?}", got.get(id)))
+        .collect();
+    assert!(differ.is_empty(), "{what}: {differ:#?}");
+    assert_eq!(got.len(), want.len(), "{what}: items");
+    assert!(
+        want.values().any(|(_, b)| b.is_some())
+            && (!some_unanswered || want.values().any(|(_, b)| b.is_none())),
+        "{what}: the truth should have answered and unanswered items"
+    );
+}
+
+#[test]
+fn sla_models_equal_the_simulators_truth_in_calendar_and_business_time() {
+    // 20 days of an account whose chats, leads and complaints come at all hours: off-hours
+    // chats wait for the morning, leads are answered within working hours, some never.
+    let sim = Sim::small(600);
+    let s = Scratch::new();
+    let wh = s.wh("wh");
+    ok(sync(&s, &sim, &wh, &[], &[]));
+    let truth = sim.handle.sla_truth(sim.handle.now());
+    let cal = default_calendars();
+
+    let chats = measured(&wh, CHATS);
+    assert_instants(
+        "chat first answer",
+        &chats,
+        &truth_instants(
+            truth
+                .chats
+                .iter()
+                .map(|c| (c.chat_id.to_string(), c.created_at, c.first_answered_at)),
+        ),
+        true,
+    );
+    let durations = measured(&wh, CHAT_DURATIONS);
+    assert_instants(
+        "chat duration",
+        &durations,
+        &truth_instants(
+            truth
+                .chats
+                .iter()
+                .map(|c| (c.chat_id.to_string(), c.created_at, Some(c.ended_at))),
+        ),
+        false,
+    );
+    let leads = measured(&wh, LEADS);
+    assert_instants(
+        "lead answer",
+        &leads,
+        &truth_instants(
+            truth
+                .leads
+                .iter()
+                .map(|l| (l.lead_id.to_string(), l.created_at, l.answered_at)),
+        ),
+        true,
+    );
+    let complaints = measured(&wh, COMPLAINTS);
+    assert_instants(
+        "complaint first action",
+        &complaints,
+        &truth_instants(
+            truth
+                .complaints
+                .iter()
+                .map(|c| (c.complaint_id.clone(), c.created_at, c.first_action_at)),
+        ),
+        true,
+    );
+    // Calendar and business seconds between those instants: the models' equal ltx-calendar's
+    // (which the calendar's own tests pin on hand-checked cases).
+    assert_business_time_is_the_calendars("chat first answer", &chats, &cal);
+    assert_business_time_is_the_calendars("chat duration", &durations, &cal);
+    assert_business_time_is_the_calendars("lead answer", &leads, &cal);
+    assert_business_time_is_the_calendars("complaint first action", &complaints, &cal);
+
+    // Statuses follow from the figures and the default targets (60 s, 4 h, 8 h of working
+    // time), and sla_daily adds them up.
+    let conn = catalog(&wh);
+    let (met, breached, wrong): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT count(*) FILTER (WHERE first_answer_status = 'met'),
+                    count(*) FILTER (WHERE first_answer_status = 'breached'),
+                    count(*) FILTER (WHERE (first_answer_status = 'met') IS DISTINCT FROM (first_answer_business_s <= 60)
+                                       AND first_answered_at IS NOT NULL)
+             FROM sla_chats",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(met > 0 && breached > 0, "met {met}, breached {breached}");
+    assert_eq!(wrong, 0);
+    let (daily_met, daily_breached): (i64, i64) = conn
+        .query_row(
+            "SELECT sum(met), sum(breached) - (SELECT count(*) FROM sla_chats WHERE first_answer_status = 'unanswered_breached')
+             FROM sla_daily WHERE metric = 'chat_first_answer'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((daily_met, daily_breached), (met, breached));
 }

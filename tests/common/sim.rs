@@ -185,8 +185,7 @@ pub fn assert_tables_match(wh: &Path, truth: &WarehouseTruth) {
     let mut diffs = Vec::new();
     for t in ltx_transform::Table::ALL {
         // Reference tables come from the configuration, not the API (tests/sla.rs).
-        if t == ltx_transform::Table::Rejected || t.kind() == ltx_transform::TableKind::Reference
-        {
+        if t == ltx_transform::Table::Rejected || t.kind() == ltx_transform::TableKind::Reference {
             continue;
         }
         let want = truth

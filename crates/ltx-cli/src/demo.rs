@@ -29,8 +29,8 @@ fn demo_clock() -> chrono::DateTime<chrono::Utc> {
         .unwrap_or_else(ltx_sim::default_start_clock)
 }
 
-/// The three example queries the demo prints (over the BI models).
-pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
+/// The example queries the demo prints (over the BI models).
+pub const EXAMPLE_QUERIES: [(&str, &str); 4] = [
     (
         "Conversations and success rate per day (last 5 days)",
         "SELECT day_utc, sum(conversations) AS conversations, \
@@ -45,6 +45,15 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
     (
         "Channel mix",
         "SELECT widget_type, conversations, share, success_rate FROM channel_mix",
+    ),
+    (
+        "Service levels: first answer within the target, in working time, per department",
+        "SELECT department_id, sum(met) AS met, sum(breached) AS breached, \
+         round(sum(met) / nullif(sum(met) + sum(breached), 0), 3) AS attainment, \
+         round(sum(business_s_sum) / nullif(sum(answered), 0), 1) AS avg_business_s, \
+         round(sum(calendar_s_sum) / nullif(sum(answered), 0), 1) AS avg_calendar_s \
+         FROM sla_daily WHERE metric = 'chat_first_answer' GROUP BY department_id \
+         ORDER BY met + breached DESC LIMIT 5",
     ),
 ];
 

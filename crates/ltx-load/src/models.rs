@@ -44,7 +44,10 @@ pub const MODELS: [(&str, &str); 15] = [
     ),
     // After the three it reads: a model's view is created in this order.
     ("sla_daily", include_str!("../../../sql/sla_daily.sql")),
-    ("sla_operators", include_str!("../../../sql/sla_operators.sql")),
+    (
+        "sla_operators",
+        include_str!("../../../sql/sla_operators.sql"),
+    ),
 ];
 
 /// [`MODELS`] as owned `(name, sql)` pairs, the form [`crate::LoadOptions::models`] takes.

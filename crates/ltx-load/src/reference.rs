@@ -116,7 +116,8 @@ pub(crate) fn replace_changed(
         }
         let (tmp, name) = txn.new_file();
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
-        let mut w = ArrowWriter::try_new(file, schema, Some(props.clone())).map_err(pq_err(&tmp))?;
+        let mut w =
+            ArrowWriter::try_new(file, schema, Some(props.clone())).map_err(pq_err(&tmp))?;
         let mut rows = 0u64;
         for b in batches {
             w.write(b).map_err(pq_err(&tmp))?;

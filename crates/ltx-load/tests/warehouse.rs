@@ -1029,7 +1029,10 @@ fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBat
 fn reference_files(dir: &std::path::Path) -> Vec<String> {
     let m: ltx_load::Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("_ltx/manifest.json")).unwrap()).unwrap();
-    m.files("sla_targets").iter().map(|f| f.path.clone()).collect()
+    m.files("sla_targets")
+        .iter()
+        .map(|f| f.path.clone())
+        .collect()
 }
 
 fn load_reference(wh: &Warehouse, run_id: &str, targets: &[(&str, i64)]) -> ltx_load::CommitReport {
@@ -1054,7 +1057,11 @@ fn a_reference_table_is_replaced_only_when_its_content_changes() {
     assert_eq!(reference_files(dir.path()), files);
 
     // A changed target replaces the file whole; the old one is retired, not kept live.
-    let third = load_reference(&wh, "r3", &[("chat_first_answer", 30), ("lead_answer", 14400)]);
+    let third = load_reference(
+        &wh,
+        "r3",
+        &[("chat_first_answer", 30), ("lead_answer", 14400)],
+    );
     assert_eq!(third.tables["sla_targets"].rows_added, 2);
     assert_eq!(third.tables["sla_targets"].rows_removed, 1);
     let now = reference_files(dir.path());
@@ -1094,7 +1101,8 @@ fn a_crash_after_writing_a_reference_table_leaves_the_previous_one() {
         };
         let wh = Warehouse::open(dir.path(), crashing).unwrap();
         let mut run = wh.begin_run(RunInfo::new("r2", "livetex")).unwrap();
-        run.write(sla_targets("r2", &[("chat_first_answer", 5)])).unwrap();
+        run.write(sla_targets("r2", &[("chat_first_answer", 5)]))
+            .unwrap();
         assert!(run.commit(RunOutcome::default()).is_err());
     }
     let wh = Warehouse::open(dir.path(), opts()).unwrap();

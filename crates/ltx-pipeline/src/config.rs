@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
+use ltx_calendar::{Calendars, CalendarsConfig};
 use ltx_extract::{AuthConfig, ExtractConfig, ExtractError, Secret};
 use ltx_load::LoadOptions;
-use ltx_calendar::{Calendars, CalendarsConfig};
 use ltx_transform::{
     PiiAction, PiiPolicy, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, Table, TableBatch,
     TableKind, TransformConfig, TransformError,
@@ -228,8 +228,7 @@ impl SyncConfig {
         matches!(
             table.kind(),
             TableKind::Quality | TableKind::Rejected | TableKind::Reference
-        )
-            || self.tables.is_empty()
+        ) || self.tables.is_empty()
             || self.tables.iter().any(|t| t == table.name())
     }
 }
@@ -458,7 +457,8 @@ impl Config {
             ltx_calendar::CalendarError::Key { key, message } => err(&key, message),
             other => err("calendars", other.to_string()),
         })?;
-        self.sla_targets().map_err(|(key, message)| err(&key, message))?;
+        self.sla_targets()
+            .map_err(|(key, message)| err(&key, message))?;
         if self.destination.warehouse.as_os_str().is_empty() {
             return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
@@ -607,7 +607,9 @@ impl Config {
             key: key.into(),
             message,
         };
-        let calendars = self.calendars().map_err(|e| key("calendars", e.to_string()))?;
+        let calendars = self
+            .calendars()
+            .map_err(|e| key("calendars", e.to_string()))?;
         let targets = self.sla_targets().map_err(|(k, m)| key(&k, m))?;
         let this_year = synced_at.year();
         let first = ltx_calendar::ru_years()
@@ -723,6 +725,20 @@ fn merge(base: &mut toml::Value, overlay: toml::Value) {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn the_documented_calendars_and_targets_are_the_built_in_ones() {
+        let c = Config::defaults().unwrap();
+        assert_eq!(c.calendars, ltx_calendar::CalendarsConfig::default());
+        let targets = c.sla_targets().unwrap();
+        let metrics: Vec<&str> = targets.iter().map(|t| t.metric.name()).collect();
+        assert_eq!(
+            metrics,
+            ["chat_first_answer", "lead_answer", "complaint_first_action"]
+        );
+        assert_eq!(targets[0].target_s, 60);
+        assert_eq!(targets[1].target_s, 4 * 3600);
+    }
+
     use super::*;
 
     fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
