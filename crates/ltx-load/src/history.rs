@@ -21,7 +21,8 @@
 //!   Content is every column but the lineage of the sighting ([`SIGHTING_COLUMNS`]):
 //!   `_extra` counts as content (it holds the entity's fields that have no column).
 //!   A version shows its last snapshot (so the current version is the `<dimension>` row)
-//!   with `valid_from` = its first snapshot's `_source_updated_at`.
+//!   with `valid_from` = its first snapshot's `_source_updated_at` and `valid_to` = the
+//!   next version's `valid_from` (NULL for the current one).
 
 use ltx_transform::Table;
 
@@ -64,7 +65,13 @@ pub(crate) fn conversations_history_sql(superseded: &str) -> String {
 /// Per key, snapshots are ordered by `_source_updated_at` then `_seen_in_conversation_id`
 /// (the order the `<dimension>` view takes the latest from). A snapshot starts a version
 /// when its content differs from the one before, ends one when it differs from the one
-/// after; the end snapshot is the version's row, with `valid_from` from its start.
+/// after; the end snapshot is the version's row, `valid_to` the instant of the snapshot
+/// after it (the next version's start) and `valid_from` that of its start (the row before
+/// it once only starts and ends are left). Content is compared by a 64-bit `hash()` of the
+/// content columns computed once per snapshot: comparing the rows themselves in the window
+/// functions took 8 times as long (2.3 s instead of 0.3 s for the 100k snapshots of
+/// `visitors` at 100k conversations), and two consecutive snapshots of a key colliding
+/// (about 1 in 10^19) would only merge two versions.
 pub(crate) fn dimension_history_sql(table: Table, snapshots: &str) -> String {
     let schema = table.schema();
     let content: Vec<String> = schema
@@ -75,25 +82,24 @@ pub(crate) fn dimension_history_sql(table: Table, snapshots: &str) -> String {
         .map(ident)
         .collect();
     let keys: Vec<String> = table.key_columns().iter().map(|k| ident(k)).collect();
-    let content = format!("row({})", content.join(", "));
     let window = format!(
         "PARTITION BY {} ORDER BY _source_updated_at, _seen_in_conversation_id",
         keys.join(", ")
     );
     format!(
-        "WITH sightings AS (\
+        "WITH snapshots AS (SELECT *, hash({content}) AS _content FROM ({snapshots})), \
+         sightings AS (\
            SELECT *, \
-             lag({content}) OVER w IS DISTINCT FROM {content} AS _starts, \
-             lead({content}) OVER w IS DISTINCT FROM {content} AS _ends \
-           FROM ({snapshots}) WINDOW w AS ({window})), \
-         bounds AS (\
-           SELECT *, CASE WHEN _starts THEN _source_updated_at \
-             ELSE lag(_source_updated_at) OVER w END AS valid_from \
-           FROM sightings WHERE _starts OR _ends WINDOW w AS ({window})) \
-         SELECT * EXCLUDE (_starts, _ends, valid_from), valid_from, \
-           lead(valid_from) OVER w AS valid_to, \
-           lead(valid_from) OVER w IS NULL AS is_current \
-         FROM bounds WHERE _ends WINDOW w AS ({window})"
+             lag(_content) OVER w IS DISTINCT FROM _content AS _starts, \
+             lead(_content) OVER w IS DISTINCT FROM _content AS _ends, \
+             lead(_source_updated_at) OVER w AS valid_to \
+           FROM snapshots WINDOW w AS ({window})) \
+         SELECT * EXCLUDE (_content, _starts, _ends, valid_to), \
+           CASE WHEN _starts THEN _source_updated_at \
+             ELSE lag(_source_updated_at) OVER w END AS valid_from, \
+           valid_to, valid_to IS NULL AS is_current \
+         FROM sightings WHERE _starts OR _ends WINDOW w AS ({window}) QUALIFY _ends",
+        content = content.join(", ")
     )
 }
 
