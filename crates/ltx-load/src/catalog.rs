@@ -10,6 +10,10 @@
 //! stale (crash between the manifest commit and the rebuild, a moved directory, a changed
 //! `destination.duckdb_storage_version`).
 //!
+//! The same view statements ([`view_statements`]) over an earlier generation's files make
+//! the in-memory catalog of `ltx query --as-of` ([`open_as_of`]); the history views' SQL is
+//! `history`'s.
+//!
 //! BI tools embed their own DuckDB, often older than ours, and a DuckDB opens no file in a
 //! storage format newer than itself. So the catalog is written in an older format
 //! ([`DEFAULT_STORAGE_VERSION`], v1.1.0: every DuckDB from 1.1 on opens it): an in-memory

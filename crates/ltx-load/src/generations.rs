@@ -221,18 +221,6 @@ fn oldest_run_since(layout: &Layout, runs: &[String], oldest: u64) -> Option<Str
     found
 }
 
-/// Retained generations for `status`: how many, the oldest and when it was committed.
-pub(crate) fn summary(
-    layout: &Layout,
-    committed: u64,
-) -> Result<(u64, Option<(u64, DateTime<Utc>)>)> {
-    let all = list(layout, committed)?;
-    Ok((
-        all.len() as u64,
-        all.first().map(|r| (r.generation, r.committed_at)),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -136,8 +136,9 @@ impl GenerationSnapshot {
             path: path.clone(),
             source,
         })?;
-        let bytes =
-            zstd::encode_all(json.as_slice(), SNAPSHOT_ZSTD_LEVEL).map_err(io_err(&path))?;
+        // One shot with the size known: zstd sizes its tables to the input (a streaming
+        // encoder allocates them for any size, megabytes at the end of an import).
+        let bytes = zstd::bulk::compress(&json, SNAPSHOT_ZSTD_LEVEL).map_err(io_err(&path))?;
         for entry in std::fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if layout::parse_generation_file(&name).is_some_and(|(g, _)| g == self.generation) {

@@ -101,12 +101,12 @@ pub(crate) fn status(layout: &Layout, m: &Manifest, last_runs: usize) -> Result<
     for id in m.runs.iter().rev().take(last_runs) {
         runs.push(RunRecord::load(layout, id)?);
     }
-    let (generations, oldest) = generations::summary(layout, m.generation)?;
+    let retained = generations::list(layout, m.generation)?;
     let superseded = m.files(SUPERSEDED_CONVERSATIONS);
     let history = HistoryStatus {
-        generations,
-        oldest_generation: oldest.map(|(g, _)| g),
-        oldest_committed_at: oldest.map(|(_, t)| t),
+        generations: retained.len() as u64,
+        oldest_generation: retained.first().map(|r| r.generation),
+        oldest_committed_at: retained.first().map(|r| r.committed_at),
         retired_bytes: m
             .retired
             .iter()
