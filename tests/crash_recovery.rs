@@ -1,6 +1,7 @@
 //! Crash safety: the binary aborted at every crash point of `ltx_load` during syncs and a
-//! compaction, then re-run, ends with the rows and keys of an uninterrupted run and no
-//! orphan files.
+//! compaction, then re-run, ends with the rows and keys of an uninterrupted run (the kept
+//! conversation versions of `conversations_history` included) and no orphan files (nor
+//! generation snapshots of uncommitted transactions, or listing a deleted file).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -44,6 +45,22 @@ fn fingerprint(wh: &Path) -> BTreeMap<String, (i64, BTreeSet<String>)> {
         let n = set.len() as i64;
         out.insert(t.name().to_owned(), (n, set.into_iter().collect()));
     }
+    // The versions kept: written in the same transaction as the rewrite that replaced them.
+    let mut stmt = conn
+        .prepare(
+            "SELECT conversation_id::VARCHAR || '/' || epoch_us(valid_from)::VARCHAR || '/' || is_current::VARCHAR \
+             FROM conversations_history",
+        )
+        .unwrap();
+    let set: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    out.insert(
+        "conversations_history".to_owned(),
+        (set.len() as i64, set.into_iter().collect()),
+    );
     out
 }
 
@@ -81,6 +98,22 @@ fn orphans(wh: &Path) -> Vec<String> {
     if tmp.exists() {
         for (p, _) in snapshot_files(&tmp) {
             found.push(p.display().to_string());
+        }
+    }
+    // Generation snapshots: only of committed generations, each listing files that exist.
+    let generation = manifest["generation"].as_u64().unwrap();
+    for (p, _) in snapshot_files(&wh.join("_ltx/generations")) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        match ltx_load::layout::parse_generation_file(&name) {
+            Some((g, _)) if g <= generation => {
+                let snapshot = ltx_load::GenerationSnapshot::load(&p).unwrap();
+                for f in snapshot.tables.values().flat_map(|t| t.files.iter()) {
+                    if !wh.join(&f.path).exists() {
+                        found.push(format!("{name} lists the missing {}", f.path));
+                    }
+                }
+            }
+            _ => found.push(name),
         }
     }
     found
@@ -187,6 +220,10 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted() {
             never_fired.push(*point);
         }
         let got = fingerprint(&wh);
+        assert!(
+            reference["conversations_history"].0 > reference["conversations"].0,
+            "the plan replaces conversations"
+        );
         for (table, (n, keys)) in &reference {
             let (gn, gkeys) = &got[table];
             assert_eq!(gn, n, "{point}: rows of {table}");

@@ -10,6 +10,8 @@
 //!   profiles and modes), rejected records, an unreachable API
 //! - [`import`]: `ltx import` of files, corrupt files, quality findings
 //! - [`query`]: BI models and `sql/README.md` examples, stale views, `ltx register`
+//! - [`history`]: `conversations_history` across syncs, `ltx query --as-of` every run and
+//!   instant, before retention, a failed run
 //! - [`report`]: `ltx report` rendered in headless Chromium (screenshot, no request, KPIs
 //!   equal to `ltx query`), its exit codes, `ltx demo` writing it
 //! - [`credentials`]: rejected credentials, no secret in logs, `ltx validate`
@@ -37,6 +39,7 @@ mod cli;
 mod concurrent_access;
 mod crash_recovery;
 mod credentials;
+mod history;
 mod hostile_http;
 mod import;
 mod open_files;

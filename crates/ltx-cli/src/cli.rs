@@ -70,7 +70,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Run SQL against the warehouse (read-only) and print the result.
     #[command(
-        after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap, daily_channel_mix, hourly_conversations, daily_operator_performance,\nfirst_answer_times."
+        after_help = "Examples:\n  ltx query \"SELECT * FROM daily_conversation_kpis LIMIT 10\"\n  ltx query -f report.sql --format csv > report.csv\n  ltx query --format json \"SELECT count(*) AS n FROM chats\"\n  ltx query --as-of 2026-12-01 \"SELECT count(*) FROM conversations\"\n  ltx query --as-of 20261203T103707Z-1f3a9c2e \"SELECT * FROM channel_mix\"\n\nTables: conversations, chats, chat_messages, calls, leads, complaints, conversation_employees,\nconversation_events, employees, visitors, sites, departments, _quality_issues, _rejected.\nHistory: conversations_history, employees_history, visitors_history, sites_history,\ndepartments_history (valid_from, valid_to, is_current); _ltx_runs.\nModels: daily_conversation_kpis, operator_performance, channel_mix, lead_funnel, geography,\nhourly_load_heatmap, daily_channel_mix, hourly_conversations, daily_operator_performance,\nfirst_answer_times."
     )]
     Query(QueryArgs),
     /// Write a self-contained HTML report: KPIs, charts, operators, run health.
@@ -270,6 +270,11 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// Answer from the warehouse as it was right after this run committed, or at this
+    /// instant (RFC 3339; a date is its Moscow midnight, as in sync.start_date). Earlier
+    /// states are kept for destination.retain_history (30d by default).
+    #[arg(long, value_name = "RUN_ID|INSTANT")]
+    pub as_of: Option<String>,
     /// Pipeline and warehouse.
     #[command(flatten)]
     pub pipeline: PipelineArgs,

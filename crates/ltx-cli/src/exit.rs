@@ -93,7 +93,10 @@ fn extract_exit(e: &ltx_extract::ExtractError) -> Exit {
 fn load_exit(e: &ltx_load::LoadError) -> Exit {
     match e {
         ltx_load::LoadError::Locked { .. } => Exit::Locked,
-        ltx_load::LoadError::UnsupportedPath { .. } => Exit::Usage,
+        ltx_load::LoadError::UnsupportedPath { .. }
+        | ltx_load::LoadError::AsOfUnknownRun { .. }
+        | ltx_load::LoadError::AsOfFailedRun { .. }
+        | ltx_load::LoadError::AsOfNotRetained { .. } => Exit::Usage,
         _ => Exit::Failed,
     }
 }

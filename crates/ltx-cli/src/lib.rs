@@ -160,7 +160,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             };
             let warehouse = ctx.config.destination.warehouse.clone();
             let format = args.format;
-            tokio::task::spawn_blocking(move || query::command(&warehouse, &sql, format)).await?
+            let as_of = args.as_of.clone();
+            tokio::task::spawn_blocking(move || {
+                query::command(&warehouse, &sql, format, as_of.as_deref())
+            })
+            .await?
         }
         Command::Report(args) => {
             let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;

@@ -1,5 +1,6 @@
 //! `ltx query`: SQL against the warehouse's DuckDB catalog, opened read-only, printed as an
-//! aligned table, CSV or JSON (Arrow writers over the record batches DuckDB returns).
+//! aligned table, CSV or JSON (Arrow writers over the record batches DuckDB returns). With
+//! `--as-of`, against the views of an earlier generation the loader builds in memory.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, FieldRef, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use duckdb::Connection;
-use ltx_load::{LoadError, Warehouse};
+use ltx_load::{AsOf, LoadError, Warehouse};
 
 use crate::cli::OutputFormat;
 use crate::exit::UsageError;
@@ -41,6 +42,41 @@ pub fn open_catalog(warehouse: &Path) -> anyhow::Result<Connection> {
             warehouse.display()
         );
     }
+    Ok(catalog.into_connection())
+}
+
+/// The warehouse as it was after the run `as_of` names, or at the instant it spells (RFC
+/// 3339, or LiveTex's syntax: a date is its Moscow midnight). A run id that is neither, a
+/// failed run and a state no longer retained are usage errors naming what is available.
+pub fn open_as_of(warehouse: &Path, as_of: &str) -> anyhow::Result<Connection> {
+    let asked = if Warehouse::has_run(warehouse, as_of) {
+        AsOf::Run(as_of.to_owned())
+    } else {
+        match ltx_model::parse_api_datetime(as_of) {
+            Ok(t) => AsOf::Instant(t),
+            Err(_) => AsOf::Run(as_of.to_owned()),
+        }
+    };
+    let catalog = Warehouse::open_as_of(warehouse, &asked).map_err(|e| match e {
+        LoadError::AsOfUnknownRun { .. } => UsageError(format!(
+            "--as-of {as_of}: {e}, and it is not an instant either (RFC 3339 such as 2026-12-01T10:00:00Z, or a date for its Moscow midnight)"
+        ))
+        .into(),
+        LoadError::AsOfFailedRun { .. } | LoadError::AsOfNotRetained { .. } => {
+            UsageError(format!("--as-of {as_of}: {e}")).into()
+        }
+        LoadError::CatalogMissing { .. } => UsageError(format!(
+            "no warehouse at {} (run `ltx sync` or `ltx demo` first, or pass --warehouse)",
+            warehouse.display()
+        ))
+        .into(),
+        other => anyhow::Error::from(other),
+    })?;
+    tracing::info!(
+        generation = catalog.generation(),
+        committed_at = %catalog.committed_at(),
+        "answering from the warehouse as of {asked}"
+    );
     Ok(catalog.into_connection())
 }
 
@@ -171,9 +207,18 @@ pub fn write(
     Ok(())
 }
 
-/// `ltx query`: reads the SQL (argument or file), runs it, prints to stdout.
-pub fn command(warehouse: &Path, sql: &str, format: OutputFormat) -> anyhow::Result<()> {
-    let conn = open_catalog(warehouse)?;
+/// `ltx query`: reads the SQL (argument or file), runs it (`--as-of`: on an earlier
+/// generation), prints to stdout.
+pub fn command(
+    warehouse: &Path,
+    sql: &str,
+    format: OutputFormat,
+    as_of: Option<&str>,
+) -> anyhow::Result<()> {
+    let conn = match as_of {
+        None => open_catalog(warehouse)?,
+        Some(as_of) => open_as_of(warehouse, as_of)?,
+    };
     let (schema, batches) = run(&conn, sql)?;
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();

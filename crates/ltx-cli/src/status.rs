@@ -149,6 +149,19 @@ pub fn render(
         human_bytes(s.size_on_disk_bytes),
         s.retired_files
     );
+    let h = &s.history;
+    let oldest = match (h.oldest_generation, h.oldest_committed_at) {
+        (Some(g), Some(t)) => format!(", the oldest generation {g} committed {}", ts(Some(t))),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        o,
+        "history    {} generations readable with --as-of{oldest}; {} of retired files kept for them, {} replaced conversation versions ({})",
+        h.generations,
+        human_bytes(h.retired_bytes),
+        h.superseded_conversations,
+        human_bytes(h.superseded_bytes)
+    );
     let _ = writeln!(o, "\npipelines");
     if s.pipelines.is_empty() {
         let _ = writeln!(o, "  (none yet)");

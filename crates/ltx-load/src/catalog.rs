@@ -10,6 +10,10 @@
 //! stale (crash between the manifest commit and the rebuild, a moved directory, a changed
 //! `destination.duckdb_storage_version`).
 //!
+//! The same view statements ([`view_statements`]) over an earlier generation's files make
+//! the in-memory catalog of `ltx query --as-of` ([`open_as_of`]); the history views' SQL is
+//! `history`'s.
+//!
 //! BI tools embed their own DuckDB, often older than ours, and a DuckDB opens no file in a
 //! storage format newer than itself. So the catalog is written in an older format
 //! ([`DEFAULT_STORAGE_VERSION`], v1.1.0: every DuckDB from 1.1 on opens it): an in-memory
@@ -17,6 +21,7 @@
 //! views' SQL must run on those versions too (`sql/README.md`); the `bi_clients`
 //! end-to-end test runs it on real 1.1 and 1.4 clients.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -26,8 +31,9 @@ use parquet::arrow::ArrowWriter;
 
 use crate::crash::CrashHook;
 use crate::error::{io_err, pq_err, LoadError, Result};
+use crate::history;
 use crate::layout::{self, Layout};
-use crate::manifest::Manifest;
+use crate::manifest::{FileEntry, GenerationSnapshot, Manifest, TableFiles};
 
 /// Columns of the `_ltx_runs` view and their DuckDB types (the fields of `RunRecord`).
 const RUN_COLUMNS: &[(&str, &str)] = &[
@@ -172,7 +178,8 @@ fn empty_file(layout: &Layout, table: Table) -> Result<PathBuf> {
     }
     let dir = layout.empty_dir();
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let tmp = path.with_extension("parquet.tmp");
+    // Per process: a reader building `--as-of` views may write it while a writer does.
+    let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
     let file = File::create(&tmp).map_err(io_err(&tmp))?;
     let mut w = ArrowWriter::try_new(file, schema, None).map_err(pq_err(&tmp))?;
     w.finish().map_err(pq_err(&tmp))?;
@@ -182,9 +189,50 @@ fn empty_file(layout: &Layout, table: Table) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// What the views are built from: the live files per stored table of one generation, and
+/// whether the run log may hold records (else `_ltx_runs` is an empty view: `read_json`
+/// finds no file to read).
+pub(crate) struct Views<'a> {
+    /// Live files per stored table name.
+    pub tables: &'a BTreeMap<String, TableFiles>,
+    /// The generation: `_ltx_runs` shows the runs recorded up to it.
+    pub generation: u64,
+    /// Whether any run was recorded by then.
+    pub runs: bool,
+}
+
+impl<'a> From<&'a Manifest> for Views<'a> {
+    fn from(m: &'a Manifest) -> Self {
+        Views {
+            tables: &m.tables,
+            generation: m.generation,
+            runs: !m.runs.is_empty(),
+        }
+    }
+}
+
+impl Views<'_> {
+    fn files(&self, stored_table: &str) -> &[FileEntry] {
+        self.tables
+            .get(stored_table)
+            .map_or(&[], |t| t.files.as_slice())
+    }
+}
+
 /// The `read_parquet(...)` expression over a table's live files (or its empty file).
-fn parquet_source(layout: &Layout, manifest: &Manifest, table: Table) -> Result<String> {
-    let files = manifest.files(table.name());
+fn parquet_source(layout: &Layout, views: &Views<'_>, table: Table) -> Result<String> {
+    stored_source(layout, views, table.name(), table)
+}
+
+/// The `read_parquet(...)` expression over the live files of the stored table
+/// `stored_table`, whose files have `table`'s schema (its empty file when there is none).
+fn stored_source(
+    layout: &Layout,
+    views: &Views<'_>,
+    stored_table: &str,
+    table: Table,
+) -> Result<String> {
+    let files = views.files(stored_table);
     let paths: Vec<String> = if files.is_empty() {
         vec![path_lit(&empty_file(layout, table)?)]
     } else {
@@ -209,27 +257,28 @@ fn parquet_source(layout: &Layout, manifest: &Manifest, table: Table) -> Result<
 }
 
 /// Every `CREATE VIEW` statement of the catalog except the BI models, in order.
-pub(crate) fn view_statements(
-    layout: &Layout,
-    manifest: &Manifest,
-) -> Result<Vec<(String, String)>> {
+pub(crate) fn view_statements(layout: &Layout, views: &Views<'_>) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for table in Table::ALL {
         let name = table.name();
-        let source = parquet_source(layout, manifest, table)?;
+        let source = parquet_source(layout, views, table)?;
         if table.kind() == TableKind::Dimension {
+            // Both read the snapshots: the latest per key needs no history.
             let history = format!("{name}_history");
             out.push((
                 history.clone(),
-                format!("CREATE VIEW {} AS {source}", ident(&history)),
+                format!(
+                    "CREATE VIEW {} AS {}",
+                    ident(&history),
+                    history::dimension_history_sql(table, &source)
+                ),
             ));
             let keys: Vec<String> = table.key_columns().iter().map(|k| ident(k)).collect();
             out.push((
                 name.to_string(),
                 format!(
-                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY _source_updated_at DESC, _seen_in_conversation_id DESC) = 1",
+                    "CREATE VIEW {} AS {source} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY _source_updated_at DESC, _seen_in_conversation_id DESC) = 1",
                     ident(name),
-                    ident(&history),
                     keys.join(", ")
                 ),
             ));
@@ -255,8 +304,20 @@ pub(crate) fn view_statements(
                 format!("CREATE VIEW {} AS {source}", ident(name)),
             ));
         }
+        if table == Table::Conversations {
+            let superseded =
+                stored_source(layout, views, history::SUPERSEDED_CONVERSATIONS, table)?;
+            out.push((
+                history::CONVERSATIONS_HISTORY.to_string(),
+                format!(
+                    "CREATE VIEW {} AS {}",
+                    ident(history::CONVERSATIONS_HISTORY),
+                    history::conversations_history_sql(&superseded)
+                ),
+            ));
+        }
     }
-    let runs_sql = if manifest.runs.is_empty() {
+    let runs_sql = if !views.runs {
         let cols: Vec<String> = RUN_COLUMNS
             .iter()
             .map(|(c, t)| format!("NULL::{t} AS {}", ident(c)))
@@ -283,7 +344,7 @@ pub(crate) fn view_statements(
             "SELECT {} FROM read_json({glob}, format = 'auto', columns = {{{}}}) WHERE generation <= {}",
             names.join(", "),
             cols.join(", "),
-            manifest.generation
+            views.generation
         )
     };
     out.push((
@@ -349,7 +410,7 @@ fn build_at(
         path: tmp.to_path_buf(),
         message,
     };
-    let statements = view_statements(layout, manifest)?;
+    let statements = view_statements(layout, &Views::from(manifest))?;
     {
         // One thread: creating views needs no parallelism, and DuckDB otherwise starts a
         // scheduler thread per core for each build, at the end of every run.
@@ -405,6 +466,47 @@ fn build_at(
     Ok(())
 }
 
+/// An in-memory DuckDB whose views show the warehouse at `layout` as it was in the
+/// generation of `snapshot`: the table views over that generation's files (dimension and
+/// conversation histories included), `_ltx_runs` up to that generation, and the BI models
+/// `models`. `warehouse.duckdb` is neither read nor written.
+pub(crate) fn open_as_of(
+    layout: &Layout,
+    snapshot: &GenerationSnapshot,
+    models: &[(String, String)],
+) -> Result<duckdb::Connection> {
+    let cat_err = |message: String| LoadError::Catalog {
+        path: layout.generations_dir(),
+        message: format!("views of generation {}: {message}", snapshot.generation),
+    };
+    let runs = std::fs::read_dir(layout.runs_dir()).is_ok_and(|mut d| {
+        d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json")))
+    });
+    let views = Views {
+        tables: &snapshot.tables,
+        generation: snapshot.generation,
+        runs,
+    };
+    let statements = view_statements(layout, &views)?;
+    let conn = duckdb::Connection::open_in_memory().map_err(|e| cat_err(e.to_string()))?;
+    conn.execute_batch("SET autoinstall_known_extensions = false")
+        .map_err(|e| cat_err(e.to_string()))?;
+    for (name, sql) in &statements {
+        conn.execute_batch(sql)
+            .map_err(|e| cat_err(format!("view {name}: {e}")))?;
+    }
+    for (name, sql) in models {
+        validate_model_name(name)?;
+        let body = sql.trim().trim_end_matches(';').trim();
+        conn.execute_batch(&format!("CREATE VIEW {} AS {body}", ident(name)))
+            .map_err(|e| LoadError::Model {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(conn)
+}
+
 /// `<db>.wal`.
 fn wal_of(db: &Path) -> PathBuf {
     let mut s = db.as_os_str().to_owned();
@@ -416,6 +518,45 @@ fn wal_of(db: &Path) -> PathBuf {
 fn remove_db_files(db: &Path) -> Result<()> {
     layout::remove_file_if_exists(db)?;
     layout::remove_file_if_exists(&wal_of(db))
+}
+
+/// The warehouse as it was in an earlier generation: an in-memory DuckDB (see
+/// [`Warehouse::open_as_of`](crate::Warehouse::open_as_of)).
+pub struct AsOfCatalog {
+    pub(crate) connection: duckdb::Connection,
+    pub(crate) generation: u64,
+    pub(crate) committed_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for AsOfCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsOfCatalog")
+            .field("generation", &self.generation)
+            .field("committed_at", &self.committed_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsOfCatalog {
+    /// The connection.
+    pub fn connection(&self) -> &duckdb::Connection {
+        &self.connection
+    }
+
+    /// The connection, taken out.
+    pub fn into_connection(self) -> duckdb::Connection {
+        self.connection
+    }
+
+    /// The generation its views show.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// When that generation was committed.
+    pub fn committed_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.committed_at
+    }
 }
 
 /// `<dir>/warehouse.duckdb`, opened read-only: other readers and the writer go on.

@@ -13,6 +13,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::arrow::ProjectionMask;
 
 use crate::error::{io_err, pq_err, LoadError, Result};
+use crate::history::SUPERSEDED_CONVERSATIONS;
 
 /// The column tying a row to its conversation, or `None` for `_rejected` (append-only) and
 /// the reference tables (from the configuration).
@@ -30,6 +31,15 @@ pub(crate) const VERSION_COLUMN: &str = "_source_updated_at";
 /// Looks a table up by name.
 pub(crate) fn table_by_name(name: &str) -> Option<Table> {
     Table::ALL.iter().copied().find(|t| t.name() == name)
+}
+
+/// The table whose schema (and conversation column) the files of a stored table have: its
+/// own for a [`Table`], `conversations` for the superseded conversation versions.
+pub(crate) fn stored_table(name: &str) -> Option<Table> {
+    if name == SUPERSEDED_CONVERSATIONS {
+        return Some(Table::Conversations);
+    }
+    table_by_name(name)
 }
 
 /// The `Int64` column `name` of a batch of `table`.

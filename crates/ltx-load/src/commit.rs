@@ -1,12 +1,16 @@
 //! The commit protocol.
 //!
-//! 1. every new file is fully written and fsynced under `_ltx/tmp/<id>/`;
+//! 1. every new file is fully written and fsynced under `_ltx/tmp/<id>/` (the replaced
+//!    conversation versions kept for `conversations_history` too: they are new files of
+//!    the same transaction, so a crash leaves both the rewrite and them, or neither);
 //! 2. renamed into `data/…` — present but unreferenced, so invisible and an orphan if we die;
 //! 3. the run record is written to `_ltx/runs/<id>.json` (tmp + rename);
-//! 4. the new manifest is written to `manifest.json.tmp`, fsynced and **renamed over
+//! 4. the new generation's file lists are written to `_ltx/generations/` (for
+//!    `--as-of`), the new manifest to `manifest.json.tmp`, fsynced and **renamed over
 //!    `manifest.json` — this rename is the commit**; the directory is fsynced;
-//! 5. the DuckDB catalog is rebuilt (see `catalog`), then files retired longer than the
-//!    grace period are deleted.
+//! 5. the DuckDB catalog is rebuilt (see `catalog`), then generation snapshots and
+//!    retired files kept longer than needed (the grace period, or `retain_history`) are
+//!    deleted.
 //!
 //! A crash before 4 leaves the previous generation intact (the next `open` deletes the
 //! orphans); after 4 the run is complete and the next `open` finishes step 5. Replaying the
@@ -24,6 +28,7 @@ use crate::clock::{now_micros, truncate_micros};
 use crate::columns::conversation_column;
 use crate::crash::CrashHook;
 use crate::error::{io_err, Result};
+use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::layout::{self, Layout};
 use crate::manifest::Manifest;
 use crate::merge::{self, FileStats, StagedFilter};
@@ -39,7 +44,10 @@ pub(crate) struct RunCommit<'a> {
     pub layout: &'a Layout,
     pub crash: &'a CrashHook,
     pub props: &'a WriterProperties,
-    pub grace: std::time::Duration,
+    /// How long retired files are kept (see [`crate::LoadOptions::keep_retired`]).
+    pub keep: std::time::Duration,
+    /// Keep replaced conversation versions (`sync.history`).
+    pub history: bool,
     pub info: &'a RunInfo,
     pub outcome: &'a RunOutcome,
     pub staging: &'a mut Staging,
@@ -61,7 +69,8 @@ pub(crate) fn commit_run(
         layout,
         crash,
         props,
-        grace,
+        keep,
+        history,
         info,
         outcome,
         staging,
@@ -77,7 +86,7 @@ pub(crate) fn commit_run(
     let convs = &staging.convs;
     let plan = MergePlan::decide(layout, crash, manifest, convs, &info.run_id)?;
     keep_winners(&mut txn, &mut changes, staged, convs, &plan, props, crash)?;
-    rewrite_replaced(
+    let history_rows = rewrite_replaced(
         &mut txn,
         &mut changes,
         layout,
@@ -85,6 +94,7 @@ pub(crate) fn commit_run(
         &plan,
         props,
         crash,
+        history,
     )?;
 
     changes.extend(reference::replace_changed(
@@ -97,7 +107,7 @@ pub(crate) fn commit_run(
 
     // Step 3: the run record.
     let now = now_micros();
-    let (next, expired) = next_manifest(manifest, &txn, info, outcome, now, grace);
+    let (next, expired) = next_manifest(manifest, &txn, info, outcome, now, keep);
     let counts = plan.counts(convs);
     let record = run_record(info, outcome, &next, counts, &changes, &txn, raw_files);
     record.store(layout)?;
@@ -115,6 +125,7 @@ pub(crate) fn commit_run(
         conversations_replaced: counts.replaced,
         conversations_unchanged: counts.unchanged,
         duplicates_in_run: convs.duplicates().len() as u64,
+        history_rows,
         files_written: txn.added.len() as u64,
         files_retired: txn.retired.len() as u64,
         elapsed: started.elapsed(),
@@ -237,7 +248,7 @@ fn keep_winners(
             change.rows_skipped += sf.rows - kept;
             if let Some(stats) = stats {
                 change.rows_added += stats.rows;
-                txn.add(table, &sf.partition, tmp, &name, stats);
+                txn.add(table.name(), &sf.partition, tmp, &name, stats);
             }
             crash.check("merge.after_dedupe_file")?;
         } else {
@@ -245,7 +256,7 @@ fn keep_winners(
             let bytes = std::fs::metadata(&sf.path).map_err(io_err(&sf.path))?.len();
             change.rows_added += sf.rows;
             txn.add(
-                sf.table,
+                sf.table.name(),
                 &sf.partition,
                 sf.path.clone(),
                 &name,
@@ -262,7 +273,10 @@ fn keep_winners(
 }
 
 /// Copy-on-write of the live files holding rows of replaced conversations: each is
-/// rewritten without those rows and retired.
+/// rewritten without those rows and retired. With `history`, the replaced `conversations`
+/// rows go to a new file of [`SUPERSEDED_CONVERSATIONS`] (same partition) in the same
+/// pass; returns how many.
+#[allow(clippy::too_many_arguments)] // one call site; the pieces of one commit
 fn rewrite_replaced(
     txn: &mut Txn,
     changes: &mut Changes,
@@ -271,10 +285,12 @@ fn rewrite_replaced(
     plan: &MergePlan,
     props: &WriterProperties,
     crash: &CrashHook,
-) -> Result<()> {
+    history: bool,
+) -> Result<u64> {
     let replaced = &plan.replaced;
+    let mut history_rows = 0;
     if replaced.is_empty() {
-        return Ok(());
+        return Ok(history_rows);
     }
     for table in Table::ALL {
         let Some(col) = conversation_column(table) else {
@@ -291,26 +307,42 @@ fn rewrite_replaced(
             let (tmp, name) = txn.new_file();
             let mut keep =
                 |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, replaced);
-            let stats = merge::rewrite(
-                std::slice::from_ref(&src),
-                &tmp,
-                props,
-                table,
-                Some(&mut keep),
-            )?;
+            let stats = if history && table == Table::Conversations {
+                let (old_tmp, old_name) = txn.new_file();
+                let (stats, old) = merge::split(&src, &tmp, &old_tmp, props, table, &mut keep)?;
+                if let Some(old) = old {
+                    history_rows += old.rows;
+                    txn.add(
+                        SUPERSEDED_CONVERSATIONS,
+                        &f.partition,
+                        old_tmp,
+                        &old_name,
+                        old,
+                    );
+                }
+                stats
+            } else {
+                merge::rewrite(
+                    std::slice::from_ref(&src),
+                    &tmp,
+                    props,
+                    table,
+                    Some(&mut keep),
+                )?
+            };
             let kept = stats.map_or(0, |s| s.rows);
             changes
                 .entry(table.name().to_string())
                 .or_default()
                 .rows_removed += f.rows - kept;
             if let Some(stats) = stats {
-                txn.add(table, &f.partition, tmp, &name, stats);
+                txn.add(table.name(), &f.partition, tmp, &name, stats);
             }
-            txn.retired.push(f.path.clone());
+            txn.retire(f);
             crash.check("merge.after_rewrite_file")?;
         }
     }
-    Ok(())
+    Ok(history_rows)
 }
 
 /// Step 2 for the data files: renamed into `data/`, still unreferenced.
@@ -352,17 +384,17 @@ fn publish_raw(
 
 /// The manifest the run commits: the transaction applied, the run listed, the pipeline's
 /// cursor moved (never backwards) and its last success set. Also returns the retired
-/// files whose grace period is over.
+/// files kept long enough (`keep`).
 fn next_manifest(
     manifest: &Manifest,
     txn: &Txn,
     info: &RunInfo,
     outcome: &RunOutcome,
     now: DateTime<Utc>,
-    grace: std::time::Duration,
+    keep: std::time::Duration,
 ) -> (Manifest, Vec<String>) {
     let mut next = manifest.clone();
-    let expired = txn.apply(&mut next, now, grace);
+    let expired = txn.apply(&mut next, now, keep);
     next.runs.push(info.run_id.clone());
     let pipeline = next.pipelines.entry(info.pipeline.clone()).or_default();
     if let Some(cursor) = outcome.cursor {

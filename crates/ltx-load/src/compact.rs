@@ -4,14 +4,16 @@
 //! Every 15-minute sync adds a file per touched (table, partition) and rewrites the files
 //! holding updated conversations, so without compaction file counts grow without bound and
 //! queries slow down. Only files under a size threshold are merged, so a big partition is
-//! not rewritten every time a few small files pile up next to it.
+//! not rewritten every time a few small files pile up next to it. The superseded
+//! conversation versions (`conversations_history`) are compacted like any table: merging
+//! files changes no row, and their intervals come from the rows alone.
 
 use std::collections::BTreeMap;
 
 use parquet::file::properties::WriterProperties;
 
 use crate::clock::now_micros;
-use crate::columns::table_by_name;
+use crate::columns::stored_table;
 use crate::crash::CrashHook;
 use crate::error::Result;
 use crate::layout::{self, Layout};
@@ -22,12 +24,12 @@ pub use crate::types::CompactReport;
 
 /// Merges, per (table, partition) holding more than `min_files` live files, all files
 /// smaller than `small_bytes` (if there are at least two). Commits a new manifest into
-/// `manifest` and returns the report plus retired files whose grace period is over.
+/// `manifest` and returns the report plus retired files kept long enough (`keep`).
 pub(crate) fn compact(
     layout: &Layout,
     props: &WriterProperties,
     crash: &CrashHook,
-    grace: std::time::Duration,
+    keep: std::time::Duration,
     manifest: &mut Manifest,
     small_bytes: u64,
     min_files: usize,
@@ -44,7 +46,7 @@ pub(crate) fn compact(
     );
     let mut txn: Option<Txn> = None;
     for (table_name, files) in &manifest.tables {
-        let Some(table) = table_by_name(table_name) else {
+        let Some(table) = stored_table(table_name) else {
             continue;
         };
         let mut groups: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
@@ -71,11 +73,11 @@ pub(crate) fn compact(
             let stats = merge::rewrite(&srcs, &tmp, props, table, None)?;
             if let Some(stats) = stats {
                 report.rows += stats.rows;
-                t.add(table, partition, tmp, &name, stats);
+                t.add(table_name, partition, tmp, &name, stats);
                 report.files_written += 1;
             }
             for f in &small {
-                t.retired.push(f.path.clone());
+                t.retire(f);
             }
             report.partitions += 1;
             report.files_merged += small.len() as u64;
@@ -88,7 +90,7 @@ pub(crate) fn compact(
     txn.publish(layout, crash, None)?;
     crash.check("compact.after_renames")?;
     let mut next = manifest.clone();
-    let expired = txn.apply(&mut next, now, grace);
+    let expired = txn.apply(&mut next, now, keep);
     next.store(layout, crash, [None, None, None])?;
     *manifest = next;
     crash.check("compact.after_manifest_rename")?;

@@ -168,6 +168,39 @@ pub enum LoadError {
         /// The warehouse directory.
         dir: PathBuf,
     },
+    /// `--as-of` a run the warehouse has no record of.
+    #[error("no run {run_id} is recorded in the warehouse {dir}")]
+    AsOfUnknownRun {
+        /// The run id asked for.
+        run_id: String,
+        /// The warehouse directory.
+        dir: PathBuf,
+    },
+    /// `--as-of` a failed run: it committed nothing, so no generation is its.
+    #[error("run {run_id} failed, so it committed nothing and no state of the warehouse is its: ask for an earlier run or an instant (its error: {error})")]
+    AsOfFailedRun {
+        /// The run id asked for.
+        run_id: String,
+        /// The run's error.
+        error: String,
+    },
+    /// `--as-of` a generation that is no longer (or not yet) retained.
+    #[error("no retained generation of the warehouse answers --as-of {asked}: the oldest retained is {oldest} (destination.retain_history sets how long generations are kept)")]
+    AsOfNotRetained {
+        /// What was asked (a run or an instant).
+        asked: String,
+        /// The oldest generation retained, its commit instant and the oldest run available.
+        oldest: String,
+    },
+    /// A retained generation lists a file that is gone (deleted by a writer while reading,
+    /// or by an ltx that did not keep generations).
+    #[error("generation {generation} is no longer readable: its file {path} was deleted")]
+    AsOfFilesGone {
+        /// The generation.
+        generation: u64,
+        /// The first missing file.
+        path: PathBuf,
+    },
     /// A fault injected by the crash hook in error mode (tests only).
     #[error("injected crash at {point}")]
     InjectedCrash {

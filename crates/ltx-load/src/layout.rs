@@ -6,6 +6,8 @@
 //! <wh>/data/<table>/<partition>/<id>-<n>.parquet   immutable data files
 //! <wh>/_ltx/manifest.json                     the single source of truth
 //! <wh>/_ltx/runs/<run_id>.json                one record per run
+//! <wh>/_ltx/generations/<g>-<committed>.json.zst   file lists of each retained generation
+//! <wh>/data/_conversations_superseded/<partition>/…  conversation versions replaced by newer ones
 //! <wh>/_ltx/lock                              writer lock (pid + start time inside)
 //! <wh>/_ltx/raw/<run_id>/page-<n>.jsonl.zst   raw conversations (--keep-raw)
 //! <wh>/_ltx/empty/<table>-<hash>.parquet      empty file per schema, for tables without data
@@ -15,6 +17,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
 
 use crate::error::{io_err, LoadError, Result};
 
@@ -75,6 +79,19 @@ impl Layout {
     pub fn run_file(&self, run_id: &str) -> PathBuf {
         self.runs_dir().join(format!("{run_id}.json"))
     }
+    /// `<wh>/_ltx/generations`.
+    pub fn generations_dir(&self) -> PathBuf {
+        self.ltx_dir().join("generations")
+    }
+    /// `<wh>/_ltx/generations/<generation>-<committed_at>.json.zst`: the generation number
+    /// zero-padded (names sort by generation) and the commit instant in µs (UTC), so that
+    /// listing the directory tells which generations exist and when each was committed.
+    pub fn generation_file(&self, generation: u64, committed_at: DateTime<Utc>) -> PathBuf {
+        self.generations_dir().join(format!(
+            "{generation:012}-{}{GENERATION_SUFFIX}",
+            committed_at.format("%Y%m%dT%H%M%S%.6fZ")
+        ))
+    }
     /// `<wh>/_ltx/lock`.
     pub fn lock(&self) -> PathBuf {
         self.ltx_dir().join("lock")
@@ -119,6 +136,7 @@ impl Layout {
             self.data_dir(),
             self.ltx_dir(),
             self.runs_dir(),
+            self.generations_dir(),
             self.raw_dir(),
             self.tmp_dir(),
             self.empty_dir(),
@@ -127,6 +145,22 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// File name suffix of a generation snapshot.
+const GENERATION_SUFFIX: &str = ".json.zst";
+
+/// `(generation, committed_at)` of a generation snapshot's file name (see
+/// [`Layout::generation_file`]); `None` for any other name (temporary files included).
+pub fn parse_generation_file(name: &str) -> Option<(u64, DateTime<Utc>)> {
+    let stem = name.strip_suffix(GENERATION_SUFFIX)?;
+    let (generation, at) = stem.split_once('-')?;
+    if generation.is_empty() || !generation.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let generation = generation.parse().ok()?;
+    let at = chrono::NaiveDateTime::parse_from_str(at, "%Y%m%dT%H%M%S%.6fZ").ok()?;
+    Some((generation, at.and_utc()))
 }
 
 /// Checks that `value` is a safe single path component.
@@ -230,7 +264,32 @@ pub fn dir_size(dir: &Path) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn generation_file_names_round_trip() {
+        let layout = Layout::new(Path::new("/wh")).unwrap();
+        let at: DateTime<Utc> = "2026-03-01T12:00:00.123456Z".parse().unwrap();
+        let path = layout.generation_file(42, at);
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        assert_eq!(
+            name.as_deref(),
+            Some("000000000042-20260301T120000.123456Z.json.zst")
+        );
+        assert_eq!(
+            parse_generation_file(name.as_deref().unwrap()),
+            Some((42, at))
+        );
+        for other in [
+            "x.json.zst",
+            "42.json.zst",
+            "-1-20260301T120000.000000Z.json.zst",
+            "000000000042-20260301T120000.123456Z.json.zst.tmp",
+        ] {
+            assert_eq!(parse_generation_file(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn names_must_be_single_safe_components() {

@@ -44,6 +44,13 @@
 //! * **Readers are never broken** — the catalog is rebuilt into a new file and renamed over
 //!   `warehouse.duckdb`; superseded files are kept for a grace period (1 h) so a reader
 //!   holding the previous catalog keeps working. See [`catalog`].
+//! * **History** — the conversation rows a newer version replaces are kept (a stored table
+//!   of their own, written in the same transaction as the rewrite) behind
+//!   `conversations_history`, and the dimension views collapse snapshots into type-2
+//!   versions; see [`history`]. Each commit also writes its generation's file lists to
+//!   `_ltx/generations/`, and superseded files stay while a retained generation lists them
+//!   (`LoadOptions::retain_history`), so [`Warehouse::open_as_of`] can show any retained
+//!   generation; see [`generations`].
 //! * **One writer** — `_ltx/lock` is held with `File::try_lock` for the life of a writable
 //!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
 //! * **Bounded memory** — at most 16 staging writers hold an unfinished row group (the
@@ -66,12 +73,14 @@
 //! reaches back to one that uses it):
 //!
 //! * values and leaves — `types` (options, run info, reports), `error`, `clock` (instants
-//!   truncated to µs), `columns` (the columns the loader reads, opening Parquet files),
-//!   `encoding` (writer properties per column), [`models`], [`layout`], [`crash`];
+//!   truncated to µs), [`history`] (the history tables and views' SQL), `columns` (the
+//!   columns the loader reads, opening Parquet files), `encoding` (writer properties per
+//!   column), [`models`], [`layout`], [`crash`];
 //! * storage — [`manifest`], [`runs`] (the run log), [`raw`], [`lock`];
 //! * writing a run — [`staging`] (with `encoder`, `by_columns`, `open_files`, `writeback`),
 //!   [`merge`], `txn` (a transaction's files), [`commit`], [`compact`];
-//! * around it — `recovery` (what `open` repairs), [`catalog`], `status`;
+//! * around it — [`generations`] (retained generations, `--as-of`), `recovery` (what
+//!   `open` repairs), [`catalog`], `status`;
 //! * the handle — `warehouse` ([`Warehouse`], [`RunWriter`]), which sequences the others.
 //!
 //! # Usage
@@ -98,6 +107,8 @@ pub mod crash;
 mod encoder;
 mod encoding;
 pub mod error;
+pub mod generations;
+pub mod history;
 pub mod layout;
 pub mod lock;
 pub mod manifest;
@@ -115,12 +126,13 @@ mod types;
 mod warehouse;
 mod writeback;
 
-pub use catalog::{check_storage_version, ReadonlyCatalog, DEFAULT_STORAGE_VERSION};
+pub use catalog::{check_storage_version, AsOfCatalog, ReadonlyCatalog, DEFAULT_STORAGE_VERSION};
 pub use crash::{CrashHook, CrashMode, CRASH_POINTS};
 pub use error::{LoadError, Result};
-pub use manifest::{FileEntry, Manifest, PipelineState, RetiredFile};
+pub use generations::AsOf;
+pub use manifest::{FileEntry, GenerationSnapshot, Manifest, PipelineState, RetiredFile};
 pub use raw::{read_raw_page, RawArchive};
 pub use runs::{RunRecord, RunStatus};
-pub use status::{TableStatus, WarehouseStatus};
+pub use status::{HistoryStatus, TableStatus, WarehouseStatus};
 pub use types::{CommitReport, CompactReport, LoadOptions, RunInfo, RunOutcome, TableChange};
 pub use warehouse::{RunWriter, Warehouse};

@@ -4,8 +4,14 @@
 //! only by writing `manifest.json.tmp`, fsyncing it and renaming it over `manifest.json` —
 //! the rename is the commit point of every run. `generation` increases by one per commit, so
 //! the DuckDB catalog can tell whether it is behind.
+//!
+//! Before the rename, the file lists of the generation being committed are written to
+//! `_ltx/generations/` ([`GenerationSnapshot`]): what `ltx query --as-of` reads the warehouse
+//! of an earlier generation from. A snapshot whose generation the manifest never reached
+//! (a crash in between) is deleted by the next open.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -79,13 +85,74 @@ impl FileEntry {
     }
 }
 
-/// A superseded file awaiting deletion.
+/// A superseded file awaiting deletion: kept for readers of older catalogs and for the
+/// retained generations that list it (`destination.retain_history`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RetiredFile {
     /// Path relative to the warehouse root.
     pub path: String,
     /// When it stopped being live.
     pub retired_at: DateTime<Utc>,
+    /// Its size in bytes (absent in manifests written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+/// The live files of one committed generation, as `_ltx/generations/<g>-<committed>.json.zst`
+/// holds them (zstd-compressed JSON): everything needed to rebuild the views of the
+/// warehouse as it was right after that commit.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GenerationSnapshot {
+    /// Format of the snapshot (the manifest's).
+    pub format_version: u32,
+    /// The generation.
+    pub generation: u64,
+    /// When it was committed.
+    pub committed_at: DateTime<Utc>,
+    /// Live files per table name, as the manifest of that generation listed them.
+    pub tables: BTreeMap<String, TableFiles>,
+}
+
+/// zstd level of generation snapshots: their file lists repeat paths and partitions, and
+/// compress ~10-20 times at any level; 3 is zstd's default.
+const SNAPSHOT_ZSTD_LEVEL: i32 = 3;
+
+impl GenerationSnapshot {
+    /// Reads a snapshot file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        let decoder = zstd::Decoder::new(file).map_err(io_err(path))?;
+        serde_json::from_reader(std::io::BufReader::new(decoder)).map_err(|source| {
+            LoadError::Json {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
+    }
+
+    /// Writes the snapshot atomically (tmp + fsync + rename), replacing any other snapshot
+    /// of the same generation (one left by a commit that failed before its manifest rename).
+    fn store(&self, layout: &Layout) -> Result<()> {
+        let dir = layout.generations_dir();
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let path = layout.generation_file(self.generation, self.committed_at);
+        let json = serde_json::to_vec(self).map_err(|source| LoadError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        // One shot with the size known: zstd sizes its tables to the input (a streaming
+        // encoder allocates them for any size, megabytes at the end of an import).
+        let bytes = zstd::bulk::compress(&json, SNAPSHOT_ZSTD_LEVEL).map_err(io_err(&path))?;
+        for entry in std::fs::read_dir(&dir).map_err(io_err(&dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if layout::parse_generation_file(&name).is_some_and(|(g, _)| g == self.generation) {
+                layout::remove_file_if_exists(&entry.path())?;
+            }
+        }
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        layout::write_atomic(&path, Path::new(&tmp), &bytes, || Ok(()))
+    }
 }
 
 /// Incremental state of one pipeline.
@@ -173,9 +240,20 @@ impl Manifest {
         Ok(read_head(layout)?.map(|(_, head)| head.generation))
     }
 
-    /// Commits this manifest: tmp write + fsync, rename over `manifest.json`, fsync the dir.
-    /// `pre`/`post` name the crash points around the tmp write; `after_rename` the one after
-    /// the rename (the commit point).
+    /// The snapshot of this manifest's live files (see [`GenerationSnapshot`]).
+    pub fn snapshot(&self) -> GenerationSnapshot {
+        GenerationSnapshot {
+            format_version: self.format_version,
+            generation: self.generation,
+            committed_at: self.committed_at,
+            tables: self.tables.clone(),
+        }
+    }
+
+    /// Commits this manifest: its generation's snapshot (from generation 1 on: generation 0
+    /// is the empty warehouse, where nothing was committed), then tmp write + fsync, rename
+    /// over `manifest.json`, fsync the dir. `pre`/`post` name the crash points around the tmp
+    /// write; `after_rename` the one after the rename (the commit point).
     pub(crate) fn store(
         &self,
         layout: &Layout,
@@ -183,6 +261,9 @@ impl Manifest {
         points: [Option<&'static str>; 3],
     ) -> Result<()> {
         let check = |p: Option<&'static str>| p.map_or(Ok(()), |p| crash.check(p));
+        if self.generation > 0 {
+            self.snapshot().store(layout)?;
+        }
         let path = layout.manifest();
         let bytes = serde_json::to_vec_pretty(self).map_err(|source| LoadError::Json {
             path: path.clone(),

@@ -23,7 +23,6 @@ use crate::columns::{
     conversation_column, i64_column, min_max, open_reader, ts_column, widen, VERSION_COLUMN,
 };
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
-use crate::layout;
 use crate::manifest::FileEntry;
 use crate::staging::RunConversations;
 
@@ -39,6 +38,69 @@ pub(crate) struct FileStats {
 /// A row filter applied while streaming a file.
 pub(crate) type Keep<'a> = dyn FnMut(&RecordBatch) -> Result<BooleanArray> + 'a;
 
+/// A Parquet file written as batches come, created with the first row (so a file no row
+/// reaches is never created), with its row count and conversation id range.
+struct Sink<'a> {
+    dst: &'a Path,
+    props: &'a WriterProperties,
+    table: Table,
+    writer: Option<ArrowWriter<File>>,
+    rows: u64,
+    range: (Option<i64>, Option<i64>),
+}
+
+impl<'a> Sink<'a> {
+    fn new(dst: &'a Path, props: &'a WriterProperties, table: Table) -> Self {
+        Self {
+            dst,
+            props,
+            table,
+            writer: None,
+            rows: 0,
+            range: (None, None),
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if let Some(col) = conversation_column(self.table) {
+            let ids = i64_column(batch, col, self.table.name())?;
+            self.range = widen(self.range, min_max(ids));
+        }
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => {
+                let file = File::create(self.dst).map_err(io_err(self.dst))?;
+                let w = ArrowWriter::try_new(file, batch.schema(), Some(self.props.clone()))
+                    .map_err(pq_err(self.dst))?;
+                self.writer.insert(w)
+            }
+        };
+        writer.write(batch).map_err(pq_err(self.dst))?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Closes and fsyncs the file; `None` when no row was written (and no file exists).
+    fn finish(self) -> Result<Option<FileStats>> {
+        let Some(mut w) = self.writer else {
+            return Ok(None);
+        };
+        w.finish().map_err(pq_err(self.dst))?;
+        w.inner().sync_all().map_err(io_err(self.dst))?;
+        drop(w);
+        let bytes = std::fs::metadata(self.dst).map_err(io_err(self.dst))?.len();
+        Ok(Some(FileStats {
+            rows: self.rows,
+            bytes,
+            min: self.range.0,
+            max: self.range.1,
+        }))
+    }
+}
+
 /// Streams every batch of `srcs` (same schema) through `keep` into a new file `dst`,
 /// fsynced. Returns `None` (and leaves no `dst`) when no row survives.
 pub(crate) fn rewrite(
@@ -48,30 +110,21 @@ pub(crate) fn rewrite(
     table: Table,
     mut keep: Option<&mut Keep<'_>>,
 ) -> Result<Option<FileStats>> {
-    let conv_col = conversation_column(table);
-    let mut writer: Option<ArrowWriter<File>> = None;
+    let mut sink = Sink::new(dst, props, table);
     let mut schema: Option<SchemaRef> = None;
-    let mut rows = 0u64;
-    let mut range = (None, None);
     for src in srcs {
         let reader = open_reader(src, None)?;
         let file_schema = reader.schema();
-        if writer.is_none() {
-            let file = File::create(dst).map_err(io_err(dst))?;
-            writer = Some(
-                ArrowWriter::try_new(file, file_schema.clone(), Some(props.clone()))
-                    .map_err(pq_err(dst))?,
-            );
-            schema = Some(file_schema.clone());
-        } else if schema
-            .as_ref()
-            .is_some_and(|s| s.fields() != file_schema.fields())
-        {
-            return Err(LoadError::SchemaMismatch {
-                table: table.name().to_string(),
-                partition: src.display().to_string(),
-                message: "files to merge have different schemas".to_string(),
-            });
+        match &schema {
+            None => schema = Some(file_schema.clone()),
+            Some(s) if s.fields() != file_schema.fields() => {
+                return Err(LoadError::SchemaMismatch {
+                    table: table.name().to_string(),
+                    partition: src.display().to_string(),
+                    message: "files to merge have different schemas".to_string(),
+                });
+            }
+            Some(_) => {}
         }
         for batch in reader {
             let batch = batch.map_err(arrow_err(table.name()))?;
@@ -83,35 +136,36 @@ pub(crate) fn rewrite(
                 }
                 None => batch,
             };
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            if let Some(col) = conv_col {
-                range = widen(range, min_max(i64_column(&batch, col, table.name())?));
-            }
-            rows += batch.num_rows() as u64;
-            if let Some(w) = writer.as_mut() {
-                w.write(&batch).map_err(pq_err(dst))?;
-            }
+            sink.write(&batch)?;
         }
     }
-    let Some(mut w) = writer else {
-        return Ok(None);
-    };
-    w.finish().map_err(pq_err(dst))?;
-    w.inner().sync_all().map_err(io_err(dst))?;
-    drop(w);
-    if rows == 0 {
-        layout::remove_file_if_exists(dst)?;
-        return Ok(None);
+    sink.finish()
+}
+
+/// Streams the batches of `src` into two new files, fsynced: the rows `keep` keeps into
+/// `kept`, the others into `removed`. Returns each file's stats, `None` for a file no row
+/// went to (it is not created).
+pub(crate) fn split(
+    src: &Path,
+    kept: &Path,
+    removed: &Path,
+    props: &WriterProperties,
+    table: Table,
+    keep: &mut Keep<'_>,
+) -> Result<(Option<FileStats>, Option<FileStats>)> {
+    let mut kept_sink = Sink::new(kept, props, table);
+    let mut removed_sink = Sink::new(removed, props, table);
+    for batch in open_reader(src, None)? {
+        let batch = batch.map_err(arrow_err(table.name()))?;
+        let mask = keep(&batch)?;
+        let not_mask = arrow::compute::not(&mask).map_err(arrow_err(table.name()))?;
+        for (mask, sink) in [(&mask, &mut kept_sink), (&not_mask, &mut removed_sink)] {
+            let part = arrow::compute::filter_record_batch(&batch, mask)
+                .map_err(arrow_err(table.name()))?;
+            sink.write(&part)?;
+        }
     }
-    let bytes = std::fs::metadata(dst).map_err(io_err(dst))?.len();
-    Ok(Some(FileStats {
-        rows,
-        bytes,
-        min: range.0,
-        max: range.1,
-    }))
+    Ok((kept_sink.finish()?, removed_sink.finish()?))
 }
 
 /// The stored versions of a run's conversations, by position in [`RunConversations`].

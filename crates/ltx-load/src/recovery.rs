@@ -2,9 +2,10 @@
 //! commit is recorded as failed (its temporary directory names it, see
 //! [`write_run_marker`]), everything no manifest references is deleted (data files of
 //! uncommitted transactions, staging directories, run records and raw archives of runs that
-//! never committed, temporary catalogs), and retired files past their grace period are
-//! dropped from the manifest and deleted. Afterwards the directory holds exactly what the
-//! manifest says.
+//! never committed, temporary catalogs, generation snapshots of uncommitted transactions),
+//! and generation snapshots and retired files kept long enough (the grace period, or
+//! `retain_history`) are deleted, the files dropped from the manifest first. Afterwards the
+//! directory holds exactly what the manifest and the retained generations say.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,50 +16,51 @@ use crate::clock::{now_micros, truncate_micros};
 use crate::commit::{commit_failed_runs, delete_expired};
 use crate::crash::CrashHook;
 use crate::error::{io_err, LoadError, Result};
+use crate::generations;
 use crate::layout::{self, validate_name, Layout};
 use crate::manifest::Manifest;
+use crate::txn::expire_retired;
 use crate::types::{RunInfo, RunOutcome};
 
 /// Brings a just-opened warehouse back to its manifest: interrupted runs recorded as
-/// failed, orphans deleted, expired retirees deleted (each step commits what it changes
-/// in the manifest before deleting anything).
+/// failed, generations past retention forgotten (before any file they list can go),
+/// orphans deleted, expired retirees deleted (each step commits what it changes in the
+/// manifest before deleting anything). `keep`: how long retired files and superseded
+/// generations stay.
 pub(crate) fn recover(
     layout: &Layout,
     manifest: &mut Manifest,
     crash: &CrashHook,
-    grace: std::time::Duration,
+    keep: std::time::Duration,
 ) -> Result<()> {
     record_interrupted_runs(layout, manifest, crash)?;
+    // A commit that died between its manifest rename and its deletions left retired files
+    // the manifest no longer lists (the cleanup below deletes them): the snapshots listing
+    // them go first.
+    generations::prune(layout, manifest.generation, now_micros(), keep)?;
     cleanup_orphans(layout, manifest, crash)?;
-    delete_expired_retirees(layout, manifest, crash, grace)
+    delete_expired_retirees(layout, manifest, crash, keep)
 }
 
-/// Retired files past the grace period: dropped from the manifest (a new generation),
-/// then deleted.
+/// Retired files kept long enough: dropped from the manifest (a new generation), then
+/// deleted once no retained generation lists them.
 fn delete_expired_retirees(
     layout: &Layout,
     manifest: &mut Manifest,
     crash: &CrashHook,
-    grace: std::time::Duration,
+    keep: std::time::Duration,
 ) -> Result<()> {
-    let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     let now = now_micros();
-    let expired: Vec<String> = manifest
-        .retired
-        .iter()
-        .filter(|r| now.signed_duration_since(r.retired_at) >= grace)
-        .map(|r| r.path.clone())
-        .collect();
+    let mut next = manifest.clone();
+    let expired = expire_retired(&mut next, now, keep);
     if expired.is_empty() {
         return Ok(());
     }
-    let mut next = manifest.clone();
-    let gone: HashSet<&str> = expired.iter().map(String::as_str).collect();
-    next.retired.retain(|r| !gone.contains(r.path.as_str()));
     next.generation += 1;
     next.committed_at = now;
     next.store(layout, crash, [None, None, None])?;
     *manifest = next;
+    generations::prune(layout, manifest.generation, now, keep)?;
     delete_expired(layout, crash, &expired)
 }
 
@@ -218,6 +220,9 @@ fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> R
             layout::remove_file_if_exists(&e)?;
             note(&mut removed)?;
         }
+    }
+    for _ in 0..generations::remove_uncommitted(layout, manifest.generation)? {
+        note(&mut removed)?;
     }
     layout::remove_file_if_exists(&layout.manifest_tmp())?;
     crash.check("cleanup.after_orphans")?;

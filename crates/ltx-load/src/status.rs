@@ -1,6 +1,6 @@
 //! The overview behind `ltx status`: per table its live files, rows, bytes and partitions,
-//! the pipelines' cursors, the last runs and the size on disk — all read from the manifest
-//! and the run log, without DuckDB.
+//! the pipelines' cursors, the last runs, the history kept and the size on disk — all read
+//! from the manifest, the run log and the generation snapshots' names, without DuckDB.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -10,6 +10,8 @@ use ltx_transform::Table;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::generations;
+use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::layout::{self, Layout};
 use crate::manifest::{Manifest, PipelineState};
 use crate::runs::RunRecord;
@@ -50,8 +52,31 @@ pub struct WarehouseStatus {
     pub rejected_total: u64,
     /// Retired files awaiting deletion.
     pub retired_files: u64,
+    /// What is kept of earlier states (absent in JSON written before it existed).
+    #[serde(default)]
+    pub history: HistoryStatus,
     /// Bytes on disk under the warehouse directory.
     pub size_on_disk_bytes: u64,
+}
+
+/// What the warehouse keeps of its earlier states.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HistoryStatus {
+    /// Generations readable with `ltx query --as-of` (their snapshots in `_ltx/generations`).
+    pub generations: u64,
+    /// The oldest of them.
+    pub oldest_generation: Option<u64>,
+    /// When the oldest was committed: the earliest instant `--as-of` answers.
+    pub oldest_committed_at: Option<DateTime<Utc>>,
+    /// Bytes of the retired files kept (for readers of older catalogs and for those
+    /// generations).
+    pub retired_bytes: u64,
+    /// Bytes of the generation snapshots.
+    pub snapshot_bytes: u64,
+    /// Replaced conversation versions kept (`conversations_history` rows not current).
+    pub superseded_conversations: u64,
+    /// Bytes of their files.
+    pub superseded_bytes: u64,
 }
 
 /// The overview of the warehouse at `layout` whose manifest is `m`, with its last
@@ -76,6 +101,25 @@ pub(crate) fn status(layout: &Layout, m: &Manifest, last_runs: usize) -> Result<
     for id in m.runs.iter().rev().take(last_runs) {
         runs.push(RunRecord::load(layout, id)?);
     }
+    let retained = generations::list(layout, m.generation)?;
+    let superseded = m.files(SUPERSEDED_CONVERSATIONS);
+    let history = HistoryStatus {
+        generations: retained.len() as u64,
+        oldest_generation: retained.first().map(|r| r.generation),
+        oldest_committed_at: retained.first().map(|r| r.committed_at),
+        retired_bytes: m
+            .retired
+            .iter()
+            .map(|r| {
+                r.bytes.unwrap_or_else(|| {
+                    std::fs::metadata(layout.abs(&r.path)).map_or(0, |md| md.len())
+                })
+            })
+            .sum(),
+        snapshot_bytes: layout::dir_size(&layout.generations_dir()),
+        superseded_conversations: superseded.iter().map(|f| f.rows).sum(),
+        superseded_bytes: superseded.iter().map(|f| f.bytes).sum(),
+    };
     Ok(WarehouseStatus {
         dir: layout.root().to_path_buf(),
         generation: m.generation,
@@ -86,6 +130,7 @@ pub(crate) fn status(layout: &Layout, m: &Manifest, last_runs: usize) -> Result<
         quality_issues_total,
         rejected_total,
         retired_files: m.retired.len() as u64,
+        history,
         size_on_disk_bytes: layout::dir_size(layout.root()),
     })
 }

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use ltx_transform::Table;
 
 use crate::crash::CrashHook;
 use crate::error::{io_err, Result};
@@ -20,8 +19,12 @@ pub(crate) struct Txn {
     pub id: String,
     pub tmp: PathBuf,
     next: usize,
-    pub added: Vec<(PathBuf, Table, FileEntry)>,
-    pub retired: Vec<String>,
+    /// (tmp path, stored table name, entry): the table a data file is listed under in the
+    /// manifest (a [`Table`](ltx_transform::Table)'s name, or an internal table such as
+    /// the superseded conversation versions).
+    pub added: Vec<(PathBuf, String, FileEntry)>,
+    /// (path, bytes) of the live files the transaction supersedes.
+    pub retired: Vec<(String, u64)>,
 }
 
 impl Txn {
@@ -45,10 +48,10 @@ impl Txn {
         (self.tmp.join(format!("out-{name}")), name)
     }
 
-    /// Registers a finished tmp file as a new live file.
+    /// Registers a finished tmp file as a new live file of the stored table `table`.
     pub(crate) fn add(
         &mut self,
-        table: Table,
+        table: &str,
         partition: &str,
         tmp: PathBuf,
         name: &str,
@@ -56,9 +59,9 @@ impl Txn {
     ) {
         self.added.push((
             tmp,
-            table,
+            table.to_string(),
             FileEntry {
-                path: Layout::data_rel(table.name(), partition, name),
+                path: Layout::data_rel(table, partition, name),
                 partition: partition.to_string(),
                 rows: stats.rows,
                 bytes: stats.bytes,
@@ -103,42 +106,61 @@ impl Txn {
         Ok(())
     }
 
+    /// Marks a live file as superseded by this transaction.
+    pub(crate) fn retire(&mut self, file: &FileEntry) {
+        self.retired.push((file.path.clone(), file.bytes));
+    }
+
     /// Applies the transaction to a manifest copy: retire, add, purge expired retirees.
-    /// Returns the paths whose grace period is over (to delete after the commit).
+    /// `keep` is how long retired files stay (the grace period for readers of older
+    /// catalogs, or longer for the generations `retain_history` keeps). Returns the paths
+    /// kept long enough (to delete after the commit).
     pub(crate) fn apply(
         &self,
         m: &mut Manifest,
         now: DateTime<Utc>,
-        grace: std::time::Duration,
+        keep: std::time::Duration,
     ) -> Vec<String> {
-        let retired: HashSet<&str> = self.retired.iter().map(String::as_str).collect();
+        let retired: HashSet<&str> = self.retired.iter().map(|(p, _)| p.as_str()).collect();
         for t in m.tables.values_mut() {
             t.files.retain(|f| !retired.contains(f.path.as_str()));
         }
         for (_, table, entry) in &self.added {
             m.tables
-                .entry(table.name().to_string())
+                .entry(table.clone())
                 .or_default()
                 .files
                 .push(entry.clone());
         }
-        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
-        let mut expired = Vec::new();
-        m.retired.retain(|r| {
-            let keep = now.signed_duration_since(r.retired_at) < grace;
-            if !keep {
-                expired.push(r.path.clone());
-            }
-            keep
-        });
-        for p in &self.retired {
+        let expired = expire_retired(m, now, keep);
+        for (path, bytes) in &self.retired {
             m.retired.push(RetiredFile {
-                path: p.clone(),
+                path: path.clone(),
                 retired_at: now,
+                bytes: Some(*bytes),
             });
         }
         m.generation += 1;
         m.committed_at = now;
         expired
     }
+}
+
+/// Drops from `m.retired` the files retired at least `keep` before `now`; returns their
+/// paths (to delete once the manifest without them is committed).
+pub(crate) fn expire_retired(
+    m: &mut Manifest,
+    now: DateTime<Utc>,
+    keep: std::time::Duration,
+) -> Vec<String> {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let mut expired = Vec::new();
+    m.retired.retain(|r| {
+        let kept = now.signed_duration_since(r.retired_at) < keep;
+        if !kept {
+            expired.push(r.path.clone());
+        }
+        kept
+    });
+    expired
 }

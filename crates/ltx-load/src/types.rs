@@ -19,6 +19,13 @@ use crate::open_files;
 pub struct LoadOptions {
     /// How long superseded files stay on disk for readers of older catalogs (default 1 h).
     pub retire_grace: Duration,
+    /// How long earlier generations stay readable (`ltx query --as-of`), with the files they
+    /// list (`destination.retain_history`, default 30 days; zero: the grace period only).
+    /// See [`LoadOptions::keep_retired`].
+    pub retain_history: Duration,
+    /// Keep the conversation versions newer ones replace, for `conversations_history`
+    /// (`sync.history`, default true); off, they are discarded.
+    pub history: bool,
     /// Rows per Parquet row group (default 131 072).
     pub row_group_rows: usize,
     /// zstd level of data files (default 1: fast, still ~4-8× smaller than plain).
@@ -56,6 +63,8 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             retire_grace: Duration::from_secs(3600),
+            retain_history: Duration::from_secs(30 * 86_400),
+            history: true,
             row_group_rows: 128 * 1024,
             zstd_level: 1,
             staging_memory_bytes: 48 << 20,
@@ -67,6 +76,14 @@ impl Default for LoadOptions {
             duckdb_storage_version: DEFAULT_STORAGE_VERSION.to_owned(),
             crash: CrashHook::from_env(),
         }
+    }
+}
+
+impl LoadOptions {
+    /// How long retired files and superseded generations are kept: the longer of the
+    /// grace period and `retain_history`.
+    pub fn keep_retired(&self) -> Duration {
+        self.retire_grace.max(self.retain_history)
     }
 }
 
@@ -152,6 +169,8 @@ pub struct CommitReport {
     pub conversations_unchanged: u64,
     /// Conversations that occurred more than once in the run.
     pub duplicates_in_run: u64,
+    /// Replaced conversation versions kept for `conversations_history` (0 with history off).
+    pub history_rows: u64,
     /// Data files written.
     pub files_written: u64,
     /// Data files retired.

@@ -11,16 +11,18 @@ use chrono::{DateTime, Utc};
 use ltx_transform::{TableBatch, TableKind};
 use parquet::file::properties::WriterProperties;
 
-use crate::catalog::{self, ReadonlyCatalog};
+use crate::catalog::{self, AsOfCatalog, ReadonlyCatalog};
 use crate::clock::now_micros;
 use crate::commit::{self, RunCommit};
 use crate::compact;
 use crate::crash::CrashHook;
 use crate::encoding::writer_props;
 use crate::error::{io_err, LoadError, Result};
+use crate::generations::{self, AsOf};
 use crate::layout::{self, validate_name, Layout};
 use crate::lock::WriterLock;
 use crate::manifest::Manifest;
+use crate::models;
 use crate::raw::RawArchive;
 use crate::recovery;
 use crate::reference::ReferenceBatches;
@@ -94,18 +96,24 @@ impl Inner {
             &self.layout,
             &self.props,
             &self.options.crash,
-            self.options.retire_grace,
+            self.options.keep_retired(),
             &mut st.manifest,
             self.options.compact_small_file_bytes,
             min_files,
         )
     }
 
-    fn delete_expired(&self, paths: &[String]) -> Result<()> {
-        match commit::delete_expired(&self.layout, &self.options.crash, paths) {
+    /// After a commit of generation `committed`: deletes the generation snapshots past
+    /// retention, then the retired files `paths` the commit dropped from the manifest (no
+    /// snapshot left lists them). A failure is only logged: the next open retries.
+    fn delete_expired(&self, committed: u64, paths: &[String]) -> Result<()> {
+        let keep = self.options.keep_retired();
+        let deleted = generations::prune(&self.layout, committed, now_micros(), keep)
+            .and_then(|_| commit::delete_expired(&self.layout, &self.options.crash, paths));
+        match deleted {
             Err(e @ LoadError::InjectedCrash { .. }) => Err(e),
             Err(e) => {
-                tracing::warn!(error = %e, "could not delete a retired file; the next open retries");
+                tracing::warn!(error = %e, "could not delete a retired file or generation; the next open retries");
                 Ok(())
             }
             Ok(()) => Ok(()),
@@ -151,7 +159,7 @@ impl Warehouse {
                 m
             }
         };
-        recovery::recover(&layout, &mut manifest, &crash, options.retire_grace)?;
+        recovery::recover(&layout, &mut manifest, &crash, options.keep_retired())?;
         let props = writer_props(options.row_group_rows, options.zstd_level);
         let state = State {
             manifest,
@@ -310,6 +318,34 @@ impl Warehouse {
         catalog::open_readonly(dir.as_ref())
     }
 
+    /// Opens the warehouse `dir` as it was right after the commit `as_of` asks for (see
+    /// [`AsOf`]): an in-memory DuckDB with the table views, `*_history`, `_ltx_runs` and the
+    /// embedded BI models over that generation's files. Nothing is locked or written
+    /// (`warehouse.duckdb` is not touched). Fails with [`LoadError::AsOfUnknownRun`],
+    /// [`LoadError::AsOfFailedRun`] or [`LoadError::AsOfNotRetained`] (naming the oldest
+    /// generation and run retained) when no retained generation answers.
+    pub fn open_as_of(dir: impl AsRef<Path>, as_of: &AsOf) -> Result<AsOfCatalog> {
+        let layout = Layout::new(dir.as_ref())?;
+        let Some(manifest) = Manifest::load(&layout)? else {
+            return Err(LoadError::CatalogMissing {
+                path: layout.catalog(),
+            });
+        };
+        let snapshot = generations::resolve(&layout, manifest.generation, &manifest.runs, as_of)?;
+        let connection = catalog::open_as_of(&layout, &snapshot, &models::default_models())?;
+        Ok(AsOfCatalog {
+            connection,
+            generation: snapshot.generation,
+            committed_at: snapshot.committed_at,
+        })
+    }
+
+    /// Whether `run_id` is a run recorded in the warehouse `dir` (its record exists).
+    pub fn has_run(dir: impl AsRef<Path>, run_id: &str) -> bool {
+        validate_name("run id", run_id).is_ok()
+            && Layout::new(dir.as_ref()).is_ok_and(|l| l.run_file(run_id).exists())
+    }
+
     /// Records a failed run: commits its run record only (no data, cursor unchanged).
     pub fn record_failed_run(
         &self,
@@ -378,7 +414,8 @@ impl Warehouse {
         let (mut report, expired) = self.inner.compact_manifest(&mut st, 1)?;
         if st.manifest.generation != before {
             report.catalog_error = self.inner.rebuild_catalog_after_commit(&st)?;
-            self.inner.delete_expired(&expired)?;
+            self.inner
+                .delete_expired(st.manifest.generation, &expired)?;
         }
         Ok(report)
     }
@@ -461,7 +498,8 @@ impl RunWriter {
                 layout: &inner.layout,
                 crash: &opts.crash,
                 props: &inner.props,
-                grace: opts.retire_grace,
+                keep: opts.keep_retired(),
+                history: opts.history,
                 info: &self.info,
                 outcome: &outcome,
                 staging: &mut staging,
@@ -471,7 +509,7 @@ impl RunWriter {
             },
             &mut st.manifest,
         )?;
-        inner.delete_expired(&expired)?;
+        inner.delete_expired(st.manifest.generation, &expired)?;
         let crowded = st.manifest.tables.values().any(|t| {
             let mut per: BTreeMap<&str, usize> = BTreeMap::new();
             for f in &t.files {
@@ -487,7 +525,7 @@ impl RunWriter {
             compacted_expired = expired;
         }
         report.catalog_error = inner.rebuild_catalog_after_commit(&st)?;
-        inner.delete_expired(&compacted_expired)?;
+        inner.delete_expired(st.manifest.generation, &compacted_expired)?;
         report.elapsed = self.started.elapsed();
         tracing::info!(
             run_id = %report.run_id,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{batches, content, expected, opts, orphans, view_keys, Conv};
+use common::{batches, content, expected, opts, orphans, superseded, view_keys, Conv};
 use ltx_load::{
     CrashHook, LoadError, LoadOptions, RunInfo, RunOutcome, RunStatus, Warehouse, CRASH_POINTS,
 };
@@ -553,8 +553,23 @@ fn dimension_views_keep_the_latest_snapshot() {
     // employee 902 (ids 2 and 5): conversation 2 at v20 is the latest snapshot.
     assert_eq!(emp.len(), 3);
     assert!(emp.contains(&"902:2".to_string()), "{emp:?}");
-    let hist = view_keys(&db, "SELECT count(*)::VARCHAR FROM employees_history");
-    assert_eq!(hist, ["7"]);
+    // 7 snapshots; a conversation's snapshots of an employee are equal within a version
+    // of the test data, so each employee has its v10 version and its newer one.
+    let hist = view_keys(
+        &db,
+        "SELECT employee_id::VARCHAR || ':' || is_current::VARCHAR || ':' || _seen_in_conversation_id::VARCHAR FROM employees_history ORDER BY employee_id, valid_from",
+    );
+    assert_eq!(
+        hist,
+        [
+            "900:false:6",
+            "900:true:3",
+            "901:false:4",
+            "901:true:7",
+            "902:false:5",
+            "902:true:2"
+        ]
+    );
     let empty = view_keys(&db, "SELECT count(*)::VARCHAR FROM _rejected");
     assert_eq!(empty, ["0"]);
 }
@@ -652,6 +667,7 @@ fn retired_files_are_deleted_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     let o = LoadOptions {
         retire_grace: std::time::Duration::ZERO,
+        retain_history: std::time::Duration::ZERO,
         ..opts()
     };
     let wh = Warehouse::open(dir.path(), o.clone()).unwrap();
@@ -737,6 +753,7 @@ fn crash_options(hook: CrashHook) -> LoadOptions {
         compact_max_files: 1,
         raw_lines_per_page: 1,
         retire_grace: std::time::Duration::ZERO,
+        retain_history: std::time::Duration::ZERO,
         ..LoadOptions::default()
     }
 }
@@ -769,6 +786,9 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted_run() {
     }
     let want = content(reference.path());
     assert_eq!(want, expected(&final_versions()));
+    // v2 replaced the v1 versions of conversations 2 and 3: kept in the same transaction.
+    let want_history = superseded(reference.path());
+    assert_eq!(want_history.len(), 2);
 
     let points: Vec<&str> = CRASH_POINTS.to_vec();
     std::thread::scope(|s| {
@@ -777,17 +797,21 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted_run() {
             .map(|c| c.to_vec())
             .collect();
         for chunk in chunks {
-            let want = &want;
+            let (want, want_history) = (&want, &want_history);
             s.spawn(move || {
                 for point in chunk {
-                    crash_scenario(point, want);
+                    crash_scenario(point, want, want_history);
                 }
             });
         }
     });
 }
 
-fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<String>>) {
+fn crash_scenario(
+    point: &str,
+    want: &std::collections::BTreeMap<String, Vec<String>>,
+    want_history: &[String],
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     {
@@ -835,10 +859,27 @@ fn crash_scenario(point: &str, want: &std::collections::BTreeMap<String, Vec<Str
         second_run(&wh, "run2-retry").unwrap();
     }
     assert_eq!(&content(path), want, "content after crash at {point}");
+    // The replaced versions went with the rewrite: both or neither, then the re-run's.
+    assert_eq!(
+        superseded(path),
+        want_history,
+        "history after crash at {point}"
+    );
+    // Orphans include generation snapshots of uncommitted transactions and ones listing a
+    // deleted file.
     assert_eq!(
         orphans(path),
         Vec::<String>::new(),
         "orphans after crash at {point}"
+    );
+    let history = view_keys(
+        &wh.catalog_path(),
+        "SELECT count(*)::VARCHAR FROM conversations_history WHERE NOT is_current",
+    );
+    assert_eq!(
+        history,
+        ["2"],
+        "conversations_history after crash at {point}"
     );
     let n = view_keys(
         &wh.catalog_path(),

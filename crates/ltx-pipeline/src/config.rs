@@ -183,6 +183,9 @@ pub struct SyncConfig {
     /// Deadline of a whole run (`2h`; `0` = none): past it the run fails, nothing of it is
     /// committed, and the warehouse lock is released.
     pub max_duration: String,
+    /// Keep every conversation version a sync replaces (`conversations_history`); off,
+    /// replaced versions are discarded.
+    pub history: bool,
 }
 
 impl SyncConfig {
@@ -292,6 +295,20 @@ pub struct Destination {
     /// DuckDB storage version of `warehouse.duckdb` (`vX.Y.Z`): the oldest DuckDB that
     /// can open the catalog.
     pub duckdb_storage_version: String,
+    /// How long earlier states stay readable with `ltx query --as-of` (`30d`; `0` = only the
+    /// grace period readers of an older catalog get), with the files they need.
+    pub retain_history: String,
+}
+
+impl Destination {
+    /// `retain_history` as a duration (validated on load).
+    pub fn retain_history_duration(&self) -> Result<Duration, ConfigError> {
+        parse_duration(&self.retain_history).map_err(|message| ConfigError::Key {
+            file: "config".into(),
+            key: "destination.retain_history".into(),
+            message,
+        })
+    }
 }
 
 /// `[log]`.
@@ -462,6 +479,8 @@ impl Config {
         if self.destination.warehouse.as_os_str().is_empty() {
             return Err(err("destination.warehouse", "must not be empty".to_owned()));
         }
+        parse_duration(&self.destination.retain_history)
+            .map_err(|m| err("destination.retain_history", m))?;
         let version = &self.destination.duckdb_storage_version;
         ltx_load::check_storage_version(version).map_err(|e| {
             let message = match e {
@@ -635,11 +654,18 @@ impl Config {
     }
 
     /// The loader's settings: its defaults (the embedded BI models; `LTX_CRASH_AT` armed
-    /// for tests) and the catalog's storage version.
+    /// for tests), the catalog's storage version and what history it keeps.
     pub fn load_options(&self) -> LoadOptions {
+        let defaults = LoadOptions::default();
         LoadOptions {
             duckdb_storage_version: self.destination.duckdb_storage_version.clone(),
-            ..LoadOptions::default()
+            history: self.sync.history,
+            // Validated on load: a configuration that reaches here parses.
+            retain_history: self
+                .destination
+                .retain_history_duration()
+                .unwrap_or(defaults.retain_history),
+            ..defaults
         }
     }
 }
@@ -906,6 +932,33 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn history_settings_reach_the_loader_and_are_validated() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::defaults().unwrap();
+        assert!(c.load_options().history);
+        assert_eq!(
+            c.load_options().retain_history,
+            Duration::from_secs(30 * 86_400)
+        );
+        let p = write(
+            &d,
+            "[sync]\nhistory = false\n[destination]\nretain_history = \"0\"\n",
+        );
+        let c = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap()
+            .config;
+        let o = c.load_options();
+        assert!(!o.history);
+        assert_eq!(o.retain_history, Duration::ZERO);
+        assert_eq!(o.keep_retired(), o.retire_grace);
+        let p = write(&d, "[destination]\nretain_history = \"a month\"\n");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("destination.retain_history"), "{e}");
     }
 
     #[test]

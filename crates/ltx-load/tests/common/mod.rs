@@ -169,34 +169,51 @@ fn build(table: Table, rows: &[(&Conv, i64)]) -> RecordBatch {
 
 /// Every live row of every table, rendered as text and sorted (the warehouse "content").
 pub fn content(dir: &Path) -> BTreeMap<String, Vec<String>> {
-    let m: Manifest =
-        serde_json::from_slice(&std::fs::read(dir.join("_ltx/manifest.json")).unwrap()).unwrap();
+    let m = manifest(dir);
     let mut out = BTreeMap::new();
     for table in Table::ALL {
-        let mut rows = Vec::new();
-        for f in m.files(table.name()) {
-            let file = std::fs::File::open(dir.join(&f.path)).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for batch in reader {
-                let batch = batch.unwrap();
-                for i in 0..batch.num_rows() {
-                    let cells: Vec<String> = batch
-                        .columns()
-                        .iter()
-                        .map(|c| cell(c.as_ref(), i))
-                        .collect();
-                    rows.push(cells.join("|"));
-                }
-            }
-        }
-        rows.sort();
-        out.insert(table.name().to_string(), rows);
+        out.insert(table.name().to_string(), rows(dir, m.files(table.name())));
     }
     out
+}
+
+/// The replaced conversation versions kept for `conversations_history`, rendered as text
+/// and sorted.
+pub fn superseded(dir: &Path) -> Vec<String> {
+    rows(dir, manifest(dir).files(SUPERSEDED))
+}
+
+/// The stored table of replaced conversation versions.
+pub const SUPERSEDED: &str = ltx_load::history::SUPERSEDED_CONVERSATIONS;
+
+/// The committed manifest.
+pub fn manifest(dir: &Path) -> Manifest {
+    serde_json::from_slice(&std::fs::read(dir.join("_ltx/manifest.json")).unwrap()).unwrap()
+}
+
+/// Every row of the given files, rendered as text and sorted.
+fn rows(dir: &Path, files: &[ltx_load::FileEntry]) -> Vec<String> {
+    let mut rows = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(dir.join(&f.path)).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            for i in 0..batch.num_rows() {
+                let cells: Vec<String> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| cell(c.as_ref(), i))
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+        }
+    }
+    rows.sort();
+    rows
 }
 
 /// One value as text (timestamps as µs: arrow's display needs chrono-tz for "UTC").
@@ -251,10 +268,10 @@ pub fn view_keys(db: &Path, sql: &str) -> Vec<String> {
 }
 
 /// Files under `data/` that the manifest does not reference (live or retired), plus
-/// leftovers in `_ltx/tmp` and run records not in the manifest.
+/// leftovers in `_ltx/tmp`, run records not in the manifest, and generation snapshots the
+/// manifest never reached or that list a file that is gone.
 pub fn orphans(dir: &Path) -> Vec<String> {
-    let m: Manifest =
-        serde_json::from_slice(&std::fs::read(dir.join("_ltx/manifest.json")).unwrap()).unwrap();
+    let m = manifest(dir);
     let mut referenced: std::collections::HashSet<String> =
         m.all_live().map(|f| f.path.clone()).collect();
     referenced.extend(m.retired.iter().map(|r| r.path.clone()));
@@ -289,5 +306,34 @@ pub fn orphans(dir: &Path) -> Vec<String> {
             out.push(name);
         }
     }
+    for e in std::fs::read_dir(dir.join("_ltx/generations"))
+        .unwrap()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().to_string();
+        match ltx_load::layout::parse_generation_file(&name) {
+            Some((g, _)) if g <= m.generation => {
+                let snapshot = ltx_load::GenerationSnapshot::load(&e.path()).unwrap();
+                for f in snapshot.tables.values().flat_map(|t| t.files.iter()) {
+                    if !dir.join(&f.path).exists() {
+                        out.push(format!("{name} lists the missing {}", f.path));
+                    }
+                }
+            }
+            _ => out.push(name),
+        }
+    }
+    out
+}
+
+/// Generations `_ltx/generations` retains, oldest first.
+pub fn generations(dir: &Path) -> Vec<u64> {
+    let mut out: Vec<u64> = std::fs::read_dir(dir.join("_ltx/generations"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| ltx_load::layout::parse_generation_file(&e.file_name().to_string_lossy()))
+        .map(|(g, _)| g)
+        .collect();
+    out.sort_unstable();
     out
 }
