@@ -133,13 +133,13 @@ pub(crate) fn replace_changed(
             min: None,
             max: None,
         };
-        txn.add(table, PARTITION, tmp, &name, stats);
+        txn.add(table.name(), PARTITION, tmp, &name, stats);
         if let Some((_, _, entry)) = txn.added.last_mut() {
             entry.content_hash = Some(fp);
         }
         let removed: u64 = live.iter().map(|f| f.rows).sum();
         for f in live {
-            txn.retired.push(f.path.clone());
+            txn.retire(f);
         }
         changes.insert(
             table.name().to_string(),
