@@ -308,7 +308,7 @@ fn sla_tile(o: &mut String, t: &SlaTile, previous_label: &str) {
             );
         }
     }
-    if state != "no-target" {
+    if state == "ok" {
         let _ = write!(
             o,
             "<div class=\"counts\"><b>{}</b> met · <b>{}</b> breached · <b>{}</b> pending</div>",
@@ -374,7 +374,7 @@ fn service_levels(o: &mut String, sl: &ServiceLevels, previous_label: &str) -> R
                 count(sl.departments_total)
             );
             o.push_str(
-                "<table><thead><tr><th>department</th><th>chats</th><th>met</th><th>breached</th>\
+                "<table><thead><tr><th>department</th><th>chats</th><th>breached</th>\
                  <th>attainment</th><th>first answer</th></tr></thead><tbody>",
             );
             for d in &sl.departments {
@@ -386,13 +386,14 @@ fn service_levels(o: &mut String, sl: &ServiceLevels, previous_label: &str) -> R
                 let id = d.department_id.map(|i| i.to_string()).unwrap_or_default();
                 let _ = write!(
                     o,
-                    "<tr data-department=\"{id}\" data-attainment=\"{att}\"><td class=\"name\">{name}{tag}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr data-department=\"{id}\" data-attainment=\"{att}\" data-met=\"{met}\">\
+                     <td class=\"name\">{name}{tag}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     count(d.chats),
-                    count(d.met),
                     count(d.breached),
                     d.attainment.map(percent).unwrap_or_else(|| "–".into()),
                     d.mean_business_s.map(seconds).unwrap_or_else(|| "–".into()),
                     att = data_number(d.attainment),
+                    met = d.met,
                     name = escape(&name),
                     tag = if id.is_empty() {
                         String::new()
