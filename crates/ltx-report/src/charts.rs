@@ -3,8 +3,8 @@
 //! Colours: plotters writes them as `fill`/`stroke` attributes. The page's stylesheet
 //! overrides a few *marker* colours by attribute selector (CSS beats SVG presentation
 //! attributes), so that text, axes, grid and bars follow the light or dark theme: see
-//! [`TEXT`], [`AXIS`], [`GRID`], [`BAR`], [`LINE`], [`EMPTY`], [`GOOD`], [`BAD`]. No font is loaded (plotters
-//! measures text naively); the browser lays out every `<text>`.
+//! [`TEXT`], [`AXIS`], [`GRID`], [`BAR`], [`LINE`], [`EMPTY`], [`GOOD`], [`BAD`]. No font
+//! is loaded (plotters measures text naively); the browser lays out every `<text>`.
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;

@@ -176,17 +176,13 @@ fn kpi_tile(out: &mut String, k: &Kpi, previous_label: &str) {
     );
 }
 
-/// `(tile label, what the sentence calls it, the items)` of an SLA metric.
-fn sla_names(metric: &str) -> (&'static str, &'static str, &'static str) {
+/// `(tile label, the items)` of an SLA metric.
+fn sla_names(metric: &str) -> (&'static str, &'static str) {
     match metric {
-        "chat_first_answer" => ("Chat first answer", "first answer to a chat", "chats"),
-        "lead_answer" => ("Lead answer", "answer to a lead", "leads"),
-        "complaint_first_action" => (
-            "Complaint first action",
-            "first action on a complaint",
-            "complaints",
-        ),
-        _ => ("", "", "items"),
+        "chat_first_answer" => ("Chat first answer", "chats"),
+        "lead_answer" => ("Lead answer", "leads"),
+        "complaint_first_action" => ("Complaint first action", "complaints"),
+        _ => ("", "items"),
     }
 }
 
@@ -210,7 +206,7 @@ fn promise(t: &SlaTarget) -> String {
 fn sla_promises(o: &mut String, sl: &ServiceLevels) {
     o.push_str("<ul class=\"targets\" data-targets>");
     for metric in SLA_METRICS {
-        let (label, _, _) = sla_names(metric);
+        let (label, _) = sla_names(metric);
         let targets: Vec<String> = sl
             .targets
             .iter()
@@ -220,7 +216,7 @@ fn sla_promises(o: &mut String, sl: &ServiceLevels) {
         if targets.is_empty() {
             let _ = write!(
                 o,
-                "<li data-target=\"{metric}\">{label}: <b>no target</b> configured (<code>[sla]</code> in the configuration)</li>"
+                "<li data-target=\"{metric}\">{label}: <b>no target</b> (set one under <code>[sla]</code> in the configuration)</li>"
             );
         } else {
             let _ = write!(
@@ -264,7 +260,7 @@ fn sla_state(t: &SlaTile) -> &'static str {
 }
 
 fn sla_tile(o: &mut String, t: &SlaTile, previous_label: &str) {
-    let (label, _, items) = sla_names(&t.metric);
+    let (label, items) = sla_names(&t.metric);
     let state = sla_state(t);
     let _ = write!(
         o,
