@@ -1,8 +1,9 @@
 //! `ltx report`: the HTML file of a synced warehouse, rendered by headless Chromium — a
 //! full-page screenshot (`docs/report.png` with `LTX_WRITE_DOCS=1`), in light and dark mode,
-//! no console message, no request leaving the page, every panel in the rendered DOM, and
-//! KPI tiles equal to `ltx query` on the same warehouse. Exit codes of bad periods and
-//! missing warehouses; `ltx demo` writing the report.
+//! no console message, no request leaving the page, every panel in the rendered DOM and
+//! none wider than its box, and KPI and service-level tiles equal to `ltx query` on the
+//! same warehouse. Exit codes of bad periods and missing warehouses; `ltx demo` writing the
+//! report.
 //!
 //! Chromium: `LTX_CHROMIUM`, else `chromium`/`chromium-browser`/`google-chrome` on `PATH`.
 //! Without one the browser part is skipped with a message, except under `CI=true`, where
@@ -95,6 +96,95 @@ fn assert_kpis_match_ltx_query(s: &Scratch, wh: &str, html: &str, filter: &str) 
         assert!(same, "KPI {key}: page {shown:?}, ltx query {want:?}\n{sql}");
     }
     assert!(tiles[0].1.unwrap() > 0.0, "no conversations in the period");
+}
+
+/// The value of `name="…"` in one opening tag.
+fn tag_attr(tag: &str, name: &str) -> String {
+    let rest = tag.split(&format!(" {name}=\"")).nth(1).unwrap();
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The service-level tiles: `data-sla` → its opening tag, in page order.
+fn sla_tiles(html: &str) -> Vec<(String, String)> {
+    html.split("data-sla=\"")
+        .skip(1)
+        .map(|rest| {
+            let key = rest[..rest.find('"').unwrap()].to_owned();
+            (key, format!(" {}", &rest[..rest.find('>').unwrap()]))
+        })
+        .collect()
+}
+
+/// The rows of `ltx query --format json`.
+fn query_rows(s: &Scratch, wh: &str, sql: &str) -> Vec<serde_json::Value> {
+    let o = ok(ltx(
+        s.path(),
+        &["query", "--warehouse", wh, "--format", "json", sql],
+        &[],
+    ));
+    serde_json::from_str::<serde_json::Value>(&stdout(&o))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Asserts that the service-level tiles of `html` (met, breached, pending, attainment) equal
+/// one `ltx query` over the item models `sla_chats`, `sla_leads` and `sla_complaints` for
+/// the period of its header, with the statuses as sql/README.md defines the parts.
+fn assert_sla_matches_ltx_query(s: &Scratch, wh: &str, html: &str, filter: &str) {
+    let (from, to) = (attr(html, "data-from"), attr(html, "data-to"));
+    let part = |metric: &str, model: &str, status: &str| {
+        format!(
+            "SELECT '{metric}' AS metric, \
+                    count(*) FILTER (WHERE {status} = 'met') AS met, \
+                    count(*) FILTER (WHERE {status} IN ('breached', 'unanswered_breached', 'open_breached')) AS breached, \
+                    count(*) FILTER (WHERE {status} IN ('abandoned', 'open')) AS pending \
+             FROM {model} WHERE day_utc BETWEEN DATE '{from}' AND DATE '{to}'{filter}"
+        )
+    };
+    let sql = [
+        part("chat_first_answer", "sla_chats", "first_answer_status"),
+        part("lead_answer", "sla_leads", "answer_status"),
+        part("complaint_first_action", "sla_complaints", "action_status"),
+    ]
+    .join(" UNION ALL ");
+    let want = query_rows(s, wh, &sql);
+    let tiles = sla_tiles(html);
+    assert_eq!(
+        tiles.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+        ["chat_first_answer", "lead_answer", "complaint_first_action"]
+    );
+    for (key, tag) in &tiles {
+        let row = want.iter().find(|r| r["metric"] == key.as_str()).unwrap();
+        let n = |k: &str| row[k].as_i64().unwrap();
+        let (met, breached, pending) = (n("met"), n("breached"), n("pending"));
+        let shown = |k: &str| tag_attr(tag, k).parse::<i64>().unwrap();
+        assert_eq!(
+            (
+                shown("data-met"),
+                shown("data-breached"),
+                shown("data-pending")
+            ),
+            (met, breached, pending),
+            "SLA tile {key}\n{sql}"
+        );
+        let value = tag_attr(tag, "data-value");
+        match met + breached {
+            0 => assert_eq!(value, "", "SLA tile {key}: nothing decided"),
+            decided => {
+                let v: f64 = value.parse().unwrap();
+                let want = met as f64 / decided as f64;
+                assert!(
+                    (v - want).abs() < 1e-9,
+                    "SLA tile {key}: page {v}, ltx query {want}"
+                );
+            }
+        }
+    }
+    // The default configuration has a target for each metric, and the account has chats.
+    assert_eq!(tag_attr(&tiles[0].1, "data-state"), "ok");
+    assert!(tag_attr(&tiles[0].1, "data-met").parse::<i64>().unwrap() > 0);
 }
 
 /// Static check: the file refers to nothing outside itself.
@@ -205,14 +295,44 @@ fn check_in_chromium(browser: &Path, s: &Scratch, wh: &str, report: &Path) {
     let work = s.wh("chromium");
     std::fs::create_dir_all(&work).unwrap();
     let profile = work.join("profile");
-    // The page's full height: a copy of it (this one only) reports it as its title.
+    // The page's full height, and the panels wider than their box: a copy of the page
+    // (this one only) reports them as its title, at the screenshot's width and a narrow one
+    // (where the side-by-side panels stack).
     let html = std::fs::read_to_string(report).unwrap();
     let measure = work.join("measure.html");
     std::fs::write(
         &measure,
-        html.replace(
-            "</body>",
-            "<script>document.title='height:'+document.documentElement.scrollHeight</script></body>",
+        html.replace("</body>", &format!("{MEASURE}</body>")),
+    )
+    .unwrap();
+    let mut height = 0;
+    for width in [1280, 820] {
+        let o = headless(
+            browser,
+            &profile,
+            &[&format!("--window-size={width},900"), "--dump-dom"],
+            &measure,
+        );
+        let dom = stdout(&o);
+        let title = attr_title(&dom);
+        let (h, overflow) = title.split_once(";overflow:").unwrap();
+        assert_eq!(
+            overflow, "",
+            "wider than their box at {width} px: {overflow}"
+        );
+        if width == 1280 {
+            height = h.parse().unwrap();
+        }
+    }
+    assert!(height > 1000, "page height {height}");
+    // The overflow check can see one: a block too wide for its panel is caught.
+    let wide = work.join("wide.html");
+    std::fs::write(
+        &wide,
+        std::fs::read_to_string(&measure).unwrap().replacen(
+            "<h3>Chat first answer per day</h3>",
+            "<div style=\"width:2000px\">wide</div>",
+            1,
         ),
     )
     .unwrap();
@@ -220,11 +340,13 @@ fn check_in_chromium(browser: &Path, s: &Scratch, wh: &str, report: &Path) {
         browser,
         &profile,
         &["--window-size=1280,900", "--dump-dom"],
-        &measure,
+        &wide,
     );
-    let dom = stdout(&o);
-    let height: u32 = attr_title(&dom).parse().unwrap();
-    assert!(height > 1000, "page height {height}");
+    assert!(
+        attr_title(&stdout(&o)).ends_with(";overflow:sla,page"),
+        "{}",
+        attr_title(&stdout(&o))
+    );
 
     // The page itself: no console message at all (it has no script: any message is an
     // error such as a blocked load), no request, every panel and tile in the DOM.
@@ -255,9 +377,11 @@ fn check_in_chromium(browser: &Path, s: &Scratch, wh: &str, report: &Path) {
         );
         assert!(dom.contains(title), "panel title {title:?} not rendered");
     }
-    assert_eq!(dom.matches("<svg").count(), 4, "four charts");
+    assert_eq!(dom.matches("<svg").count(), 5, "five charts");
     assert!(dom.contains("Load by hour of the week (Moscow time)"));
     assert_kpis_match_ltx_query(s, wh, &dom, "");
+    assert_sla_matches_ltx_query(s, wh, &dom, "");
+    assert!(dom.contains("Chat first answer within <b>60 s</b> of working time"));
 
     // The request check can see a request: a page with one external image is caught.
     let leaky = work.join("leaky.html");
@@ -317,6 +441,23 @@ fn check_in_chromium(browser: &Path, s: &Scratch, wh: &str, report: &Path) {
     );
 }
 
+/// A script for the measuring copy of the page: its title becomes `height:<px>;overflow:`
+/// followed by the panels (`data-panel`) that are wider than their box or have an element
+/// sticking out of it (SVG contents aside: the SVG clips them), and `page` when the page
+/// scrolls sideways.
+const MEASURE: &str = "<script>\
+var over=[],root=document.documentElement;\
+document.querySelectorAll('[data-panel]').forEach(function(p){\
+var r=p.getBoundingClientRect(),bad=p.scrollWidth>p.clientWidth+1;\
+p.querySelectorAll('*').forEach(function(e){\
+if(e.parentElement.closest('svg'))return;\
+var q=e.getBoundingClientRect();\
+if(q.width>0&&(q.right>r.right+1||q.left<r.left-1))bad=true;});\
+if(bad)over.push(p.dataset.panel);});\
+if(root.scrollWidth>root.clientWidth+1)over.push('page');\
+document.title='height:'+root.scrollHeight+';overflow:'+over.join(',');\
+</script>";
+
 fn attr_title(dom: &str) -> String {
     let t = dom.split("<title>").nth(1).unwrap();
     t[..t.find("</title>").unwrap()]
@@ -350,6 +491,7 @@ fn report_renders_in_chromium_and_matches_ltx_query() {
         assert!(html.contains(&format!("data-panel=\"{id}\"")), "panel {id}");
     }
     assert_kpis_match_ltx_query(&s, w, &html, "");
+    assert_sla_matches_ltx_query(&s, w, &html, "");
     // The previous period had data: the tiles show a change.
     assert!(
         !attr(&html, "data-previous").is_empty(),
@@ -388,6 +530,12 @@ fn report_renders_in_chromium_and_matches_ltx_query() {
         &format!(" AND site_id = {site} AND department_id = {department}"),
     );
     assert!(kpi_tiles(&fhtml)[0].1 < kpi_tiles(&html)[0].1);
+    assert_sla_matches_ltx_query(
+        &s,
+        w,
+        &fhtml,
+        &format!(" AND site_id = {site} AND department_id = {department}"),
+    );
 
     // The default --out is inside the warehouse; an explicit period is honoured.
     let o = ok(ltx(
@@ -500,4 +648,5 @@ fn demo_writes_the_report_and_prints_its_path() {
     let html = std::fs::read_to_string(&report).unwrap();
     assert_self_contained(&html);
     assert_kpis_match_ltx_query(&s, wh.to_str().unwrap(), &html, "");
+    assert_sla_matches_ltx_query(&s, wh.to_str().unwrap(), &html, "");
 }

@@ -3,15 +3,15 @@
 //! Colours: plotters writes them as `fill`/`stroke` attributes. The page's stylesheet
 //! overrides a few *marker* colours by attribute selector (CSS beats SVG presentation
 //! attributes), so that text, axes, grid and bars follow the light or dark theme: see
-//! [`TEXT`], [`AXIS`], [`GRID`], [`BAR`], [`LINE`], [`EMPTY`]. No font is loaded (plotters
-//! measures text naively); the browser lays out every `<text>`.
+//! [`TEXT`], [`AXIS`], [`GRID`], [`BAR`], [`LINE`], [`EMPTY`], [`GOOD`], [`BAD`]. No font
+//! is loaded (plotters measures text naively); the browser lays out every `<text>`.
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::data::{Day, HeatCell};
+use crate::data::{Day, HeatCell, SlaDay};
 use crate::error::{ReportError, Result};
 use crate::format::{count, percent};
 
@@ -27,6 +27,10 @@ pub const EMPTY: RGBColor = RGBColor(3, 3, 3);
 pub const BAR: RGBColor = RGBColor(37, 99, 235);
 /// The secondary series (the success-rate line): an orange legible on both.
 pub const LINE: RGBColor = RGBColor(234, 122, 12);
+/// Items that met their SLA target: the theme's green.
+pub const GOOD: RGBColor = RGBColor(26, 127, 55);
+/// Items that breached it: the theme's red.
+pub const BAD: RGBColor = RGBColor(201, 37, 45);
 /// Text on dark heat cells: white in both themes (not overridden).
 const ON_DARK: RGBColor = RGBColor(255, 255, 255);
 
@@ -72,20 +76,28 @@ fn segment_index(v: &SegmentValue<i32>) -> Option<usize> {
     }
 }
 
-/// Daily conversations (bars, left axis) and success rate (line, right axis, 0–100 %).
-pub fn daily(days: &[Day]) -> Result<String> {
+/// One day of a [`days_chart`]: its bar, stacked from 0 in `(height, colour)` segments,
+/// and its point on the line (0–1, right axis; `None`: no point that day).
+struct DayColumn<'a> {
+    day: &'a str,
+    segments: Vec<(i64, RGBColor)>,
+    rate: Option<f64>,
+}
+
+/// Bars per day (left axis, counts) and a line of a ratio (right axis, 0–100 %), with
+/// about eight date labels whatever the period's length.
+fn days_chart(chart_name: &'static str, height: u32, days: &[DayColumn<'_>]) -> Result<String> {
     // A discrete i32 range holds both ends: `0..last` is `days.len()` segments.
     let last = i32::try_from(days.len()).unwrap_or(i32::MAX).max(1) - 1;
     let max = days
         .iter()
-        .map(|d| d.conversations)
+        .map(|d| d.segments.iter().map(|s| s.0).sum::<i64>())
         .max()
         .unwrap_or(0)
         .max(1);
     let top = max + max / 10 + 1;
-    // About eight date labels, whatever the period's length.
     let step = (days.len() / 8).max(1);
-    svg("daily conversations", (1100, 300), |root| {
+    svg(chart_name, (1100, height), |root| {
         let mut chart = ChartBuilder::on(root)
             .margin_top(12)
             .margin_right(8)
@@ -99,7 +111,7 @@ pub fn daily(days: &[Day]) -> Result<String> {
             match segment_index(v) {
                 Some(i) if i % step == 0 => days
                     .get(i)
-                    .map(|d| d.day.get(5..).unwrap_or(&d.day).to_owned())
+                    .map(|d| d.day.get(5..).unwrap_or(d.day).to_owned())
                     .unwrap_or_default(),
                 _ => String::new(),
             }
@@ -125,23 +137,27 @@ pub fn daily(days: &[Day]) -> Result<String> {
             .label_style(label_style(12))
             .draw()
             .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(days.iter().zip(0i32..).map(|(d, i)| {
+        let mut bars = Vec::new();
+        for (d, i) in days.iter().zip(0i32..) {
+            let mut base = 0;
+            for &(h, color) in d.segments.iter().filter(|s| s.0 > 0) {
                 let mut bar = Rectangle::new(
                     [
-                        (SegmentValue::Exact(i), 0),
-                        (SegmentValue::Exact(i + 1), d.conversations),
+                        (SegmentValue::Exact(i), base),
+                        (SegmentValue::Exact(i + 1), base + h),
                     ],
-                    BAR.mix(0.85).filled(),
+                    color.mix(0.85).filled(),
                 );
                 bar.set_margin(0, 0, 2, 2);
-                bar
-            }))
-            .map_err(|e| e.to_string())?;
+                bars.push(bar);
+                base += h;
+            }
+        }
+        chart.draw_series(bars).map_err(|e| e.to_string())?;
         let rate: Vec<(SegmentValue<i32>, f64)> = days
             .iter()
             .zip(0i32..)
-            .filter_map(|(d, i)| d.success_rate.map(|r| (SegmentValue::CenterOf(i), r)))
+            .filter_map(|(d, i)| d.rate.map(|r| (SegmentValue::CenterOf(i), r)))
             .collect();
         chart
             .draw_secondary_series(LineSeries::new(rate.iter().cloned(), LINE.stroke_width(2)))
@@ -154,6 +170,33 @@ pub fn daily(days: &[Day]) -> Result<String> {
             .map_err(|e| e.to_string())?;
         Ok(())
     })
+}
+
+/// Daily conversations (bars, left axis) and success rate (line, right axis, 0–100 %).
+pub fn daily(days: &[Day]) -> Result<String> {
+    let columns: Vec<DayColumn<'_>> = days
+        .iter()
+        .map(|d| DayColumn {
+            day: &d.day,
+            segments: vec![(d.conversations, BAR)],
+            rate: d.success_rate,
+        })
+        .collect();
+    days_chart("daily conversations", 300, &columns)
+}
+
+/// Chats per day whose first answer met the target (green) or breached it (red, stacked
+/// on top), left axis, and the day's attainment (line, right axis, 0–100 %).
+pub fn sla_daily(days: &[SlaDay]) -> Result<String> {
+    let columns: Vec<DayColumn<'_>> = days
+        .iter()
+        .map(|d| DayColumn {
+            day: &d.day,
+            segments: vec![(d.met, GOOD), (d.breached, BAD)],
+            rate: d.attainment,
+        })
+        .collect();
+    days_chart("chat first answer per day", 260, &columns)
 }
 
 /// Conversations per Moscow weekday × hour: cells shaded by load, each with its count.

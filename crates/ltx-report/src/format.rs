@@ -33,6 +33,21 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// A target as configured: `60 s`, `90 s`, `5 min`, `4 h`, `2 d`, else as [`seconds`].
+pub fn target(s: i64) -> String {
+    if s < 120 {
+        format!("{s} s")
+    } else if s % 86_400 == 0 {
+        format!("{} d", s / 86_400)
+    } else if s % 3600 == 0 {
+        format!("{} h", s / 3600)
+    } else if s % 60 == 0 {
+        format!("{} min", s / 60)
+    } else {
+        seconds(s as f64)
+    }
+}
+
 /// A relative change, signed: `+12.3%`, `−4.0%`; a change in percentage points: `+1.2 pp`.
 pub fn change(c: f64, points: bool) -> String {
     let (sign, v) = if c < 0.0 { ('−', -c) } else { ('+', c) };
@@ -86,6 +101,12 @@ mod tests {
         assert_eq!(seconds(41.6), "42 s");
         assert_eq!(seconds(185.0), "3 min 05 s");
         assert_eq!(seconds(7300.0), "2 h 01 min");
+        assert_eq!(target(60), "60 s");
+        assert_eq!(target(90), "90 s");
+        assert_eq!(target(300), "5 min");
+        assert_eq!(target(14_400), "4 h");
+        assert_eq!(target(172_800), "2 d");
+        assert_eq!(target(150), "2 min 30 s");
         assert_eq!(change(0.123, false), "+12.3%");
         assert_eq!(change(-0.04, false), "−4.0%");
         assert_eq!(change(0.012, true), "+1.2 pp");

@@ -4,14 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::charts;
-use crate::data::{Kpi, ReportData, Unit};
+use crate::data::{Kpi, ReportData, ServiceLevels, SlaTarget, SlaTile, Unit, SLA_METRICS};
 use crate::error::Result;
-use crate::format::{age, change, count, escape, percent, seconds};
+use crate::format::{age, change, count, escape, percent, seconds, target};
 
 /// The panels, in page order: `(id, title)`. Each is a `<section data-panel="id">`.
-pub const PANELS: [(&str, &str); 7] = [
+pub const PANELS: [(&str, &str); 8] = [
     ("kpis", "Key figures"),
     ("daily", "Conversations and success rate per day"),
+    ("sla", "Service levels"),
     ("heatmap", "Load by hour of the week (Moscow time)"),
     ("channels", "Channel mix"),
     ("funnel", "Lead funnel"),
@@ -60,6 +61,18 @@ svg [fill="#EA7A0C"]{fill:var(--accent2)}
 .legend{display:flex;gap:18px;color:var(--muted);font-size:12px;margin:-4px 0 6px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 .legend .bar{background:var(--accent)}.legend .line{background:var(--accent2);height:3px;vertical-align:3px}
+.legend .met{background:var(--good)}.legend .breached{background:var(--bad)}
+svg [fill="#1A7F37"]{fill:var(--good)}
+svg [fill="#C9252D"]{fill:var(--bad)}
+h3{font-size:13.5px;margin:16px 0 8px;font-weight:600}
+.kpi .value.none{font-size:17px;color:var(--muted);margin:8px 0 5px}
+.kpi .counts{font-size:12px;color:var(--muted);margin-top:4px;font-variant-numeric:tabular-nums}
+.kpi .counts b{font-weight:600;color:var(--fg)}
+.targets{margin:-6px 0 12px;padding:0;list-style:none;color:var(--muted);font-size:12.5px}
+.targets b{color:var(--fg);font-weight:600}
+.hint{color:var(--muted);font-size:12px;margin:-4px 0 8px}
+.grid2.split{grid-template-columns:5fr 7fr}
+@media (max-width:900px){.grid2.split{grid-template-columns:1fr}}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{text-align:right;padding:6px 8px;border-bottom:1px solid var(--border);white-space:nowrap}
 th{color:var(--muted);font-weight:600;font-size:12px}
@@ -108,12 +121,15 @@ fn data_number(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn kpi_tile(out: &mut String, k: &Kpi, previous_label: &str) {
-    let (label, unit, rise_is_good) = kpi_label(&k.key);
-    let (class, delta) = match k.change {
-        None if k.previous.unwrap_or(0.0) == 0.0 => {
-            ("", "no data in the previous period".to_owned())
-        }
+/// The change line of a tile: `(class, text)`; a rise is green when `rise_is_good`.
+fn delta(
+    change_value: Option<f64>,
+    previous: Option<f64>,
+    unit: Unit,
+    rise_is_good: bool,
+) -> (&'static str, String) {
+    match change_value {
+        None if previous.unwrap_or(0.0) == 0.0 => ("", "no data in the previous period".to_owned()),
         None => ("", String::new()),
         Some(c) => {
             let small = c.abs() < 0.0005;
@@ -126,7 +142,24 @@ fn kpi_tile(out: &mut String, k: &Kpi, previous_label: &str) {
             };
             (class, change(c, unit == Unit::Ratio))
         }
-    };
+    }
+}
+
+/// ` <span class="sub">vs …</span>` after a change, nothing without one.
+fn versus(change_value: Option<f64>, previous: Option<f64>, unit: Unit) -> String {
+    if change_value.is_some() {
+        format!(
+            " <span class=\"sub\">vs {}</span>",
+            value_text(previous, unit)
+        )
+    } else {
+        String::new()
+    }
+}
+
+fn kpi_tile(out: &mut String, k: &Kpi, previous_label: &str) {
+    let (label, unit, rise_is_good) = kpi_label(&k.key);
+    let (class, delta) = delta(k.change, k.previous, unit, rise_is_good);
     let _ = write!(
         out,
         "<div class=\"kpi\" data-kpi=\"{key}\" data-value=\"{value}\" data-previous=\"{previous}\">\
@@ -139,12 +172,286 @@ fn kpi_tile(out: &mut String, k: &Kpi, previous_label: &str) {
         prev_title = escape(previous_label),
         prev_shown = value_text(k.previous, unit),
         delta = escape(&delta),
-        vs = if k.change.is_some() {
-            format!(" <span class=\"sub\">vs {}</span>", value_text(k.previous, unit))
-        } else {
-            String::new()
-        },
+        vs = versus(k.change, k.previous, unit),
     );
+}
+
+/// `(tile label, the items)` of an SLA metric.
+fn sla_names(metric: &str) -> (&'static str, &'static str) {
+    match metric {
+        "chat_first_answer" => ("Chat first answer", "chats"),
+        "lead_answer" => ("Lead answer", "leads"),
+        "complaint_first_action" => ("Complaint first action", "complaints"),
+        _ => ("", "items"),
+    }
+}
+
+/// `<b>60 s</b> of working time for site 3`: one target, as the reader is promised it.
+fn promise(t: &SlaTarget) -> String {
+    let clock = match t.clock.as_str() {
+        "business" => "working time".to_owned(),
+        "calendar" => "calendar time".to_owned(),
+        other => format!("{} time", escape(other)),
+    };
+    let scope = match (t.site_id, t.department_id) {
+        (None, None) => String::new(),
+        (Some(s), None) => format!(" for site {s}"),
+        (None, Some(d)) => format!(" for department {d}"),
+        (Some(s), Some(d)) => format!(" for site {s}, department {d}"),
+    };
+    format!("<b>{}</b> of {clock}{scope}", escape(&target(t.target_s)))
+}
+
+/// The promise under the panel's title: each metric's targets, and the working time.
+fn sla_promises(o: &mut String, sl: &ServiceLevels) {
+    o.push_str("<ul class=\"targets\" data-targets>");
+    for metric in SLA_METRICS {
+        let (label, _) = sla_names(metric);
+        let targets: Vec<String> = sl
+            .targets
+            .iter()
+            .filter(|t| t.metric == metric)
+            .map(promise)
+            .collect();
+        if targets.is_empty() {
+            let _ = write!(
+                o,
+                "<li data-target=\"{metric}\">{label}: <b>no target</b> (set one under <code>[sla]</code> in the configuration)</li>"
+            );
+        } else {
+            let _ = write!(
+                o,
+                "<li data-target=\"{metric}\">{label} within {}</li>",
+                targets.join("; ")
+            );
+        }
+    }
+    let schedule = match &sl.schedule {
+        Some((name, tz)) => format!(
+            "Working time: the schedule <code>{}</code> ({}){}.",
+            escape(name),
+            escape(tz),
+            match sl.other_schedules {
+                0 => String::new(),
+                1 => "; 1 site or department follows a schedule of its own".to_owned(),
+                n => format!("; {n} sites or departments follow schedules of their own"),
+            }
+        ),
+        None => "Working time: no schedule is configured.".to_owned(),
+    };
+    let _ = write!(
+        o,
+        "<li>{schedule} Attainment = met / (met + breached); breached counts the items \
+         answered late and those left unanswered past the target; pending (abandoned chats, \
+         open items still within the target) waits outside the ratio.</li></ul>"
+    );
+}
+
+/// The state of an SLA tile: `no-target`, `no-data` (nothing with a target in the
+/// period) or `ok`.
+fn sla_state(t: &SlaTile) -> &'static str {
+    if t.targets == 0 && t.items == 0 {
+        "no-target"
+    } else if t.items == 0 {
+        "no-data"
+    } else {
+        "ok"
+    }
+}
+
+fn sla_tile(o: &mut String, t: &SlaTile, previous_label: &str) {
+    let (label, items) = sla_names(&t.metric);
+    let state = sla_state(t);
+    let _ = write!(
+        o,
+        "<div class=\"kpi\" data-sla=\"{metric}\" data-state=\"{state}\" data-value=\"{value}\" \
+         data-previous=\"{previous}\" data-items=\"{}\" data-met=\"{}\" data-breached=\"{}\" \
+         data-pending=\"{}\"><div class=\"label\">{label}</div>",
+        t.items,
+        t.met,
+        t.breached,
+        t.pending,
+        metric = escape(&t.metric),
+        value = data_number(t.attainment),
+        previous = data_number(t.previous),
+    );
+    match state {
+        "no-target" => {
+            let _ = write!(
+                o,
+                "<div class=\"value none\">no target</div><div class=\"delta\">none applies to these {items}</div>"
+            );
+        }
+        "no-data" => {
+            let _ = write!(
+                o,
+                "<div class=\"value none\">no data</div><div class=\"delta\">no {items} with a target in the period</div>"
+            );
+        }
+        _ => {
+            let (class, text) = match t.attainment {
+                None => ("", "nothing decided yet".to_owned()),
+                Some(_) => delta(t.change, t.previous, Unit::Ratio, true),
+            };
+            let _ = write!(
+                o,
+                "<div class=\"value\">{shown}</div><div class=\"delta{class}\" title=\"{prev_title}: {prev_shown}\">{text}{vs}</div>",
+                shown = value_text(t.attainment, Unit::Ratio),
+                prev_title = escape(previous_label),
+                prev_shown = value_text(t.previous, Unit::Ratio),
+                text = escape(&text),
+                vs = versus(t.change, t.previous, Unit::Ratio),
+            );
+        }
+    }
+    if state == "ok" {
+        let _ = write!(
+            o,
+            "<div class=\"counts\"><b>{}</b> met · <b>{}</b> breached · <b>{}</b> pending</div>",
+            count(t.met),
+            count(t.breached),
+            count(t.pending)
+        );
+    }
+    o.push_str("</div>");
+}
+
+/// The service-levels panel: the promise, a tile per metric, chat first answer per day,
+/// departments and operators.
+fn service_levels(o: &mut String, sl: &ServiceLevels, previous_label: &str) -> Result<()> {
+    section_open(o, "sla", "");
+    sla_promises(o, sl);
+    o.push_str("<div class=\"kpis\">");
+    for t in &sl.tiles {
+        sla_tile(o, t, previous_label);
+    }
+    o.push_str("</div>");
+
+    // Why the chat parts may have nothing to show.
+    let chat = sl.tiles.iter().find(|t| t.metric == "chat_first_answer");
+    let chat_state = chat.map_or("no-target", sla_state);
+    let chat_empty = match chat_state {
+        "no-target" => Some("No chat first-answer target applies: nothing to measure."),
+        "no-data" => Some("No chats with a first-answer target in the period."),
+        _ => None,
+    };
+
+    o.push_str("<h3>Chat first answer per day</h3>");
+    let decided: i64 = sl.daily.iter().map(|d| d.met + d.breached).sum();
+    match chat_empty {
+        Some(why) => {
+            let _ = write!(o, "<p class=\"empty\">{why}</p>");
+        }
+        None if decided == 0 => {
+            o.push_str("<p class=\"empty\">No chat was decided against its target in the period (all pending).</p>");
+        }
+        None => {
+            o.push_str(
+                "<div class=\"legend\"><span><i class=\"met\"></i>met the target (left axis)</span>\
+                 <span><i class=\"breached\"></i>breached (left axis)</span>\
+                 <span><i class=\"line\"></i>attainment (right axis)</span></div>",
+            );
+            o.push_str(&charts::sla_daily(&sl.daily)?);
+        }
+    }
+
+    o.push_str(
+        "<div class=\"grid2 split\"><div><h3>Departments by chat first-answer attainment</h3>",
+    );
+    match chat_empty {
+        Some(why) => {
+            let _ = write!(o, "<p class=\"empty\">{why}</p>");
+        }
+        None => {
+            let _ = write!(
+                o,
+                "<p class=\"hint\">Worst first: {} of {} departments. First answer: mean working time of the answered chats.</p>",
+                sl.departments.len(),
+                count(sl.departments_total)
+            );
+            o.push_str(
+                "<table><thead><tr><th>department</th><th>chats</th><th>breached</th>\
+                 <th>attainment</th><th>first answer</th></tr></thead><tbody>",
+            );
+            for d in &sl.departments {
+                let name = match (d.department_id, d.title.is_empty()) {
+                    (None, _) => "no department".to_owned(),
+                    (Some(id), true) => format!("department {id}"),
+                    (Some(_), false) => d.title.clone(),
+                };
+                let id = d.department_id.map(|i| i.to_string()).unwrap_or_default();
+                let _ = write!(
+                    o,
+                    "<tr data-department=\"{id}\" data-attainment=\"{att}\" data-met=\"{met}\">\
+                     <td class=\"name\">{name}{tag}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    count(d.chats),
+                    count(d.breached),
+                    d.attainment.map(percent).unwrap_or_else(|| "–".into()),
+                    d.mean_business_s.map(seconds).unwrap_or_else(|| "–".into()),
+                    att = data_number(d.attainment),
+                    met = d.met,
+                    name = escape(&name),
+                    tag = if id.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" <span class=\"sub\">#{id}</span>")
+                    },
+                );
+            }
+            o.push_str("</tbody></table>");
+        }
+    }
+
+    o.push_str("</div><div><h3>Operators with the most breached chats</h3>");
+    if sl.schedule.is_none() {
+        // Without business_intervals every working time would read 0 s.
+        o.push_str(
+            "<p class=\"empty\">No working-time schedule in the warehouse yet (the next \
+             <code>ltx sync</code> or <code>ltx import</code> writes it).</p>",
+        );
+    } else if sl.operators.is_empty() {
+        o.push_str("<p class=\"empty\">No chats assigned to an operator in the period.</p>");
+    } else {
+        let _ = write!(
+            o,
+            "<p class=\"hint\">{} of {} operators with chats in the period. First answer in working time, \
+             answered chats: median and 90th percentile.</p>",
+            sl.operators.len(),
+            count(sl.operators_total)
+        );
+        o.push_str(
+            "<table><thead><tr><th class=\"rank\">#</th><th class=\"left\">operator</th><th>chats</th>\
+             <th>breached</th><th>attainment</th><th>median</th><th>p90</th></tr></thead><tbody>",
+        );
+        let measured = chat_state != "no-target";
+        for (i, op) in sl.operators.iter().enumerate() {
+            let name = if op.name.is_empty() {
+                format!("employee {}", op.employee_id)
+            } else {
+                op.name.clone()
+            };
+            let _ = write!(
+                o,
+                "<tr data-sla-employee=\"{id}\" data-attainment=\"{att}\" data-median=\"{med}\" data-p90=\"{p90}\">\
+                 <td class=\"rank\">{rank}</td><td class=\"name left\" title=\"employee {id}\">{name}</td>\
+                 <td>{chats}</td><td>{breached}</td><td>{attainment}</td><td>{median}</td><td>{p90_shown}</td></tr>",
+                id = op.employee_id,
+                att = data_number(op.attainment),
+                med = data_number(op.median_business_s),
+                p90 = data_number(op.p90_business_s),
+                rank = i + 1,
+                name = escape(&name),
+                chats = count(op.chats),
+                breached = if measured { count(op.breached) } else { "–".into() },
+                attainment = op.attainment.map(percent).unwrap_or_else(|| "–".into()),
+                median = op.median_business_s.map(seconds).unwrap_or_else(|| "–".into()),
+                p90_shown = op.p90_business_s.map(seconds).unwrap_or_else(|| "–".into()),
+            );
+        }
+        o.push_str("</tbody></table>");
+    }
+    o.push_str("</div></div></section>\n");
+    Ok(())
 }
 
 fn section_open(out: &mut String, id: &str, extra_class: &str) {
@@ -224,6 +531,9 @@ pub fn render(d: &ReportData, generated_at: &str) -> Result<String> {
     );
     o.push_str(&charts::daily(&d.daily)?);
     o.push_str("</section>\n");
+
+    // Service levels.
+    service_levels(&mut o, &d.service_levels, &previous)?;
 
     // Heatmap.
     section_open(&mut o, "heatmap", "");
@@ -435,7 +745,8 @@ pub fn render(d: &ReportData, generated_at: &str) -> Result<String> {
         o,
         "<footer>Generated {} by <code>ltx report</code>. Every number is computed by DuckDB from the warehouse's \
          BI models (<code>daily_conversation_kpis</code>, <code>first_answer_times</code>, <code>hourly_conversations</code>, \
-         <code>daily_channel_mix</code>, <code>lead_funnel</code>, <code>daily_operator_performance</code>) and \
+         <code>daily_channel_mix</code>, <code>lead_funnel</code>, <code>daily_operator_performance</code>, \
+         <code>sla_daily</code>, <code>sla_chats</code>, <code>sla_targets</code>, <code>schedule_assignments</code>) and \
          <code>_ltx_runs</code>, <code>_quality_issues</code>, <code>_rejected</code>. Days are UTC days.</footer>\n\
          </main>\n</body>\n</html>\n",
         escape(generated_at)

@@ -1,8 +1,9 @@
 //! `ltx report`: the stage after load. One self-contained HTML file (inline CSS and SVG, no
 //! script, nothing fetched) that an operations lead reads in a minute: KPI tiles against
-//! the previous period, conversations and success rate per day, the hour-of-week load in
-//! Moscow time, the channel mix, the lead funnel, the operators ranked, and data quality and
-//! run health.
+//! the previous period, conversations and success rate per day, service levels (SLA
+//! attainment against the configured targets, per day, department and operator), the
+//! hour-of-week load in Moscow time, the channel mix, the lead funnel, the operators ranked,
+//! and data quality and run health.
 //!
 //! Owns: the report's queries ([`data`], over the BI models of `sql/` and the bookkeeping
 //! views, every number computed by DuckDB), its charts ([`charts`], plotters → SVG) and its

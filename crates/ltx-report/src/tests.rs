@@ -1,6 +1,8 @@
 //! The report on a small warehouse of simulated conversations: its numbers against
-//! independent queries on the base tables, the filters, every panel on the page, escaping,
-//! and nothing the page would fetch.
+//! independent queries on the base tables, the service levels against the SLA item models
+//! (`sla_chats`, `sla_leads`, `sla_complaints`) and `sla_operators`, the filters, the empty
+//! states (no data, no target), every panel on the page, escaping, and nothing the page
+//! would fetch.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -13,28 +15,40 @@ use ltx_transform::{TransformConfig, Transformer};
 use super::*;
 use crate::data::KPI_KEYS;
 
-/// One warehouse for every test of this module: 600 simulated conversations over 60 days.
+/// A warehouse of 600 simulated conversations over 60 days, with the reference tables
+/// (business calendars, SLA targets) that `config` derives, as a sync writes them; `None`:
+/// without them, as a warehouse last synced before they existed.
+fn build(config: Option<&ltx_pipeline::Config>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ltx_sim::SimConfig {
+        seed: 11,
+        history_days: 60,
+        ..ltx_sim::SimConfig::default()
+    };
+    let now = chrono::Utc::now();
+    let mut t = Transformer::new(TransformConfig::new("run-1", now));
+    for line in ltx_sim::jsonl_lines(&cfg, 600).unwrap() {
+        t.push_json(&line);
+    }
+    let (batches, _) = t.finish();
+    let wh = Warehouse::open(dir.path(), LoadOptions::default()).unwrap();
+    let mut run = wh.begin_run(RunInfo::new("run-1", "test")).unwrap();
+    run.write_all(batches).unwrap();
+    if let Some(config) = config {
+        run.write_all(config.reference_batches("run-1", now).unwrap())
+            .unwrap();
+    }
+    run.commit(RunOutcome::default()).unwrap();
+    dir
+}
+
+/// One warehouse for most tests of this module: the default configuration's calendar
+/// and SLA targets (chat first answer 60 s, lead answer 4 h, complaint first action 8 h,
+/// of working time).
 fn warehouse() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = ltx_sim::SimConfig {
-            seed: 11,
-            history_days: 60,
-            ..ltx_sim::SimConfig::default()
-        };
-        let mut t = Transformer::new(TransformConfig::new("run-1", chrono::Utc::now()));
-        for line in ltx_sim::jsonl_lines(&cfg, 600).unwrap() {
-            t.push_json(&line);
-        }
-        let (batches, _) = t.finish();
-        let wh = Warehouse::open(dir.path(), LoadOptions::default()).unwrap();
-        let mut run = wh.begin_run(RunInfo::new("run-1", "test")).unwrap();
-        run.write_all(batches).unwrap();
-        run.commit(RunOutcome::default()).unwrap();
-        dir
-    })
-    .path()
+    DIR.get_or_init(|| build(Some(&ltx_pipeline::Config::defaults().unwrap())))
+        .path()
 }
 
 fn catalog() -> Connection {
@@ -273,8 +287,8 @@ fn the_page_has_every_panel_and_fetches_nothing() {
     for key in KPI_KEYS {
         assert!(page.contains(&format!("data-kpi=\"{key}\"")), "KPI {key}");
     }
-    // Four charts: daily, heatmap, channels, funnel.
-    assert_eq!(page.matches("<svg").count(), 4);
+    // Five charts: daily, service levels, heatmap, channels, funnel.
+    assert_eq!(page.matches("<svg").count(), 5);
     for banned in [
         "http://", "https://", "<script", "<link", "<img", "@import", "url(",
     ] {
@@ -310,6 +324,10 @@ fn text_from_the_warehouse_is_escaped_everywhere() {
     data.leads[0].lead_type = Some(hostile.to_owned());
     data.health.runs[0].error = Some(hostile.to_owned());
     data.health.quality.push((hostile.to_owned(), 1, 1));
+    data.service_levels.operators[0].name = hostile.to_owned();
+    data.service_levels.departments[0].title = hostile.to_owned();
+    data.service_levels.targets[0].clock = hostile.to_owned();
+    data.service_levels.schedule = Some((hostile.to_owned(), hostile.to_owned()));
     data.filters.site = Some(1);
     data.site_label = Some(hostile.to_owned());
     let page = html::render(&data, hostile).unwrap();
@@ -336,4 +354,490 @@ fn an_empty_period_renders_with_empty_panels() {
     assert_eq!(data.daily.len(), 7);
     assert!(data.operators.is_empty());
     assert!(page.contains("No conversations in the period."));
+}
+
+/// `(model, status column)` of the item model behind an SLA metric.
+fn item_model(metric: &str) -> (&'static str, &'static str) {
+    match metric {
+        "chat_first_answer" => ("sla_chats", "first_answer_status"),
+        "lead_answer" => ("sla_leads", "answer_status"),
+        "complaint_first_action" => ("sla_complaints", "action_status"),
+        other => panic!("unknown metric {other}"),
+    }
+}
+
+/// `(items, met, breached, pending, attainment)` of `metric` straight from its item model,
+/// with the statuses as sql/README.md defines the parts (not through `sla_daily`).
+fn sla_expect(
+    conn: &Connection,
+    metric: &str,
+    p: &Period,
+    filter: &str,
+) -> (i64, i64, i64, i64, Option<f64>) {
+    let (model, status) = item_model(metric);
+    conn.query_row(
+        &format!(
+            "WITH s AS (SELECT {status} AS s FROM {model} \
+                        WHERE day_utc BETWEEN DATE '{}' AND DATE '{}'{filter}), \
+                  c AS (SELECT count(s) AS items, \
+                               count(*) FILTER (WHERE s = 'met') AS met, \
+                               count(*) FILTER (WHERE s IN ('breached', 'unanswered_breached', 'open_breached')) AS breached, \
+                               count(*) FILTER (WHERE s IN ('abandoned', 'open')) AS pending FROM s) \
+             SELECT items, met, breached, pending, met::DOUBLE / nullif(met + breached, 0) FROM c",
+            p.from, p.to
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )
+    .unwrap()
+}
+
+/// The `<section>` of the service-levels panel in `page`.
+fn sla_section(page: &str) -> &str {
+    let start = page.find("data-panel=\"sla\"").unwrap();
+    let end = start + page[start..].find("</section>").unwrap();
+    &page[start..end]
+}
+
+#[test]
+fn service_level_tiles_equal_the_item_models() {
+    let conn = catalog();
+    let (data, page) = render(&conn, &ReportOptions::default()).unwrap();
+    let sl = &data.service_levels;
+    let metrics: Vec<&str> = sl.tiles.iter().map(|t| t.metric.as_str()).collect();
+    assert_eq!(metrics, data::SLA_METRICS);
+    for t in &sl.tiles {
+        let (items, met, breached, pending, attainment) =
+            sla_expect(&conn, &t.metric, &data.period, "");
+        assert_eq!(
+            (t.items, t.met, t.breached, t.pending),
+            (items, met, breached, pending),
+            "{}",
+            t.metric
+        );
+        assert!(
+            close(t.attainment, attainment),
+            "{}: {:?} {attainment:?}",
+            t.metric,
+            t.attainment
+        );
+        let previous = sla_expect(&conn, &t.metric, &data.previous, "").4;
+        assert!(close(t.previous, previous), "{} previous", t.metric);
+        if let (Some(a), Some(p)) = (attainment, previous) {
+            assert!(close(t.change, Some(a - p)));
+        }
+        // One general target per metric in the default configuration.
+        assert_eq!(t.targets, 1, "{}", t.metric);
+        // sla_daily, which the panel reads, adds up to the same.
+        let daily = scalar(
+            &conn,
+            &format!(
+                "SELECT sum(met) FROM sla_daily WHERE metric = '{}' AND day_utc BETWEEN DATE '{}' AND DATE '{}'",
+                t.metric, data.period.from, data.period.to
+            ),
+        );
+        assert_eq!(daily.unwrap_or(0.0) as i64, met);
+        // The page carries the same numbers.
+        assert!(
+            page.contains(&format!(
+                "data-sla=\"{}\" data-state=\"ok\" data-value=\"{}\"",
+                t.metric,
+                t.attainment.map(|v| v.to_string()).unwrap_or_default()
+            )),
+            "tile {}",
+            t.metric
+        );
+    }
+    // The fixture has something to measure: chats met and breached, in both periods.
+    let chat = &sl.tiles[0];
+    assert!(chat.met > 0 && chat.breached > 0 && chat.pending > 0);
+    assert!(chat.previous.is_some());
+    // The promise, as configured.
+    let section = sla_section(&page);
+    for promise in [
+        "Chat first answer within <b>60 s</b> of working time",
+        "Lead answer within <b>4 h</b> of working time",
+        "Complaint first action within <b>8 h</b> of working time",
+        "the schedule <code>moscow</code> (Europe/Moscow)",
+    ] {
+        assert!(section.contains(promise), "{promise}");
+    }
+    assert_eq!(
+        sl.schedule,
+        Some(("moscow".to_owned(), "Europe/Moscow".to_owned()))
+    );
+    assert_eq!(section.matches("<svg").count(), 1, "the chart per day");
+    // The temporary table is gone with the panel: the connection is as it was.
+    let left = scalar(
+        &conn,
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ltx_report_sla_daily'",
+    );
+    assert_eq!(left, Some(0.0));
+}
+
+#[test]
+fn service_levels_per_day_department_and_operator_equal_the_item_models() {
+    let conn = catalog();
+    let data = collect(&conn, &ReportOptions::default()).unwrap();
+    let sl = &data.service_levels;
+    let days = format!(
+        "day_utc BETWEEN DATE '{}' AND DATE '{}'",
+        data.period.from, data.period.to
+    );
+
+    // Per day: every day of the period, met and breached chats.
+    assert_eq!(sl.daily.len() as i64, data.period.days());
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT CAST(day_utc AS VARCHAR), count(*) FILTER (WHERE first_answer_status = 'met'), \
+                    count(*) FILTER (WHERE first_answer_status IN ('breached', 'unanswered_breached')) \
+             FROM sla_chats WHERE {days} GROUP BY day_utc"
+        ))
+        .unwrap();
+    let want: std::collections::BTreeMap<String, (i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for d in &sl.daily {
+        let (met, breached) = want.get(&d.day).copied().unwrap_or((0, 0));
+        assert_eq!((d.met, d.breached), (met, breached), "{}", d.day);
+        let rate = (met + breached > 0).then(|| met as f64 / (met + breached) as f64);
+        assert!(close(d.attainment, rate), "{}", d.day);
+    }
+
+    // Departments, worst attainment first.
+    assert!(!sl.departments.is_empty());
+    let att = |a: Option<f64>| a.unwrap_or(f64::INFINITY);
+    assert!(sl
+        .departments
+        .windows(2)
+        .all(|w| att(w[0].attainment) <= att(w[1].attainment)));
+    for d in &sl.departments {
+        let dep = d
+            .department_id
+            .map_or("department_id IS NULL".to_owned(), |id| {
+                format!("department_id = {id}")
+            });
+        let (chats, met, breached, mean): (i64, i64, i64, Option<f64>) = conn
+            .query_row(
+                &format!(
+                    "SELECT count(first_answer_status), \
+                            count(*) FILTER (WHERE first_answer_status = 'met'), \
+                            count(*) FILTER (WHERE first_answer_status IN ('breached', 'unanswered_breached')), \
+                            avg(first_answer_business_s) FILTER (WHERE first_answer_status IS NOT NULL) \
+                     FROM sla_chats WHERE {days} AND {dep}"
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (d.chats, d.met, d.breached),
+            (chats, met, breached),
+            "{dep}"
+        );
+        assert!(close(d.mean_business_s, mean), "{dep}");
+        if d.department_id.is_some() {
+            assert!(!d.title.is_empty(), "{dep} has a title");
+        }
+    }
+    let departments = scalar(
+        &conn,
+        &format!("SELECT count(DISTINCT coalesce(department_id, -1)) FROM sla_chats WHERE {days} AND first_answer_status IS NOT NULL"),
+    );
+    assert_eq!(Some(sl.departments_total as f64), departments);
+
+    // Operators, most breaches first, with DuckDB's median and 90th percentile.
+    assert!(!sl.operators.is_empty());
+    assert!(sl
+        .operators
+        .windows(2)
+        .all(|w| (w[0].breached, w[0].chats) >= (w[1].breached, w[1].chats)));
+    for op in &sl.operators {
+        let (chats, met, breached, median, p90): (i64, i64, i64, Option<f64>, Option<f64>) = conn
+            .query_row(
+                &format!(
+                    "SELECT count(*), count(*) FILTER (WHERE first_answer_status = 'met'), \
+                            count(*) FILTER (WHERE first_answer_status IN ('breached', 'unanswered_breached')), \
+                            median(first_answer_business_s)::DOUBLE, \
+                            quantile_cont(first_answer_business_s, 0.9)::DOUBLE \
+                     FROM sla_chats WHERE {days} AND employee_id = {}",
+                    op.employee_id
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (op.chats, op.met, op.breached),
+            (chats, met, breached),
+            "employee {}",
+            op.employee_id
+        );
+        assert!(close(op.median_business_s, median), "{}", op.employee_id);
+        assert!(close(op.p90_business_s, p90), "{}", op.employee_id);
+        assert!(!op.name.is_empty());
+    }
+    let operators = scalar(
+        &conn,
+        &format!("SELECT count(DISTINCT employee_id) FROM sla_chats WHERE {days}"),
+    );
+    assert_eq!(Some(sl.operators_total as f64), operators);
+}
+
+#[test]
+fn over_all_days_the_operators_equal_sla_operators() {
+    // sla_operators has no period: over every day the panel's figures are its figures.
+    let conn = catalog();
+    let (from, to) = conn
+        .query_row(
+            "SELECT min(day_utc)::VARCHAR, max(day_utc)::VARCHAR FROM sla_chats",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .unwrap();
+    let options = ReportOptions {
+        from: Some(from.parse().unwrap()),
+        to: Some(to.parse().unwrap()),
+        ..ReportOptions::default()
+    };
+    let data = collect(&conn, &options).unwrap();
+    let sl = &data.service_levels;
+    assert_eq!(
+        Some(sl.operators_total as f64),
+        scalar(
+            &conn,
+            "SELECT count(*) FROM sla_operators WHERE employee_id IS NOT NULL AND chats > 0"
+        )
+    );
+    for op in &sl.operators {
+        let (met, breached, attainment, median, p90): (i64, i64, Option<f64>, Option<f64>, Option<f64>) = conn
+            .query_row(
+                &format!(
+                    "SELECT chats_met, chats_breached, chat_attainment::DOUBLE, \
+                            median_first_answer_business_s::DOUBLE, p90_first_answer_business_s::DOUBLE \
+                     FROM sla_operators WHERE employee_id = {}",
+                    op.employee_id
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!((op.met, op.breached), (met, breached), "{}", op.employee_id);
+        // sla_operators rounds: attainment to 4 decimals, seconds to 1.
+        let near = |a: Option<f64>, b: Option<f64>, tol: f64| match (a, b) {
+            (Some(a), Some(b)) => (a - b).abs() <= tol,
+            (None, None) => true,
+            _ => false,
+        };
+        assert!(
+            near(op.attainment, attainment, 0.00005),
+            "{}",
+            op.employee_id
+        );
+        assert!(
+            near(op.median_business_s, median, 0.05),
+            "{}",
+            op.employee_id
+        );
+        assert!(near(op.p90_business_s, p90, 0.05), "{}", op.employee_id);
+    }
+}
+
+#[test]
+fn service_levels_follow_the_filters() {
+    let conn = catalog();
+    let (site, department) = conn
+        .query_row(
+            "SELECT site_id, department_id FROM sla_chats WHERE department_id IS NOT NULL \
+             GROUP BY ALL ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .unwrap();
+    let all = collect(&conn, &ReportOptions::default()).unwrap();
+    let options = ReportOptions {
+        from: Some(all.period.from),
+        to: Some(all.period.to),
+        filters: Filters {
+            site: Some(site),
+            department: Some(department),
+        },
+    };
+    let data = collect(&conn, &options).unwrap();
+    let sl = &data.service_levels;
+    let filter = format!(" AND site_id = {site} AND department_id = {department}");
+    for t in &sl.tiles {
+        let (items, met, breached, pending, attainment) =
+            sla_expect(&conn, &t.metric, &data.period, &filter);
+        assert_eq!(
+            (t.items, t.met, t.breached, t.pending),
+            (items, met, breached, pending),
+            "{}",
+            t.metric
+        );
+        assert!(close(t.attainment, attainment), "{}", t.metric);
+        let previous = sla_expect(&conn, &t.metric, &data.previous, &filter).4;
+        assert!(close(t.previous, previous), "{} previous", t.metric);
+    }
+    assert!(sl.tiles[0].items < all.service_levels.tiles[0].items);
+    assert_eq!(sl.departments.len(), 1);
+    assert_eq!(sl.departments[0].department_id, Some(department));
+    let operators = scalar(
+        &conn,
+        &format!(
+            "SELECT count(DISTINCT employee_id) FROM sla_chats \
+             WHERE day_utc BETWEEN DATE '{}' AND DATE '{}'{filter}",
+            data.period.from, data.period.to
+        ),
+    );
+    assert_eq!(Some(sl.operators_total as f64), operators);
+    let daily: i64 = sl.daily.iter().map(|d| d.met).sum();
+    assert_eq!(daily, sl.tiles[0].met);
+}
+
+#[test]
+fn an_empty_period_says_no_data_in_the_service_levels() {
+    let conn = catalog();
+    let options = ReportOptions {
+        from: Some(NaiveDate::from_ymd_opt(2001, 1, 1).unwrap()),
+        to: Some(NaiveDate::from_ymd_opt(2001, 1, 7).unwrap()),
+        ..ReportOptions::default()
+    };
+    let (data, page) = render(&conn, &options).unwrap();
+    let sl = &data.service_levels;
+    for t in &sl.tiles {
+        assert_eq!(
+            (t.targets, t.items, t.attainment),
+            (1, 0, None),
+            "{}",
+            t.metric
+        );
+    }
+    assert!(sl.operators.is_empty() && sl.departments.is_empty());
+    let section = sla_section(&page);
+    assert_eq!(section.matches("data-state=\"no-data\"").count(), 3);
+    assert!(section.contains("no chats with a target in the period"));
+    assert!(section.contains("No chats with a first-answer target in the period."));
+    assert!(section.contains("No chats assigned to an operator in the period."));
+    assert!(!section.contains("<svg"), "no empty chart");
+    // The promise is stated all the same.
+    assert!(section.contains("Chat first answer within <b>60 s</b> of working time"));
+}
+
+#[test]
+fn a_warehouse_without_targets_says_no_target() {
+    // Written before the reference tables existed: no calendar, no target.
+    let dir = build(None);
+    let conn = Warehouse::open_catalog_readonly(dir.path())
+        .unwrap()
+        .into_connection();
+    let (data, page) = render(&conn, &ReportOptions::default()).unwrap();
+    let sl = &data.service_levels;
+    for t in &sl.tiles {
+        assert_eq!(
+            (t.targets, t.items, t.attainment),
+            (0, 0, None),
+            "{}",
+            t.metric
+        );
+    }
+    assert!(sl.targets.is_empty() && sl.schedule.is_none());
+    let section = sla_section(&page);
+    assert_eq!(section.matches("data-state=\"no-target\"").count(), 3);
+    assert_eq!(
+        section.matches("<b>no target</b> (set one under").count(),
+        3
+    );
+    assert!(section.contains("No chat first-answer target applies: nothing to measure."));
+    assert!(section.contains("No working-time schedule in the warehouse yet"));
+    assert!(!section.contains("<svg"));
+    // The other panels do not depend on it.
+    assert!(kpi(&data, "conversations").unwrap() > 0.0);
+}
+
+#[test]
+fn targets_of_one_metric_and_one_department() {
+    // Only a chat target, and a stricter one on calendar time for department 303.
+    let mut config = ltx_pipeline::Config::defaults().unwrap();
+    config
+        .sla
+        .targets
+        .retain(|t| t.metric == ltx_transform::SlaMetric::ChatFirstAnswer);
+    let mut strict = config.sla.targets[0].clone();
+    strict.department_id = Some(303);
+    strict.target = "2m".to_owned();
+    strict.clock = ltx_transform::SlaClock::Calendar;
+    config.sla.targets.push(strict);
+    let dir = build(Some(&config));
+    let conn = Warehouse::open_catalog_readonly(dir.path())
+        .unwrap()
+        .into_connection();
+    assert_eq!(
+        scalar(
+            &conn,
+            "SELECT count(*) FROM sla_chats WHERE department_id = 303"
+        )
+        .map(|n| n > 0.0),
+        Some(true),
+        "the simulator has a department 303"
+    );
+
+    let (data, page) = render(&conn, &ReportOptions::default()).unwrap();
+    let sl = &data.service_levels;
+    let states: Vec<(&str, i64)> = sl
+        .tiles
+        .iter()
+        .map(|t| (t.metric.as_str(), t.targets))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("chat_first_answer", 2),
+            ("lead_answer", 0),
+            ("complaint_first_action", 0)
+        ]
+    );
+    let chat = sla_expect(&conn, "chat_first_answer", &data.period, "");
+    assert_eq!(sl.tiles[0].met, chat.1);
+    let section = sla_section(&page);
+    assert!(section.contains(
+        "Chat first answer within <b>60 s</b> of working time; <b>2 min</b> of calendar time for department 303"
+    ));
+    assert!(section.contains("Lead answer: <b>no target</b>"));
+    assert!(section.contains("Complaint first action: <b>no target</b>"));
+    assert_eq!(section.matches("data-state=\"no-target\"").count(), 2);
+    assert_eq!(section.matches("<svg").count(), 1);
+
+    // Another department: only the general target can apply.
+    let other = conn
+        .query_row(
+            "SELECT department_id FROM sla_chats WHERE department_id <> 303 LIMIT 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    let options = ReportOptions {
+        filters: Filters {
+            site: None,
+            department: Some(other),
+        },
+        ..ReportOptions::default()
+    };
+    let data = collect(&conn, &options).unwrap();
+    let sl = &data.service_levels;
+    assert_eq!(sl.tiles[0].targets, 1);
+    assert_eq!(sl.targets.len(), 1);
+    assert_eq!(sl.targets[0].department_id, None);
+    let filtered = sla_expect(
+        &conn,
+        "chat_first_answer",
+        &data.period,
+        &format!(" AND department_id = {other}"),
+    );
+    assert_eq!(
+        (sl.tiles[0].met, sl.tiles[0].breached),
+        (filtered.1, filtered.2)
+    );
 }
