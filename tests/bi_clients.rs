@@ -143,7 +143,11 @@ fn expectations(wh: &Path) -> Value {
         views.insert(name.clone(), json!(n));
     }
     for (model, _) in ltx_load::models::MODELS {
-        assert!(views[model].as_i64().unwrap() > 0, "{model} is empty");
+        // Complaints are rare (about 1 in 100 conversations): this account may have none.
+        assert!(
+            views[model].as_i64().unwrap() > 0 || model == "sla_complaints",
+            "{model} is empty"
+        );
     }
     let examples: Vec<Value> = common::sql_readme_examples()
         .into_iter()

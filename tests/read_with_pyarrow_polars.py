@@ -31,6 +31,7 @@ PA_TYPES = {
     "bool": [pa.bool_()],
     "ts_utc": [pa.timestamp("us", tz="UTC")],
     "ts_naive": [pa.timestamp("us")],
+    "date": [pa.date32()],
 }
 # The Parquet types themselves (physical, logical), which readers that ignore the Arrow
 # schema stored in the file's metadata (Spark, Trino, older pyarrow) go by.
@@ -46,6 +47,7 @@ PARQUET_TYPES = {
         "INT64",
         {"Type": "Timestamp", "isAdjustedToUTC": False, "timeUnit": "microseconds"},
     ),
+    "date": ("INT32", {"Type": "Date"}),
 }
 PL_TYPES = {
     "int64": pl.Int64,
@@ -53,6 +55,7 @@ PL_TYPES = {
     "bool": pl.Boolean,
     "ts_utc": pl.Datetime("us", "UTC"),
     "ts_naive": pl.Datetime("us", None),
+    "date": pl.Date,
 }
 
 
@@ -76,6 +79,10 @@ def pa_fingerprint(col, tag):
         us = pc.cast(col, pa.int64())
         mm = pc.min_max(us).as_py()
         return [n, total(us.to_pylist()), mm["min"], mm["max"]]
+    if tag == "date":
+        days = pc.cast(pc.cast(col, pa.int32()), pa.int64())
+        mm = pc.min_max(days).as_py()
+        return [n, total(days.to_pylist()), mm["min"], mm["max"]]
     if tag == "bool":
         return [n, pc.sum(pc.cast(col, pa.int64())).as_py() or 0]
     mm = pc.min_max(col).as_py()
@@ -93,6 +100,9 @@ def pl_fingerprint(df, name, tag):
     if tag in ("ts_utc", "ts_naive"):
         us = df.select(c.dt.epoch("us")).to_series()
         return [n, total(us.to_list()), us.min(), us.max()]
+    if tag == "date":
+        days = df.select(c.cast(pl.Int32).cast(pl.Int64)).to_series()
+        return [n, total(days.to_list()), days.min(), days.max()]
     if tag == "bool":
         return [n, df.select(c.sum()).item()]
     # In Python: polars 1.0's scalar min/max of a String column drops a leading "+"

@@ -53,7 +53,7 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 4] = [
          round(sum(business_s_sum) / nullif(sum(answered), 0), 1) AS avg_business_s, \
          round(sum(calendar_s_sum) / nullif(sum(answered), 0), 1) AS avg_calendar_s \
          FROM sla_daily WHERE metric = 'chat_first_answer' GROUP BY department_id \
-         ORDER BY met + breached DESC LIMIT 5",
+         ORDER BY sum(met) + sum(breached) DESC LIMIT 5",
     ),
 ];
 
