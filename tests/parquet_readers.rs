@@ -226,7 +226,7 @@ fn expectations(wh: &Path) -> Value {
         let name = table.name();
         let (files_view, dedup) = match table.kind() {
             TableKind::Dimension => (
-                format!("{name}_history"),
+                format!("{name}_snapshots"),
                 Some((
                     table.key_columns().to_vec(),
                     ["_source_updated_at", "_seen_in_conversation_id"],

@@ -263,22 +263,32 @@ pub(crate) fn view_statements(layout: &Layout, views: &Views<'_>) -> Result<Vec<
         let name = table.name();
         let source = parquet_source(layout, views, table)?;
         if table.kind() == TableKind::Dimension {
-            // Both read the snapshots: the latest per key needs no history.
+            // Every stored snapshot; their type-2 versions; the latest per key (which needs
+            // no versions).
+            let snapshots = format!("{name}_snapshots");
+            out.push((
+                snapshots.clone(),
+                format!("CREATE VIEW {} AS {source}", ident(&snapshots)),
+            ));
             let history = format!("{name}_history");
             out.push((
                 history.clone(),
                 format!(
                     "CREATE VIEW {} AS {}",
                     ident(&history),
-                    history::dimension_history_sql(table, &source)
+                    history::dimension_history_sql(
+                        table,
+                        &format!("SELECT * FROM {}", ident(&snapshots))
+                    )
                 ),
             ));
             let keys: Vec<String> = table.key_columns().iter().map(|k| ident(k)).collect();
             out.push((
                 name.to_string(),
                 format!(
-                    "CREATE VIEW {} AS {source} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY _source_updated_at DESC, _seen_in_conversation_id DESC) = 1",
+                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY {} ORDER BY _source_updated_at DESC, _seen_in_conversation_id DESC) = 1",
                     ident(name),
+                    ident(&snapshots),
                     keys.join(", ")
                 ),
             ));

@@ -16,8 +16,9 @@
 //!   is dropped as before, so a re-run adds nothing. With history off, replaced rows are
 //!   discarded (and `conversations_history` shows what was kept while it was on).
 //! * **Dimensions** — the stored snapshots (one row per conversation mentioning the entity)
-//!   are unchanged; `<dimension>_history` collapses consecutive snapshots of a key with the
-//!   same content into one type-2 version (window functions in the view, no stored state).
+//!   are unchanged (the view `<dimension>_snapshots` shows them); `<dimension>_history`
+//!   collapses consecutive snapshots of a key with the same content into one type-2
+//!   version (window functions in the view, no stored state).
 //!   Content is every column but the lineage of the sighting ([`SIGHTING_COLUMNS`]):
 //!   `_extra` counts as content (it holds the entity's fields that have no column).
 //!   A version shows its last snapshot (so the current version is the `<dimension>` row)

@@ -553,6 +553,8 @@ fn dimension_views_keep_the_latest_snapshot() {
     // employee 902 (ids 2 and 5): conversation 2 at v20 is the latest snapshot.
     assert_eq!(emp.len(), 3);
     assert!(emp.contains(&"902:2".to_string()), "{emp:?}");
+    let snapshots = view_keys(&db, "SELECT count(*)::VARCHAR FROM employees_snapshots");
+    assert_eq!(snapshots, ["7"]);
     // 7 snapshots; a conversation's snapshots of an employee are equal within a version
     // of the test data, so each employee has its v10 version and its newer one.
     let hist = view_keys(
