@@ -239,7 +239,11 @@ mod tests {
         let new = writer_props(1000, 3);
         let old = by_name::writer_props(1000, 3);
         let mut columns = 0;
-        for table in Table::ALL {
+        // The reference tables came after the lists: their columns have roles only.
+        for table in Table::ALL
+            .into_iter()
+            .filter(|t| t.kind() != ltx_transform::TableKind::Reference)
+        {
             for field in table.schema().fields() {
                 let path = ColumnPath::from(field.name().as_str());
                 let at = format!("{}.{}", table.name(), field.name());

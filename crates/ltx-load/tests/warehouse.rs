@@ -792,7 +792,13 @@ fn crash_at_every_point_then_rerun_equals_uninterrupted_run() {
     let want_history = superseded(reference.path());
     assert_eq!(want_history.len(), 2);
 
-    let points: Vec<&str> = CRASH_POINTS.to_vec();
+    // These runs write no reference table; its crash point has a test of its own
+    // (a_crash_after_writing_a_reference_table_leaves_the_previous_one) and the e2e one.
+    let points: Vec<&str> = CRASH_POINTS
+        .iter()
+        .copied()
+        .filter(|p| *p != "reference.after_write")
+        .collect();
     std::thread::scope(|s| {
         let chunks: Vec<Vec<&str>> = points
             .chunks(points.len().div_ceil(2))

@@ -108,6 +108,7 @@ fn rows(v: &Value) -> (BTreeMap<&'static str, u64>, Vec<(String, String)>, u64) 
     let counts = Table::ALL
         .into_iter()
         .filter(|t| !matches!(t, Table::QualityIssues | Table::Rejected))
+        .filter(|t| t.kind() != ltx_transform::TableKind::Reference)
         .map(|t| (t.name(), stats.rows_of(t)))
         .collect();
     (counts, drift, stats.rejected)
