@@ -31,6 +31,7 @@ use parquet::arrow::ArrowWriter;
 
 use crate::crash::CrashHook;
 use crate::error::{io_err, pq_err, LoadError, Result};
+use crate::fnv::fnv64;
 use crate::history;
 use crate::layout::{self, Layout};
 use crate::manifest::{FileEntry, GenerationSnapshot, Manifest, TableFiles};
@@ -153,16 +154,6 @@ fn glob_escape(path: &Path) -> String {
 /// Quoted SQL identifier.
 fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// FNV-1a, to name the empty file after its schema.
-fn fnv64(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 /// Path of (and, if missing, writes) a zero-row Parquet file with the table's schema, so a

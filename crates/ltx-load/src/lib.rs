@@ -107,6 +107,7 @@ pub mod crash;
 mod encoder;
 mod encoding;
 pub mod error;
+mod fnv;
 pub mod generations;
 pub mod history;
 pub mod layout;

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
@@ -22,6 +23,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::crash::CrashHook;
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
+use crate::fnv::Fnv64;
 use crate::manifest::Manifest;
 use crate::merge::FileStats;
 use crate::txn::Txn;
@@ -50,13 +52,8 @@ impl ReferenceBatches {
 /// FNV-1a over the rendered values of every non-lineage column, row by row: equal for
 /// equal content, whatever the batch boundaries.
 fn fingerprint(table: Table, batches: &[RecordBatch]) -> Result<String> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut h = Fnv64::new();
+    let mut cell = String::new();
     let options = FormatOptions::default().with_null("\u{0}null");
     for batch in batches {
         let schema = batch.schema();
@@ -79,13 +76,16 @@ fn fingerprint(table: Table, batches: &[RecordBatch]) -> Result<String> {
             .map_err(arrow_err(table.name()))?;
         for row in 0..batch.num_rows() {
             for c in &columns {
-                feed(c.value(row).to_string().as_bytes());
-                feed(&[0x1f]);
+                cell.clear();
+                // Into one reused buffer: no allocation per cell.
+                let _ = write!(cell, "{}", c.value(row));
+                h.write(cell.as_bytes());
+                h.write(&[0x1f]);
             }
-            feed(&[0x1e]);
+            h.write(&[0x1e]);
         }
     }
-    Ok(format!("{h:016x}"))
+    Ok(format!("{:016x}", h.finish()))
 }
 
 /// Adds to `txn` a new file for every handed-over reference table whose content differs
