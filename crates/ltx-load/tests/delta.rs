@@ -119,7 +119,11 @@ fn a_crash_between_a_checkpoint_and_last_checkpoint_is_repaired() {
     assert_eq!(last["version"], 10);
     for table in ["conversations", "chats"] {
         let snap = ltx_load::delta::read_table(path, table).unwrap();
-        assert_eq!((snap.version, snap.checkpoint), (Some(10), Some(10)), "{table}");
+        assert_eq!(
+            (snap.version, snap.checkpoint),
+            (Some(10), Some(10)),
+            "{table}"
+        );
     }
 }
 

@@ -45,7 +45,6 @@ use crate::clock::now_micros;
 use crate::columns::stored_table;
 use crate::crash::CrashHook;
 use crate::error::{LoadError, Result};
-use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::layout::{self, Layout};
 use crate::manifest::Manifest;
 
@@ -69,15 +68,15 @@ pub fn read_table(wh: &Path, table: &str) -> Result<Snapshot> {
     log::replay(table, &table_root(wh, table).join(LOG_DIR))
 }
 
-/// Every stored table with a Delta table: the transform's tables, the superseded
-/// conversation versions, and any other stored table the manifest lists — with the table
-/// whose schema their files have.
+/// Every stored table with a Delta table, with the table whose schema their files have:
+/// the transform's tables (each has a view, so each is a Delta table, empty until it has
+/// data), and the other stored tables the manifest lists — the superseded conversation
+/// versions once `sync.history` kept some (with history off there is no such table).
 pub fn stored_tables(manifest: &Manifest) -> Vec<(String, Table)> {
     let mut out: Vec<(String, Table)> = Table::ALL
         .iter()
         .map(|t| (t.name().to_owned(), *t))
         .collect();
-    out.push((SUPERSEDED_CONVERSATIONS.to_owned(), Table::Conversations));
     for name in manifest.tables.keys() {
         if out.iter().all(|(n, _)| n != name) {
             if let Some(t) = stored_table(name) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::manifest::{FileEntry, TableFiles};
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -54,7 +55,7 @@ impl Fixture {
         chats
             .files
             .push(entry("chats", "2026-03", &format!("run{g}-00001"), g));
-        if g % 3 == 0 {
+        if g.is_multiple_of(3) {
             chats.files.remove(0);
         }
         if g == 1 {
@@ -65,7 +66,7 @@ impl Fixture {
                 },
             );
         }
-        if g % 5 == 0 {
+        if g.is_multiple_of(5) {
             m.tables
                 .entry(SUPERSEDED_CONVERSATIONS.to_owned())
                 .or_default()
