@@ -26,6 +26,9 @@
 //! - [`open_files`]: 20 years of history under `ulimit -n 256`
 //! - [`parquet_readers`]: pyarrow and polars read the Parquet files as DuckDB does
 //!   (`read_with_pyarrow_polars.py`)
+//! - [`delta_readers`]: every table read as a Delta Lake table by deltalake, polars and
+//!   chdb equals DuckDB's views, also after a checkpoint and the log's clean-up
+//!   (`read_delta.py`)
 //! - [`bi_clients`]: DuckDB 1.1 and 1.4 and SQLAlchemy + duckdb-engine open the catalog
 //!   read-only and run every view, model and example (`bi_clients.py`); its storage version
 //! - `common`: running the binary, the simulator, the scratch pipeline, truth comparison
@@ -39,6 +42,7 @@ mod cli;
 mod concurrent_access;
 mod crash_recovery;
 mod credentials;
+mod delta_readers;
 mod history;
 mod hostile_http;
 mod import;

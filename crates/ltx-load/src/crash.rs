@@ -37,6 +37,9 @@ pub const CRASH_POINTS: &[&str] = &[
     "commit.after_manifest_rename",
     // after the commit point
     "commit.after_tmp_cleanup",
+    // Delta logs brought up to the manifest (after each commit and at open)
+    "delta.after_table_commit",
+    "delta.after_checkpoint",
     "catalog.before_build",
     "catalog.after_build_tmp",
     "catalog.after_rename",

@@ -201,6 +201,17 @@ pub enum LoadError {
         /// The first missing file.
         path: PathBuf,
     },
+    /// A table's Delta Lake log (`data/<table>/_delta_log/`) could not be read or
+    /// brought up to the manifest.
+    #[error("Delta log of table {table} ({path}): {message}")]
+    Delta {
+        /// The stored table.
+        table: String,
+        /// The log file or directory involved.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A fault injected by the crash hook in error mode (tests only).
     #[error("injected crash at {point}")]
     InjectedCrash {

@@ -51,6 +51,15 @@
 //!   `_ltx/generations/`, and superseded files stay while a retained generation lists them
 //!   (`LoadOptions::retain_history`), so [`Warehouse::open_as_of`] can show any retained
 //!   generation; see [`generations`].
+//! * **Delta Lake** — every stored table is also a Delta table rooted at `data/<table>/`:
+//!   after each manifest commit (and at every writable open) its
+//!   `data/<table>/_delta_log/` gets one version per table the commit changed, adding
+//!   the new files and removing the superseded ones, with a Parquet checkpoint every 10
+//!   versions. The manifest stays the source of truth: a log only follows it, a crash or
+//!   failure in between leaves it behind until the next open or commit catches it up, and
+//!   old log versions are deleted with the retention of the data files. Delta readers
+//!   (delta-rs, polars, ClickHouse, Spark, Trino) read exactly the live files. See
+//!   [`delta`].
 //! * **One writer** — `_ltx/lock` is held with `File::try_lock` for the life of a writable
 //!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
 //! * **Bounded memory** — at most 16 staging writers hold an unfinished row group (the
@@ -80,7 +89,7 @@
 //! * writing a run — [`staging`] (with `encoder`, `by_columns`, `open_files`, `writeback`),
 //!   [`merge`], `txn` (a transaction's files), [`commit`], [`compact`];
 //! * around it — [`generations`] (retained generations, `--as-of`), `recovery` (what
-//!   `open` repairs), [`catalog`], `status`;
+//!   `open` repairs), [`catalog`], [`delta`] (the Delta Lake logs), `status`;
 //! * the handle — `warehouse` ([`Warehouse`], [`RunWriter`]), which sequences the others.
 //!
 //! # Usage
@@ -104,6 +113,7 @@ mod columns;
 pub mod commit;
 pub mod compact;
 pub mod crash;
+pub mod delta;
 mod encoder;
 mod encoding;
 pub mod error;

@@ -166,7 +166,10 @@ fn cleanup_orphans(layout: &Layout, manifest: &Manifest, crash: &CrashHook) -> R
         for e in entries.flatten() {
             let path = e.path();
             if path.is_dir() {
-                stack.push(path);
+                // A table's Delta log is derived from the manifest and kept by `delta`.
+                if e.file_name() != crate::delta::LOG_DIR {
+                    stack.push(path);
+                }
                 continue;
             }
             let rel = path

@@ -16,6 +16,7 @@ use crate::clock::now_micros;
 use crate::commit::{self, RunCommit};
 use crate::compact;
 use crate::crash::CrashHook;
+use crate::delta;
 use crate::encoding::writer_props;
 use crate::error::{io_err, LoadError, Result};
 use crate::generations::{self, AsOf};
@@ -103,6 +104,17 @@ impl Inner {
         )
     }
 
+    /// Brings the Delta logs up to the manifest just committed (see [`delta`]): before the
+    /// retired files are deleted, so a log never lists a deleted file for long.
+    fn sync_delta(&self, manifest: &Manifest) -> Result<()> {
+        delta::sync_after_commit(
+            &self.layout,
+            manifest,
+            &self.options.crash,
+            self.options.keep_retired(),
+        )
+    }
+
     /// After a commit of generation `committed`: deletes the generation snapshots past
     /// retention, then the retired files `paths` the commit dropped from the manifest (no
     /// snapshot left lists them). A failure is only logged: the next open retries.
@@ -160,6 +172,7 @@ impl Warehouse {
             }
         };
         recovery::recover(&layout, &mut manifest, &crash, options.keep_retired())?;
+        delta::sync_after_commit(&layout, &manifest, &crash, options.keep_retired())?;
         let props = writer_props(options.row_group_rows, options.zstd_level);
         let state = State {
             manifest,
@@ -413,6 +426,7 @@ impl Warehouse {
         let before = st.manifest.generation;
         let (mut report, expired) = self.inner.compact_manifest(&mut st, 1)?;
         if st.manifest.generation != before {
+            self.inner.sync_delta(&st.manifest)?;
             report.catalog_error = self.inner.rebuild_catalog_after_commit(&st)?;
             self.inner
                 .delete_expired(st.manifest.generation, &expired)?;
@@ -509,6 +523,7 @@ impl RunWriter {
             },
             &mut st.manifest,
         )?;
+        inner.sync_delta(&st.manifest)?;
         inner.delete_expired(st.manifest.generation, &expired)?;
         let crowded = st.manifest.tables.values().any(|t| {
             let mut per: BTreeMap<&str, usize> = BTreeMap::new();
@@ -520,9 +535,13 @@ impl RunWriter {
         // A compaction commits a manifest of its own; one catalog build covers both.
         let mut compacted_expired = Vec::new();
         if crowded {
+            let before = st.manifest.generation;
             let (compaction, expired) = inner.compact_manifest(&mut st, opts.compact_max_files)?;
             report.compaction = Some(compaction);
             compacted_expired = expired;
+            if st.manifest.generation != before {
+                inner.sync_delta(&st.manifest)?;
+            }
         }
         report.catalog_error = inner.rebuild_catalog_after_commit(&st)?;
         inner.delete_expired(st.manifest.generation, &compacted_expired)?;
