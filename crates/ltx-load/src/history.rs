@@ -54,7 +54,7 @@ pub(crate) fn conversations_history_sql(superseded: &str) -> String {
     let conversations = ident(Table::Conversations.name());
     format!(
         "SELECT * EXCLUDE (is_current), updated_at AS valid_from, \
-         lead(updated_at) OVER (PARTITION BY conversation_id ORDER BY updated_at) AS valid_to, \
+         lead(updated_at) OVER (PARTITION BY account, conversation_id ORDER BY updated_at) AS valid_to, \
          is_current \
          FROM (SELECT *, false AS is_current FROM ({superseded}) \
          UNION ALL BY NAME SELECT *, true AS is_current FROM {conversations})"

@@ -175,7 +175,7 @@ fn cursor_moves_only_with_a_successful_commit() {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+    assert_eq!(wh.cursor("default", "livetex").unwrap(), Some(t1));
 
     let info = RunInfo::new("run2", "livetex");
     let run = wh.begin_run(info.clone()).unwrap();
@@ -191,7 +191,7 @@ fn cursor_moves_only_with_a_successful_commit() {
         )
         .unwrap();
     assert_eq!(rec.status, RunStatus::Failed);
-    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+    assert_eq!(wh.cursor("default", "livetex").unwrap(), Some(t1));
     let st = wh.status(10).unwrap();
     assert_eq!(st.runs.len(), 2);
     assert_eq!(st.runs[0].status, RunStatus::Failed);
@@ -899,7 +899,7 @@ fn crash_scenario(
         "catalog after crash at {point}"
     );
     assert_eq!(
-        wh.cursor("livetex").unwrap(),
+        wh.cursor("default", "livetex").unwrap(),
         Some("2026-03-02T00:00:00Z".parse().unwrap()),
         "cursor after crash at {point}"
     );
