@@ -11,5 +11,5 @@ SELECT
     CAST(sum(call_count) AS BIGINT)  AS calls,
     CAST(sum(lead_count) AS BIGINT)  AS leads
 FROM conversations
-GROUP BY ALL
+GROUP BY account, coalesce(widget_type, '(none)')
 ORDER BY account, conversations DESC, widget_type

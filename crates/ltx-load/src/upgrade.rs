@@ -151,3 +151,144 @@ fn add_account(
     w.inner().sync_all().map_err(io_err(dst))?;
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{LoadOptions, RunInfo, RunOutcome, Warehouse};
+
+    /// Turns a warehouse written by this build back into what a build before accounts
+    /// wrote: files without the `account` column under `data/<table>/<month>/`, partitions
+    /// `<month>`, cursors keyed by pipeline name, manifest format 1.
+    fn make_legacy(dir: &std::path::Path) {
+        let layout = Layout::new(dir).unwrap();
+        let mut m = Manifest::load(&layout).unwrap().unwrap();
+        for (table, files) in m.tables.iter_mut() {
+            for f in &mut files.files {
+                let (_, month) = layout::split_partition(&f.partition).unwrap();
+                let name = f.path.rsplit('/').next().unwrap().to_owned();
+                let path = Layout::data_rel(table, month, &name);
+                let reader = open_reader(&layout.abs(&f.path), None).unwrap();
+                let schema = reader.schema();
+                assert_eq!(schema.field(0).name(), "account");
+                let old: SchemaRef = Arc::new(Schema::new(schema.fields()[1..].to_vec()));
+                let dst = layout.abs(&path);
+                std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+                let mut w =
+                    ArrowWriter::try_new(File::create(&dst).unwrap(), old.clone(), None).unwrap();
+                for b in reader {
+                    let b = b.unwrap();
+                    w.write(&RecordBatch::try_new(old.clone(), b.columns()[1..].to_vec()).unwrap())
+                        .unwrap();
+                }
+                w.close().unwrap();
+                std::fs::remove_file(layout.abs(&f.path)).unwrap();
+                f.path = path;
+                f.partition = month.to_owned();
+            }
+        }
+        m.pipelines = std::mem::take(&mut m.pipelines)
+            .into_iter()
+            .map(|(k, v)| (k.split_once('/').unwrap().1.to_owned(), v))
+            .collect();
+        m.format_version = 1;
+        m.store(&layout, &CrashHook::disabled(), [None, None, None])
+            .unwrap();
+        std::fs::remove_file(layout.catalog()).unwrap();
+    }
+
+    fn options() -> LoadOptions {
+        LoadOptions {
+            crash: CrashHook::disabled(),
+            ..LoadOptions::default()
+        }
+    }
+
+    fn batches(account: &str, n: u64) -> Vec<ltx_transform::TableBatch> {
+        let mut config = ltx_transform::TransformConfig::new("r", chrono::Utc::now());
+        config.account = account.to_owned();
+        let mut t = ltx_transform::Transformer::new(config);
+        for line in ltx_sim::jsonl_lines(&ltx_sim::SimConfig::default(), n).unwrap() {
+            t.push_json(&line);
+        }
+        t.finish().0
+    }
+
+    fn query(wh: &Warehouse, sql: &str) -> Vec<(String, i64)> {
+        let conn = duckdb::Connection::open(wh.catalog_path()).unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_warehouse_written_before_accounts_is_upgraded_at_the_first_writable_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let cursor: chrono::DateTime<chrono::Utc> = "2026-03-02T00:00:00Z".parse().unwrap();
+        {
+            let wh = Warehouse::open(dir.path(), options()).unwrap();
+            let mut run = wh.begin_run(RunInfo::new("r1", "livetex")).unwrap();
+            run.write_all(batches("default", 60)).unwrap();
+            run.commit(RunOutcome {
+                cursor: Some(cursor),
+                ..RunOutcome::default()
+            })
+            .unwrap();
+        }
+        make_legacy(dir.path());
+        // A read-only handle leaves it as it is.
+        let ro = Warehouse::open_readonly(dir.path()).unwrap();
+        assert_eq!(ro.state().unwrap().format_version, 1);
+        drop(ro);
+
+        // The one pipeline recorded, `livetex`, gives the account.
+        let wh = Warehouse::open(dir.path(), options()).unwrap();
+        let m = wh.state().unwrap();
+        assert_eq!(m.format_version, FORMAT_VERSION);
+        assert!(m
+            .all_live()
+            .all(|f| f.partition.starts_with("livetex/")
+                && f.path.contains("/livetex/")
+                && f.rows > 0));
+        assert_eq!(wh.cursor("livetex", "livetex").unwrap(), Some(cursor));
+        assert_eq!(
+            query(&wh, "SELECT account, count(*) FROM conversations GROUP BY ALL"),
+            [("livetex".to_owned(), 60)]
+        );
+        // The next sync of that account merges with the upgraded rows: nothing doubles.
+        let mut info = RunInfo::new("r2", "livetex");
+        info.account = "livetex".into();
+        let mut run = wh.begin_run(info).unwrap();
+        run.write_all(batches("livetex", 60)).unwrap();
+        let report = run.commit(RunOutcome::default()).unwrap();
+        assert_eq!(report.conversations_new, 0);
+        assert_eq!(
+            query(&wh, "SELECT account, count(*) FROM chats GROUP BY ALL ORDER BY 1").len(),
+            1
+        );
+        // And another account's rows sit next to them.
+        let mut info = RunInfo::new("r3", "other");
+        info.account = "other".into();
+        let mut run = wh.begin_run(info).unwrap();
+        run.write_all(batches("other", 60)).unwrap();
+        assert_eq!(run.commit(RunOutcome::default()).unwrap().conversations_new, 60);
+        assert_eq!(
+            query(&wh, "SELECT account, count(*) FROM conversations GROUP BY ALL ORDER BY 1"),
+            [("livetex".to_owned(), 60), ("other".to_owned(), 60)]
+        );
+    }
+
+    #[test]
+    fn the_legacy_account_is_the_callers_else_the_one_pipelines_else_default() {
+        let mut m = Manifest::empty(chrono::Utc::now());
+        assert_eq!(legacy_account(&m, None), "default");
+        m.pipelines.insert("Live.Tex".into(), Default::default());
+        assert_eq!(legacy_account(&m, None), "live_tex");
+        assert_eq!(legacy_account(&m, Some("acme")), "acme");
+        m.pipelines.insert("other".into(), Default::default());
+        assert_eq!(legacy_account(&m, None), "default");
+    }
+}

@@ -687,6 +687,8 @@ impl Config {
         LoadOptions {
             duckdb_storage_version: self.destination.duckdb_storage_version.clone(),
             history: self.sync.history,
+            // A warehouse written before accounts becomes this pipeline's account's.
+            legacy_account: Some(self.account()),
             // Validated on load: a configuration that reaches here parses.
             retain_history: self
                 .destination
