@@ -156,11 +156,8 @@ fn import_with_account_keeps_colliding_ids_apart_and_bad_accounts_exit_2() {
     assert_eq!(count(&wh, "SELECT count(*) FROM conversations"), 80);
 
     for bad in ["North", "-x", "a/b"] {
-        let o = ltx(
-            s.path(),
-            &["import", "--account", bad, "--warehouse", w, i],
-            &[],
-        );
+        let flag = format!("--account={bad}");
+        let o = ltx(s.path(), &["import", &flag, "--warehouse", w, i], &[]);
         assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o));
         assert!(text(&o).contains("source.account"), "{bad}: {}", text(&o));
     }

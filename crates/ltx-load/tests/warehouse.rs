@@ -1057,6 +1057,7 @@ fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBat
     let n = targets.len();
     let strs = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
     let columns: Vec<ArrayRef> = vec![
+        strs(vec!["default"; n]),
         strs(targets.iter().map(|t| t.0).collect()),
         strs(vec!["chat"; n]),
         Arc::new(Int64Array::from(vec![None::<i64>; n])),
@@ -1070,7 +1071,7 @@ fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBat
     ];
     ltx_transform::TableBatch {
         table,
-        partition: "all".to_owned(),
+        partition: "default/all".to_owned(),
         batch: arrow::array::RecordBatch::try_new(table.schema(), columns).unwrap(),
     }
 }
