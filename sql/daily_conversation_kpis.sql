@@ -5,6 +5,7 @@
 -- client. (A CAST to TIMESTAMP would give the session's TimeZone wherever ICU is loaded:
 -- Python, JDBC, ODBC and the BI tools built on them.)
 SELECT
+    account,
     CAST(make_timestamp(epoch_us(created_at)) AS DATE)                 AS day_utc,
     site_id,
     department_id,
@@ -19,4 +20,4 @@ SELECT
     CAST(sum(complaint_count) AS BIGINT)  AS complaints
 FROM conversations
 GROUP BY ALL
-ORDER BY day_utc, site_id, department_id NULLS FIRST
+ORDER BY account, day_utc, site_id, department_id NULLS FIRST

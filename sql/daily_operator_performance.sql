@@ -5,6 +5,7 @@
 -- Names come from the employees dimension (latest snapshot).
 WITH assigned AS (
     SELECT
+        account,
         CAST(make_timestamp(epoch_us(created_at)) AS DATE)                 AS day_utc,
         site_id,
         department_id,
@@ -19,18 +20,19 @@ WITH assigned AS (
     FROM chats
     WHERE employee_id IS NOT NULL
     UNION ALL
-    SELECT CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
+    SELECT account, CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
            0, 0, 1, NULL, 0, 0, 0
     FROM calls
     WHERE employee_id IS NOT NULL
     UNION ALL
-    SELECT CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
+    SELECT account, CAST(make_timestamp(epoch_us(created_at)) AS DATE), site_id, department_id, employee_id,
            0, 0, 0, NULL, 0, 0, 1
     FROM complaints
     WHERE employee_id IS NOT NULL
 ),
 per_day AS (
     SELECT
+        account,
         day_utc,
         site_id,
         department_id,
@@ -47,6 +49,7 @@ per_day AS (
     GROUP BY ALL
 )
 SELECT
+    d.account,
     d.day_utc,
     d.site_id,
     d.department_id,
@@ -62,5 +65,5 @@ SELECT
     d.negative_votes,
     d.complaints
 FROM per_day d
-LEFT JOIN employees e ON e.employee_id = d.employee_id
-ORDER BY d.day_utc, d.site_id NULLS FIRST, d.department_id NULLS FIRST, d.employee_id
+LEFT JOIN employees e ON e.account = d.account AND e.employee_id = d.employee_id
+ORDER BY d.account, d.day_utc, d.site_id NULLS FIRST, d.department_id NULLS FIRST, d.employee_id

@@ -3,6 +3,7 @@
 -- distribution behind a median or percentile over any period and filter (medians do not add
 -- up across days). Chats without a first answer are not counted.
 SELECT
+    account,
     CAST(make_timestamp(epoch_us(created_at)) AS DATE)     AS day_utc,
     site_id,
     department_id,
@@ -11,4 +12,4 @@ SELECT
 FROM chats
 WHERE first_answer_time_s IS NOT NULL
 GROUP BY ALL
-ORDER BY day_utc, site_id NULLS FIRST, department_id NULLS FIRST, first_answer_time_s
+ORDER BY account, day_utc, site_id NULLS FIRST, department_id NULLS FIRST, first_answer_time_s

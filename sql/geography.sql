@@ -1,6 +1,7 @@
 -- geography: one row per country x city as geolocated by LiveTex for the conversation
 -- ('(unknown)' when the API sent none).
 SELECT
+    account,
     coalesce(country, '(unknown)')                                      AS country,
     coalesce(city, '(unknown)')                                         AS city,
     count(*)                                                            AS conversations,
@@ -12,4 +13,4 @@ SELECT
     CAST(sum(lead_count) AS BIGINT)  AS leads
 FROM conversations
 GROUP BY ALL
-ORDER BY conversations DESC, country, city
+ORDER BY account, conversations DESC, country, city

@@ -2,6 +2,7 @@
 -- hour of that hour (from created_at_msk: Moscow's offset is a whole number of hours, so each
 -- UTC hour is one Moscow hour). hourly_load_heatmap for any period and filter.
 SELECT
+    account,
     CAST(date_trunc('hour', make_timestamp(epoch_us(created_at))) AS DATE)     AS day_utc,
     date_trunc('hour', make_timestamp(epoch_us(created_at)))                   AS hour_utc,
     site_id,
@@ -15,4 +16,4 @@ SELECT
     CAST(sum(message_count) AS BIGINT)  AS messages
 FROM conversations
 GROUP BY ALL
-ORDER BY hour_utc, site_id, department_id NULLS FIRST
+ORDER BY account, hour_utc, site_id, department_id NULLS FIRST

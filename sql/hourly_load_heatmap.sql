@@ -3,13 +3,14 @@
 -- created_at_msk is written by the transform with the tz database, so no ICU / AT TIME ZONE here;
 -- the UTC clock is make_timestamp(epoch_us(created_at)), not a CAST (session TimeZone under ICU).
 WITH c AS (
-    SELECT 'MSK' AS clock, created_at_msk AS ts, chat_count, call_count, lead_count, message_count
+    SELECT account, 'MSK' AS clock, created_at_msk AS ts, chat_count, call_count, lead_count, message_count
     FROM conversations
     UNION ALL
-    SELECT 'UTC' AS clock, make_timestamp(epoch_us(created_at)) AS ts, chat_count, call_count, lead_count, message_count
+    SELECT account, 'UTC' AS clock, make_timestamp(epoch_us(created_at)) AS ts, chat_count, call_count, lead_count, message_count
     FROM conversations
 )
 SELECT
+    account,
     clock,
     isodow(ts)              AS weekday,
     dayname(ts)             AS weekday_name,
@@ -21,4 +22,4 @@ SELECT
     CAST(sum(message_count) AS BIGINT)  AS messages
 FROM c
 GROUP BY ALL
-ORDER BY clock, weekday, hour
+ORDER BY account, clock, weekday, hour

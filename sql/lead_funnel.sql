@@ -3,6 +3,7 @@
 -- Time to completion = completed_at - created_at in seconds, over completed leads only.
 WITH l AS (
     SELECT
+        account,
         CAST(make_timestamp(epoch_us(created_at)) AS DATE) AS day_utc,
         coalesce(lead_type, '(none)')                   AS lead_type,
         site_id,
@@ -14,6 +15,7 @@ WITH l AS (
     FROM leads
 )
 SELECT
+    account,
     day_utc,
     lead_type,
     site_id,
@@ -25,4 +27,4 @@ SELECT
     median(time_to_completion_s) FILTER (WHERE result = 'completed')        AS median_time_to_completion_s
 FROM l
 GROUP BY ALL
-ORDER BY day_utc, lead_type, site_id NULLS FIRST, department_id NULLS FIRST
+ORDER BY account, day_utc, lead_type, site_id NULLS FIRST, department_id NULLS FIRST

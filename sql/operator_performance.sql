@@ -1,13 +1,14 @@
 -- operator_performance: one row per employee who took part in a conversation, answered a chat
 -- or a call, or received a complaint. Names come from the employees dimension (latest snapshot).
 WITH handled AS (
-    SELECT employee_id, count(DISTINCT conversation_id) AS conversations
+    SELECT account, employee_id, count(DISTINCT conversation_id) AS conversations
     FROM conversation_employees
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 ),
 chat_stats AS (
     SELECT
+        account,
         employee_id,
         count(*)                                            AS chats,
         count(*) FILTER (WHERE result = 'missed')           AS missed_chats,
@@ -17,27 +18,28 @@ chat_stats AS (
         count(*) FILTER (WHERE visitor_vote = 'negative')   AS negative_votes
     FROM chats
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 ),
 call_stats AS (
-    SELECT employee_id, count(*) AS calls
+    SELECT account, employee_id, count(*) AS calls
     FROM calls
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 ),
 complaint_stats AS (
-    SELECT employee_id, count(*) AS complaints
+    SELECT account, employee_id, count(*) AS complaints
     FROM complaints
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 ),
 ids AS (
-    SELECT employee_id FROM handled
-    UNION SELECT employee_id FROM chat_stats
-    UNION SELECT employee_id FROM call_stats
-    UNION SELECT employee_id FROM complaint_stats
+    SELECT account, employee_id FROM handled
+    UNION SELECT account, employee_id FROM chat_stats
+    UNION SELECT account, employee_id FROM call_stats
+    UNION SELECT account, employee_id FROM complaint_stats
 )
 SELECT
+    ids.account,
     ids.employee_id,
     e.first_name,
     e.last_name,
@@ -51,9 +53,9 @@ SELECT
     coalesce(c.negative_votes, 0)               AS negative_votes,
     coalesce(p.complaints, 0)                   AS complaints
 FROM ids
-LEFT JOIN employees e       ON e.employee_id = ids.employee_id
-LEFT JOIN handled h         ON h.employee_id = ids.employee_id
-LEFT JOIN chat_stats c      ON c.employee_id = ids.employee_id
-LEFT JOIN call_stats k      ON k.employee_id = ids.employee_id
-LEFT JOIN complaint_stats p ON p.employee_id = ids.employee_id
-ORDER BY conversations DESC, ids.employee_id
+LEFT JOIN employees e       ON e.account = ids.account AND e.employee_id = ids.employee_id
+LEFT JOIN handled h         ON h.account = ids.account AND h.employee_id = ids.employee_id
+LEFT JOIN chat_stats c      ON c.account = ids.account AND c.employee_id = ids.employee_id
+LEFT JOIN call_stats k      ON k.account = ids.account AND k.employee_id = ids.employee_id
+LEFT JOIN complaint_stats p ON p.account = ids.account AND p.employee_id = ids.employee_id
+ORDER BY ids.account, conversations DESC, ids.employee_id

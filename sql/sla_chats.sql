@@ -10,63 +10,67 @@
 -- interval starting at or before t that lies before t (an ASOF join); F(b) - F(a) is the
 -- working time in [a, b). See sql/README.md, "Business time".
 WITH first_answer AS (
-    SELECT chat_id, min(created_at) AS first_answered_at
+    SELECT account, chat_id, min(created_at) AS first_answered_at
     FROM chat_messages
     WHERE sender_type = 'employee'
-    GROUP BY chat_id
+    GROUP BY account, chat_id
 ),
 chat AS (
     SELECT
-        c.chat_id, c.conversation_id, c.site_id, c.department_id, c.employee_id,
+        c.account, c.chat_id, c.conversation_id, c.site_id, c.department_id, c.employee_id,
         c.created_at,
         f.first_answered_at,
         to_timestamp((epoch_us(c.created_at) + c.duration_s * 1000000) / 1000000) AS ended_at,
         coalesce(d.schedule, s.schedule, a.schedule) AS schedule
     FROM chats c
-    LEFT JOIN first_answer f USING (chat_id)
-    LEFT JOIN schedule_assignments d ON d.scope = 'department' AND d.department_id = c.department_id
-    LEFT JOIN schedule_assignments s ON s.scope = 'site' AND s.site_id = c.site_id
-    LEFT JOIN schedule_assignments a ON a.scope = 'default'
+    LEFT JOIN first_answer f USING (account, chat_id)
+    LEFT JOIN schedule_assignments d ON d.account = c.account AND d.scope = 'department' AND d.department_id = c.department_id
+    LEFT JOIN schedule_assignments s ON s.account = c.account AND s.scope = 'site' AND s.site_id = c.site_id
+    LEFT JOIN schedule_assignments a ON a.account = c.account AND a.scope = 'default'
     WHERE c.created_at IS NOT NULL
 ),
 instant AS (
-    SELECT chat_id, schedule, 'created' AS what, created_at AS t FROM chat
+    SELECT account, chat_id, schedule, 'created' AS what, created_at AS t FROM chat
     UNION ALL
-    SELECT chat_id, schedule, 'answered', first_answered_at FROM chat WHERE first_answered_at IS NOT NULL
+    SELECT account, chat_id, schedule, 'answered', first_answered_at FROM chat WHERE first_answered_at IS NOT NULL
     UNION ALL
-    SELECT chat_id, schedule, 'ended', ended_at FROM chat WHERE ended_at IS NOT NULL
+    SELECT account, chat_id, schedule, 'ended', ended_at FROM chat WHERE ended_at IS NOT NULL
 ),
 worked AS (
     SELECT
+        x.account,
         x.chat_id,
         x.what,
         coalesce(i.seconds_before + least(i.seconds, (epoch_us(x.t) - epoch_us(i.start_utc)) // 1000000), 0) AS f
     FROM instant x
-    ASOF LEFT JOIN business_intervals i ON i.schedule = x.schedule AND x.t >= i.start_utc
+    ASOF LEFT JOIN business_intervals i ON i.account = x.account AND i.schedule = x.schedule AND x.t >= i.start_utc
 ),
 business AS (
     SELECT
+        account,
         chat_id,
         max(f) FILTER (WHERE what = 'created')  AS f_created,
         max(f) FILTER (WHERE what = 'answered') AS f_answered,
         max(f) FILTER (WHERE what = 'ended')    AS f_ended
     FROM worked
-    GROUP BY chat_id
+    GROUP BY account, chat_id
 ),
 target AS (
-    SELECT c.chat_id, t.target_s, t.clock
+    SELECT c.account, c.chat_id, t.target_s, t.clock
     FROM chat c
     JOIN sla_targets t
-      ON t.metric = 'chat_first_answer'
+      ON t.account = c.account
+     AND t.metric = 'chat_first_answer'
      AND (t.department_id IS NULL OR t.department_id = c.department_id)
      AND (t.site_id IS NULL OR t.site_id = c.site_id)
     QUALIFY row_number() OVER (
-        PARTITION BY c.chat_id
+        PARTITION BY c.account, c.chat_id
         ORDER BY t.department_id IS NOT NULL DESC, t.site_id IS NOT NULL DESC
     ) = 1
 ),
 measured AS (
     SELECT
+        c.account,
         c.chat_id,
         c.conversation_id,
         CAST(make_timestamp(epoch_us(c.created_at)) AS DATE)             AS day_utc,
@@ -84,8 +88,8 @@ measured AS (
         t.target_s                                                       AS first_answer_target_s,
         t.clock                                                          AS first_answer_clock
     FROM chat c
-    JOIN business b USING (chat_id)
-    LEFT JOIN target t USING (chat_id)
+    JOIN business b USING (account, chat_id)
+    LEFT JOIN target t USING (account, chat_id)
 )
 SELECT
     *,

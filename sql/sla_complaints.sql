@@ -7,71 +7,76 @@
 -- read it), as in sla_leads. Business seconds: the ASOF pattern over business_intervals.
 WITH complaint AS (
     SELECT
-        c.complaint_id, c.conversation_id, c.site_id, c.department_id, c.employee_id,
+        c.account, c.complaint_id, c.conversation_id, c.site_id, c.department_id, c.employee_id,
         c.created_at, c._synced_at,
         coalesce(d.schedule, s.schedule, a.schedule) AS schedule
     FROM complaints c
-    LEFT JOIN schedule_assignments d ON d.scope = 'department' AND d.department_id = c.department_id
-    LEFT JOIN schedule_assignments s ON s.scope = 'site' AND s.site_id = c.site_id
-    LEFT JOIN schedule_assignments a ON a.scope = 'default'
+    LEFT JOIN schedule_assignments d ON d.account = c.account AND d.scope = 'department' AND d.department_id = c.department_id
+    LEFT JOIN schedule_assignments s ON s.account = c.account AND s.scope = 'site' AND s.site_id = c.site_id
+    LEFT JOIN schedule_assignments a ON a.account = c.account AND a.scope = 'default'
     WHERE c.created_at IS NOT NULL
 ),
 employee_action AS (
-    SELECT conversation_id, created_at FROM chat_messages
+    SELECT account, conversation_id, created_at FROM chat_messages
     WHERE sender_type = 'employee' AND created_at IS NOT NULL
     UNION ALL
-    SELECT conversation_id, created_at FROM conversation_events
+    SELECT account, conversation_id, created_at FROM conversation_events
     WHERE employee_id IS NOT NULL AND created_at IS NOT NULL
 ),
 first_action AS (
-    SELECT c.complaint_id, min(a.created_at) AS first_action_at
+    SELECT c.account, c.complaint_id, min(a.created_at) AS first_action_at
     FROM complaint c
-    JOIN employee_action a ON a.conversation_id = c.conversation_id AND a.created_at >= c.created_at
-    GROUP BY c.complaint_id
+    JOIN employee_action a
+      ON a.account = c.account AND a.conversation_id = c.conversation_id AND a.created_at >= c.created_at
+    GROUP BY c.account, c.complaint_id
 ),
 acted AS (
     SELECT c.*, f.first_action_at
     FROM complaint c
-    LEFT JOIN first_action f USING (complaint_id)
+    LEFT JOIN first_action f USING (account, complaint_id)
 ),
 instant AS (
-    SELECT complaint_id, schedule, 'created' AS what, created_at AS t FROM acted
+    SELECT account, complaint_id, schedule, 'created' AS what, created_at AS t FROM acted
     UNION ALL
-    SELECT complaint_id, schedule, 'acted', first_action_at FROM acted WHERE first_action_at IS NOT NULL
+    SELECT account, complaint_id, schedule, 'acted', first_action_at FROM acted WHERE first_action_at IS NOT NULL
     UNION ALL
-    SELECT complaint_id, schedule, 'synced', _synced_at FROM acted WHERE first_action_at IS NULL
+    SELECT account, complaint_id, schedule, 'synced', _synced_at FROM acted WHERE first_action_at IS NULL
 ),
 worked AS (
     SELECT
+        x.account,
         x.complaint_id,
         x.what,
         coalesce(i.seconds_before + least(i.seconds, (epoch_us(x.t) - epoch_us(i.start_utc)) // 1000000), 0) AS f
     FROM instant x
-    ASOF LEFT JOIN business_intervals i ON i.schedule = x.schedule AND x.t >= i.start_utc
+    ASOF LEFT JOIN business_intervals i ON i.account = x.account AND i.schedule = x.schedule AND x.t >= i.start_utc
 ),
 business AS (
     SELECT
+        account,
         complaint_id,
         max(f) FILTER (WHERE what = 'created') AS f_created,
         max(f) FILTER (WHERE what = 'acted')   AS f_acted,
         max(f) FILTER (WHERE what = 'synced')  AS f_synced
     FROM worked
-    GROUP BY complaint_id
+    GROUP BY account, complaint_id
 ),
 target AS (
-    SELECT c.complaint_id, t.target_s, t.clock
+    SELECT c.account, c.complaint_id, t.target_s, t.clock
     FROM acted c
     JOIN sla_targets t
-      ON t.metric = 'complaint_first_action'
+      ON t.account = c.account
+     AND t.metric = 'complaint_first_action'
      AND (t.department_id IS NULL OR t.department_id = c.department_id)
      AND (t.site_id IS NULL OR t.site_id = c.site_id)
     QUALIFY row_number() OVER (
-        PARTITION BY c.complaint_id
+        PARTITION BY c.account, c.complaint_id
         ORDER BY t.department_id IS NOT NULL DESC, t.site_id IS NOT NULL DESC
     ) = 1
 ),
 measured AS (
     SELECT
+        c.account,
         c.complaint_id,
         c.conversation_id,
         CAST(make_timestamp(epoch_us(c.created_at)) AS DATE)               AS day_utc,
@@ -89,8 +94,8 @@ measured AS (
         t.target_s                                                         AS action_target_s,
         t.clock                                                            AS action_clock
     FROM acted c
-    JOIN business b USING (complaint_id)
-    LEFT JOIN target t USING (complaint_id)
+    JOIN business b USING (account, complaint_id)
+    LEFT JOIN target t USING (account, complaint_id)
 )
 SELECT
     *,

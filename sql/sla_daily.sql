@@ -5,20 +5,21 @@
 -- leads and complaints still within the target). attainment = met / (met + breached), NULL
 -- when nothing was decided. Sum attainment's parts, never average the ratio, across rows.
 WITH item AS (
-    SELECT day_utc, 'chat_first_answer' AS metric, site_id, department_id, employee_id,
+    SELECT account, day_utc, 'chat_first_answer' AS metric, site_id, department_id, employee_id,
            first_answer_status AS status, first_answer_business_s AS business_s,
            first_answer_calendar_s AS calendar_s
     FROM sla_chats WHERE first_answer_status IS NOT NULL
     UNION ALL
-    SELECT day_utc, 'lead_answer', site_id, department_id, employee_id,
+    SELECT account, day_utc, 'lead_answer', site_id, department_id, employee_id,
            answer_status, answer_business_s, answer_calendar_s
     FROM sla_leads WHERE answer_status IS NOT NULL
     UNION ALL
-    SELECT day_utc, 'complaint_first_action', site_id, department_id, employee_id,
+    SELECT account, day_utc, 'complaint_first_action', site_id, department_id, employee_id,
            action_status, first_action_business_s, first_action_calendar_s
     FROM sla_complaints WHERE action_status IS NOT NULL
 )
 SELECT
+    account,
     day_utc,
     metric,
     site_id,
@@ -36,4 +37,4 @@ SELECT
     count(business_s)                                                           AS answered
 FROM item
 GROUP BY ALL
-ORDER BY day_utc, metric, site_id NULLS FIRST, department_id NULLS FIRST, employee_id NULLS FIRST
+ORDER BY account, day_utc, metric, site_id NULLS FIRST, department_id NULLS FIRST, employee_id NULLS FIRST

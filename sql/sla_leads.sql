@@ -8,56 +8,60 @@
 -- Business seconds: the ASOF pattern over business_intervals (sql/README.md, "Business time").
 WITH lead AS (
     SELECT
-        l.lead_id, l.conversation_id, l.site_id, l.department_id,
+        l.account, l.lead_id, l.conversation_id, l.site_id, l.department_id,
         coalesce(l.completed_by_id, l.assigned_to_id) AS employee_id,
         l.created_at,
         l.completed_at AS answered_at,
         l._synced_at,
         coalesce(d.schedule, s.schedule, a.schedule) AS schedule
     FROM leads l
-    LEFT JOIN schedule_assignments d ON d.scope = 'department' AND d.department_id = l.department_id
-    LEFT JOIN schedule_assignments s ON s.scope = 'site' AND s.site_id = l.site_id
-    LEFT JOIN schedule_assignments a ON a.scope = 'default'
+    LEFT JOIN schedule_assignments d ON d.account = l.account AND d.scope = 'department' AND d.department_id = l.department_id
+    LEFT JOIN schedule_assignments s ON s.account = l.account AND s.scope = 'site' AND s.site_id = l.site_id
+    LEFT JOIN schedule_assignments a ON a.account = l.account AND a.scope = 'default'
     WHERE l.created_at IS NOT NULL
 ),
 instant AS (
-    SELECT lead_id, schedule, 'created' AS what, created_at AS t FROM lead
+    SELECT account, lead_id, schedule, 'created' AS what, created_at AS t FROM lead
     UNION ALL
-    SELECT lead_id, schedule, 'answered', answered_at FROM lead WHERE answered_at IS NOT NULL
+    SELECT account, lead_id, schedule, 'answered', answered_at FROM lead WHERE answered_at IS NOT NULL
     UNION ALL
-    SELECT lead_id, schedule, 'synced', _synced_at FROM lead WHERE answered_at IS NULL
+    SELECT account, lead_id, schedule, 'synced', _synced_at FROM lead WHERE answered_at IS NULL
 ),
 worked AS (
     SELECT
+        x.account,
         x.lead_id,
         x.what,
         coalesce(i.seconds_before + least(i.seconds, (epoch_us(x.t) - epoch_us(i.start_utc)) // 1000000), 0) AS f
     FROM instant x
-    ASOF LEFT JOIN business_intervals i ON i.schedule = x.schedule AND x.t >= i.start_utc
+    ASOF LEFT JOIN business_intervals i ON i.account = x.account AND i.schedule = x.schedule AND x.t >= i.start_utc
 ),
 business AS (
     SELECT
+        account,
         lead_id,
         max(f) FILTER (WHERE what = 'created')  AS f_created,
         max(f) FILTER (WHERE what = 'answered') AS f_answered,
         max(f) FILTER (WHERE what = 'synced')   AS f_synced
     FROM worked
-    GROUP BY lead_id
+    GROUP BY account, lead_id
 ),
 target AS (
-    SELECT l.lead_id, t.target_s, t.clock
+    SELECT l.account, l.lead_id, t.target_s, t.clock
     FROM lead l
     JOIN sla_targets t
-      ON t.metric = 'lead_answer'
+      ON t.account = l.account
+     AND t.metric = 'lead_answer'
      AND (t.department_id IS NULL OR t.department_id = l.department_id)
      AND (t.site_id IS NULL OR t.site_id = l.site_id)
     QUALIFY row_number() OVER (
-        PARTITION BY l.lead_id
+        PARTITION BY l.account, l.lead_id
         ORDER BY t.department_id IS NOT NULL DESC, t.site_id IS NOT NULL DESC
     ) = 1
 ),
 measured AS (
     SELECT
+        l.account,
         l.lead_id,
         l.conversation_id,
         CAST(make_timestamp(epoch_us(l.created_at)) AS DATE)           AS day_utc,
@@ -75,8 +79,8 @@ measured AS (
         t.target_s                                                     AS answer_target_s,
         t.clock                                                        AS answer_clock
     FROM lead l
-    JOIN business b USING (lead_id)
-    LEFT JOIN target t USING (lead_id)
+    JOIN business b USING (account, lead_id)
+    LEFT JOIN target t USING (account, lead_id)
 )
 SELECT
     *,

@@ -4,6 +4,7 @@
 -- them (completed_by, else assigned_to) with their attainment. Names from employees.
 WITH chat AS (
     SELECT
+        account,
         employee_id,
         count(*) FILTER (WHERE first_answer_status IS NOT NULL)                     AS chats,
         count(*) FILTER (WHERE first_answer_status = 'met')                         AS chats_met,
@@ -14,19 +15,21 @@ WITH chat AS (
         round(quantile_cont(first_answer_calendar_s, 0.9), 1)                               AS p90_first_answer_calendar_s
     FROM sla_chats
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 ),
 lead AS (
     SELECT
+        account,
         employee_id,
         count(*) FILTER (WHERE answer_status IS NOT NULL)                  AS leads,
         count(*) FILTER (WHERE answer_status = 'met')                      AS leads_met,
         count(*) FILTER (WHERE answer_status IN ('breached', 'open_breached')) AS leads_breached
     FROM sla_leads
     WHERE employee_id IS NOT NULL
-    GROUP BY employee_id
+    GROUP BY account, employee_id
 )
 SELECT
+    account,
     employee_id,
     trim(concat_ws(' ', e.first_name, e.last_name))                       AS employee_name,
     coalesce(c.chats, 0)                                                  AS chats,
@@ -42,6 +45,6 @@ SELECT
     coalesce(l.leads_breached, 0)                                         AS leads_breached,
     round(l.leads_met / nullif(l.leads_met + l.leads_breached, 0), 4)     AS lead_attainment
 FROM chat c
-FULL JOIN lead l USING (employee_id)
-LEFT JOIN employees e USING (employee_id)
-ORDER BY chats DESC, employee_id
+FULL JOIN lead l USING (account, employee_id)
+LEFT JOIN employees e USING (account, employee_id)
+ORDER BY account, chats DESC, employee_id

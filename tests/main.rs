@@ -8,6 +8,8 @@
 //!   Quickstart, `ltx sim`
 //! - [`sync`]: syncs match the simulator's truth (updates, late arrivals, deletions, both
 //!   profiles and modes), rejected records, an unreachable API
+//! - [`accounts`]: two accounts with overlapping ids in one warehouse, each equal to its
+//!   simulator's truth with its own cursor; `ltx import --account`
 //! - [`import`]: `ltx import` of files, corrupt files, quality findings
 //! - [`query`]: BI models and `sql/README.md` examples, stale views, `ltx register`
 //! - [`history`]: `conversations_history` across syncs, `ltx query --as-of` every run and
@@ -36,6 +38,7 @@
 
 mod common;
 
+mod accounts;
 mod bi_clients;
 
 mod cli;

@@ -79,7 +79,8 @@ fn twenty_years_of_history_import_and_sync_under_ulimit_256() {
     let import = || {
         ltx_limited(
             s.path(),
-            &["import", "--warehouse", w, input.to_str().unwrap()],
+            // The account of the sync below (its pipeline's name): the same conversations.
+            &["import", "--account", "e2e", "--warehouse", w, input.to_str().unwrap()],
             &[],
         )
     };

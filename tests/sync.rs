@@ -64,7 +64,7 @@ fn sync_twice_matches_ground_truth_and_status_and_query_work() {
         &[],
     ));
     assert!(
-        stdout(&o).starts_with("day_utc,site_id,department_id,conversations"),
+        stdout(&o).starts_with("account,day_utc,site_id,department_id,conversations"),
         "{}",
         text(&o)
     );

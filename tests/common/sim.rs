@@ -140,12 +140,23 @@ pub fn warehouse_rows(
     table: &str,
     key_columns: &[&str],
 ) -> (usize, BTreeMap<String, i64>) {
+    warehouse_rows_of(conn, table, key_columns, None)
+}
+
+/// As [`warehouse_rows`], of the rows of `account` only when given.
+pub fn warehouse_rows_of(
+    conn: &duckdb::Connection,
+    table: &str,
+    key_columns: &[&str],
+    account: Option<&str>,
+) -> (usize, BTreeMap<String, i64>) {
     let key = key_columns
         .iter()
         .map(|c| format!("CAST(\"{c}\" AS VARCHAR)"))
         .collect::<Vec<_>>()
         .join(" || '/' || ");
-    let sql = format!("SELECT {key}, epoch_ms(_source_updated_at) FROM \"{table}\"");
+    let filter = account.map_or(String::new(), |a| format!(" WHERE account = '{a}'"));
+    let sql = format!("SELECT {key}, epoch_ms(_source_updated_at) FROM \"{table}\"{filter}");
     let mut stmt = conn.prepare(&sql).unwrap();
     let rows: Vec<(String, i64)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -160,6 +171,12 @@ pub fn warehouse_rows(
 /// (Comparing the (key, `_source_updated_at`) sets exactly is stronger than a checksum over
 /// them, and names the rows that differ.)
 pub fn assert_matches_truth(sim: &Sim, wh: &Path) {
+    assert_account_matches_truth(sim, wh, None);
+}
+
+/// As [`assert_matches_truth`], for the rows of `account` only when given (the warehouse
+/// holds other accounts too).
+pub fn assert_account_matches_truth(sim: &Sim, wh: &Path, account: Option<&str>) {
     let now = sim.handle.now();
     let truth = sim.handle.table_truth(now).unwrap();
     assert!(!truth.tables["conversations"].rows.is_empty());
@@ -175,12 +192,18 @@ pub fn assert_matches_truth(sim: &Sim, wh: &Path) {
         at_now.is_empty(),
         "conversations {at_now:?} changed exactly at {now}, the (exclusive) end of the sync window: compare at another moment"
     );
-    assert_tables_match(wh, &truth);
+    assert_account_tables_match(wh, &truth, account);
 }
 
 /// Every table's view equals `truth` (keys, row counts and `_source_updated_at`),
 /// `_rejected` aside.
 pub fn assert_tables_match(wh: &Path, truth: &WarehouseTruth) {
+    assert_account_tables_match(wh, truth, None);
+}
+
+/// As [`assert_tables_match`], for the rows of `account` only when given. The simulator
+/// is one account: its keys are the table's keys after `account`.
+pub fn assert_account_tables_match(wh: &Path, truth: &WarehouseTruth, account: Option<&str>) {
     let conn = catalog(wh);
     let mut diffs = Vec::new();
     for t in ltx_transform::Table::ALL {
@@ -191,8 +214,10 @@ pub fn assert_tables_match(wh: &Path, truth: &WarehouseTruth) {
         let want = truth
             .table(t.name())
             .unwrap_or_else(|| panic!("the simulator's truth does not cover {t}"));
-        assert_eq!(want.key_columns, t.key_columns(), "key columns of {t}");
-        let (n, got) = warehouse_rows(&conn, t.name(), t.key_columns());
+        assert_eq!(t.key_columns()[0], "account", "key columns of {t}");
+        let keys = &t.key_columns()[1..];
+        assert_eq!(want.key_columns, keys, "key columns of {t}");
+        let (n, got) = warehouse_rows_of(&conn, t.name(), keys, account);
         let missing: Vec<_> = want
             .rows
             .keys()

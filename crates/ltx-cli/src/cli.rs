@@ -146,6 +146,9 @@ pub struct WarehouseArgs {
 /// Source overrides shared by `sync` and `validate`.
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
+    /// The LiveTex account synced (source.account) [default: the pipeline's name].
+    #[arg(long, value_name = "NAME", env = "LTX_ACCOUNT", hide_env_values = true)]
+    pub account: Option<String>,
     /// How conversations are found: list pages the conversations list, discover pages
     /// chats/calls/leads/complaints and fetches each conversation.
     #[arg(long, value_parser = crate::choices::mode(), env = "LTX_MODE", hide_env_values = true)]
@@ -177,6 +180,7 @@ impl SourceArgs {
         log_format: Option<LogFormat>,
     ) -> Overrides {
         Overrides {
+            account: self.account.clone(),
             profile: self.profile,
             mode: self.mode,
             base_url: self.base_url.clone(),
@@ -309,6 +313,9 @@ pub struct ImportArgs {
     /// Files to load.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+    /// The LiveTex account the files are of (source.account) [default: the pipeline's name].
+    #[arg(long, value_name = "NAME", env = "LTX_ACCOUNT", hide_env_values = true)]
+    pub account: Option<String>,
     /// Pipeline and warehouse.
     #[command(flatten)]
     pub pipeline: PipelineArgs,

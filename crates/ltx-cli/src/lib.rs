@@ -173,7 +173,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || report::command(&warehouse, &args)).await?
         }
         Command::Import(args) => {
-            let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;
+            let o = Overrides {
+                account: args.account.clone(),
+                ..simple_overrides(&cli, &args.pipeline)
+            };
+            let ctx = load_context(&cli, &args.pipeline, o)?;
             sync::import(&ctx, &args.paths).await
         }
         Command::Compact(args) => {

@@ -294,7 +294,7 @@ pub(crate) fn view_statements(layout: &Layout, views: &Views<'_>) -> Result<Vec<
             out.push((
                 name.to_string(),
                 format!(
-                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY raw_json, error ORDER BY _synced_at DESC, _run_id DESC) = 1",
+                    "CREATE VIEW {} AS SELECT * FROM {} QUALIFY row_number() OVER (PARTITION BY account, raw_json, error ORDER BY _synced_at DESC, _run_id DESC) = 1",
                     ident(name),
                     ident(&history),
                 ),

@@ -30,7 +30,7 @@ use crate::crash::CrashHook;
 use crate::error::{io_err, Result};
 use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::layout::{self, Layout};
-use crate::manifest::Manifest;
+use crate::manifest::{pipeline_key, FileEntry, Manifest};
 use crate::merge::{self, FileStats, StagedFilter};
 use crate::raw::RawArchive;
 use crate::reference::{self, ReferenceBatches};
@@ -84,7 +84,7 @@ pub(crate) fn commit_run(
     // Step 1: close the staging files.
     let staged = staging.finish()?;
     let convs = &staging.convs;
-    let plan = MergePlan::decide(layout, crash, manifest, convs, &info.run_id)?;
+    let plan = MergePlan::decide(layout, crash, manifest, convs, info)?;
     keep_winners(&mut txn, &mut changes, staged, convs, &plan, props, crash)?;
     let history_rows = rewrite_replaced(
         &mut txn,
@@ -155,20 +155,29 @@ struct Counts {
 }
 
 impl MergePlan {
-    /// Looks the run's conversations up in the live `conversations` files. (`dropped` and
-    /// `replaced` come out sorted: `convs` iterates by ascending id.)
+    /// Looks the run's conversations up in the live `conversations` files of the run's
+    /// account. (`dropped` and `replaced` come out sorted: `convs` iterates by ascending id.)
+    ///
+    /// Ids are unique only within an account: conversation 42 of another account is
+    /// another conversation, so only this account's files are looked in, and the
+    /// partitions holding replaced versions (the only ones rewritten) are this account's.
     fn decide(
         layout: &Layout,
         crash: &CrashHook,
         manifest: &Manifest,
         convs: &RunConversations,
-        run_id: &str,
+        info: &RunInfo,
     ) -> Result<Self> {
-        let existing = merge::lookup_existing(
-            layout.root(),
-            manifest.files(Table::Conversations.name()),
-            convs,
-        )?;
+        let run_id = &info.run_id;
+        let of_account: Vec<FileEntry> = manifest
+            .files(Table::Conversations.name())
+            .iter()
+            .filter(|f| {
+                layout::split_partition(&f.partition).is_some_and(|(a, _)| a == info.account)
+            })
+            .cloned()
+            .collect();
+        let existing = merge::lookup_existing(layout.root(), &of_account, convs)?;
         let mut plan = MergePlan {
             dropped: Vec::new(),
             replaced: Vec::new(),
@@ -396,7 +405,10 @@ fn next_manifest(
     let mut next = manifest.clone();
     let expired = txn.apply(&mut next, now, keep);
     next.runs.push(info.run_id.clone());
-    let pipeline = next.pipelines.entry(info.pipeline.clone()).or_default();
+    let pipeline = next
+        .pipelines
+        .entry(pipeline_key(&info.account, &info.pipeline))
+        .or_default();
     if let Some(cursor) = outcome.cursor {
         pipeline.cursor = Some(match pipeline.cursor {
             Some(old) if old > cursor => old,

@@ -140,6 +140,16 @@ pub enum LoadError {
         /// The first difference found.
         message: String,
     },
+    /// A batch's partition is not of the run's account.
+    #[error("batch for table {table} has partition {partition:?}, which is not of the run's account {account:?} (partitions are <account>/<month>)")]
+    AccountMismatch {
+        /// The table name.
+        table: String,
+        /// The batch's partition.
+        partition: String,
+        /// The run's account.
+        account: String,
+    },
     /// A run id, partition, pipeline or model name would not make a safe file name.
     #[error("invalid {what} {value:?}: only ASCII letters, digits, '-', '_' and '.' are allowed")]
     InvalidName {

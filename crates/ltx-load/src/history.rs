@@ -54,7 +54,7 @@ pub(crate) fn conversations_history_sql(superseded: &str) -> String {
     let conversations = ident(Table::Conversations.name());
     format!(
         "SELECT * EXCLUDE (is_current), updated_at AS valid_from, \
-         lead(updated_at) OVER (PARTITION BY conversation_id ORDER BY updated_at) AS valid_to, \
+         lead(updated_at) OVER (PARTITION BY account, conversation_id ORDER BY updated_at) AS valid_to, \
          is_current \
          FROM (SELECT *, false AS is_current FROM ({superseded}) \
          UNION ALL BY NAME SELECT *, true AS is_current FROM {conversations})"
@@ -127,7 +127,7 @@ mod tests {
                (1, 'a', 1, 10), (1, 'a', 2, 11), (1, 'b', 3, 12), (1, 'b', 3, 13), \
                (1, 'a', 5, 14), (2, 'x', 4, 15)) \
              AS t(site_id, url, t, _seen_in_conversation_id); \
-             CREATE VIEW src AS SELECT site_id, url, NULL::TIMESTAMPTZ AS created_at, \
+             CREATE VIEW src AS SELECT 'a' AS account, site_id, url, NULL::TIMESTAMPTZ AS created_at, \
                NULL::TIMESTAMPTZ AS updated_at, false AS is_deleted, _seen_in_conversation_id, \
                '{}' AS _extra, make_timestamp(t::BIGINT * 1000000) AS _source_updated_at, \
                make_timestamp(0::BIGINT) AS _synced_at, 'r' || t AS _run_id FROM snaps;",
@@ -157,28 +157,31 @@ mod tests {
     fn conversation_versions_get_half_open_intervals() {
         let conn = duckdb::Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE VIEW conversations AS SELECT * FROM (VALUES (1, make_timestamp(30000000::BIGINT), 'c'), \
-               (2, make_timestamp(5000000::BIGINT), 'x')) AS t(conversation_id, updated_at, result); \
-             CREATE VIEW old AS SELECT * FROM (VALUES (1, make_timestamp(10000000::BIGINT), 'a'), \
-               (1, make_timestamp(20000000::BIGINT), 'b')) AS t(conversation_id, updated_at, result);",
+            // Conversation 1 of account `b` is another conversation than 1 of `a`.
+            "CREATE VIEW conversations AS SELECT * FROM (VALUES ('a', 1, make_timestamp(30000000::BIGINT), 'c'), \
+               ('a', 2, make_timestamp(5000000::BIGINT), 'x'), ('b', 1, make_timestamp(15000000::BIGINT), 'z')) \
+               AS t(account, conversation_id, updated_at, result); \
+             CREATE VIEW old AS SELECT * FROM (VALUES ('a', 1, make_timestamp(10000000::BIGINT), 'a'), \
+               ('a', 1, make_timestamp(20000000::BIGINT), 'b')) AS t(account, conversation_id, updated_at, result);",
         )
         .unwrap();
         let sql = conversations_history_sql("SELECT * FROM old");
         let got = rows(
             &conn,
             &format!(
-                "SELECT concat_ws(' ', conversation_id, result, epoch_us(valid_from) // 1000000, \
+                "SELECT concat_ws(' ', account, conversation_id, result, epoch_us(valid_from) // 1000000, \
                  coalesce((epoch_us(valid_to) // 1000000)::VARCHAR, '-'), is_current) \
-                 FROM ({sql}) ORDER BY conversation_id, valid_from"
+                 FROM ({sql}) ORDER BY account, conversation_id, valid_from"
             ),
         );
         assert_eq!(
             got,
             [
-                "1 a 10 20 false",
-                "1 b 20 30 false",
-                "1 c 30 - true",
-                "2 x 5 - true",
+                "a 1 a 10 20 false",
+                "a 1 b 20 30 false",
+                "a 1 c 30 - true",
+                "a 2 x 5 - true",
+                "b 1 z 15 - true",
             ]
         );
     }

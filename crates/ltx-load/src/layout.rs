@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! <wh>/warehouse.duckdb                       DuckDB catalog: views only, rebuilt from the manifest
-//! <wh>/data/<table>/<partition>/<id>-<n>.parquet   immutable data files
+//! <wh>/data/<table>/<account>/<YYYY-MM>/<id>-<n>.parquet   immutable data files
+//!                                             (partition = `<account>/<YYYY-MM>`)
 //! <wh>/_ltx/manifest.json                     the single source of truth
 //! <wh>/_ltx/runs/<run_id>.json                one record per run
 //! <wh>/_ltx/generations/<g>-<committed>.json.zst   file lists of each retained generation
@@ -183,6 +184,24 @@ pub fn validate_name(what: &'static str, value: &str) -> Result<()> {
     }
 }
 
+/// `(account, rest)` of a partition `<account>/<YYYY-MM>` (or `<account>/all`); `None` for
+/// a partition without an account (a warehouse written before accounts).
+pub fn split_partition(partition: &str) -> Option<(&str, &str)> {
+    partition.split_once('/')
+}
+
+/// Checks a partition: `<account>/<name>`, both safe single path components, the account
+/// a valid account name.
+pub fn validate_partition(partition: &str) -> Result<()> {
+    let invalid = || LoadError::InvalidName {
+        what: "partition",
+        value: partition.to_string(),
+    };
+    let (account, rest) = split_partition(partition).ok_or_else(invalid)?;
+    ltx_transform::valid_account(account).map_err(|_| invalid())?;
+    validate_name("partition", rest).map_err(|_| invalid())
+}
+
 /// fsyncs a directory so that renames/creates inside it are durable.
 pub fn fsync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(io_err(dir))?;
@@ -288,6 +307,18 @@ mod tests {
             "000000000042-20260301T120000.123456Z.json.zst.tmp",
         ] {
             assert_eq!(parse_generation_file(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn partitions_are_an_account_and_a_name() {
+        assert_eq!(split_partition("acme/2026-03"), Some(("acme", "2026-03")));
+        assert_eq!(split_partition("2026-03"), None);
+        for ok in ["acme/2026-03", "a_b-1/all"] {
+            assert!(validate_partition(ok).is_ok(), "{ok}");
+        }
+        for bad in ["2026-03", "Acme/2026-03", "acme/..", "acme/a/b", "/2026-03", "acme/"] {
+            assert!(validate_partition(bad).is_err(), "{bad}");
         }
     }
 

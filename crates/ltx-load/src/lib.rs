@@ -11,7 +11,7 @@
 //! Users sync every 15 minutes for years; the warehouse must never lose a conversation,
 //! never show one twice, and survive a crash at any instant.
 //!
-//! * **Layout** — `<wh>/data/<table>/<YYYY-MM>/<run_id>-<n>.parquet` (zstd, ~128k-row row
+//! * **Layout** — `<wh>/data/<table>/<account>/<YYYY-MM>/<run_id>-<n>.parquet` (zstd, ~128k-row row
 //!   groups, page statistics): plain Parquet any engine can read. `<wh>/_ltx/manifest.json`
 //!   is the single source of truth of which files are live; a file not listed there does
 //!   not exist for readers. See [`layout`].
@@ -60,6 +60,10 @@
 //!   old log versions are deleted with the retention of the data files. Delta readers
 //!   (delta-rs, polars, ClickHouse, Spark, Trino) read exactly the live files. See
 //!   [`delta`].
+//! * **Accounts** — every table starts with `account`, every partition with the account
+//!   and every key with `account`: one warehouse holds several LiveTex accounts whose ids
+//!   overlap. A run syncs one account ([`RunInfo::account`]); its merge looks up and
+//!   rewrites only that account's files, and its cursor is kept per account and pipeline.
 //! * **One writer** — `_ltx/lock` is held with `File::try_lock` for the life of a writable
 //!   [`Warehouse`]; a second sync fails at once with [`LoadError::Locked`].
 //! * **Bounded memory** — at most 16 staging writers hold an unfinished row group (the
@@ -89,7 +93,8 @@
 //! * writing a run — [`staging`] (with `encoder`, `by_columns`, `open_files`, `writeback`),
 //!   [`merge`], `txn` (a transaction's files), [`commit`], [`compact`];
 //! * around it — [`generations`] (retained generations, `--as-of`), `recovery` (what
-//!   `open` repairs), [`catalog`], [`delta`] (the Delta Lake logs), `status`;
+//!   `open` repairs), `upgrade` (warehouses written before accounts), [`catalog`],
+//!   [`delta`] (the Delta Lake logs), `status`;
 //! * the handle — `warehouse` ([`Warehouse`], [`RunWriter`]), which sequences the others.
 //!
 //! # Usage
@@ -134,6 +139,7 @@ pub mod staging;
 mod status;
 mod txn;
 mod types;
+mod upgrade;
 mod warehouse;
 mod writeback;
 

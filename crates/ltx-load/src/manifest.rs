@@ -20,8 +20,20 @@ use crate::crash::CrashHook;
 use crate::error::{io_err, LoadError, Result};
 use crate::layout::{self, Layout};
 
-/// The manifest format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest format this build writes and the newest it reads. 2: every table has the
+/// `account` column and every partition starts with the account (`<account>/<YYYY-MM>`);
+/// a format 1 warehouse is upgraded by its first writable open (see `upgrade`).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The first format whose files carry the `account` column.
+pub const ACCOUNTS_FORMAT: u32 = 2;
+
+/// Key of a pipeline's state in [`Manifest::pipelines`]: `<account>/<pipeline>`, so that
+/// every account keeps its own cursor, also when one pipeline file syncs several accounts
+/// (`LTX_ACCOUNT` set per job).
+pub fn pipeline_key(account: &str, pipeline: &str) -> String {
+    format!("{account}/{pipeline}")
+}
 
 /// Contents of `_ltx/manifest.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -36,7 +48,8 @@ pub struct Manifest {
     pub committed_at: DateTime<Utc>,
     /// Live files per table name.
     pub tables: BTreeMap<String, TableFiles>,
-    /// Sync state per pipeline name.
+    /// Sync state per account and pipeline name ([`pipeline_key`]: `<account>/<pipeline>`;
+    /// a format 1 manifest keyed by pipeline name alone).
     pub pipelines: BTreeMap<String, PipelineState>,
     /// Ids of all recorded runs, oldest first (their records are `_ltx/runs/<id>.json`).
     pub runs: Vec<String>,
@@ -56,7 +69,8 @@ pub struct TableFiles {
 pub struct FileEntry {
     /// Path relative to the warehouse root, with `/` (`data/<table>/<partition>/<name>`).
     pub path: String,
-    /// Partition (`YYYY-MM`).
+    /// Partition (`<account>/<YYYY-MM>`, reference tables `<account>/all`; before format 2
+    /// `YYYY-MM` alone).
     pub partition: String,
     /// Number of rows.
     pub rows: u64,

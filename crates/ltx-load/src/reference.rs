@@ -6,6 +6,9 @@
 //!
 //! "Content" leaves out the lineage columns (`_synced_at`, `_run_id`): they change with
 //! every run. The fingerprint is kept with the file's manifest entry.
+//!
+//! Each account has its own file of each reference table (partition `<account>/all`): a
+//! run replaces its account's only, so accounts may have different calendars and targets.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,28 +27,30 @@ use parquet::file::properties::WriterProperties;
 use crate::crash::CrashHook;
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::fnv::Fnv64;
-use crate::manifest::Manifest;
+use crate::manifest::{FileEntry, Manifest};
 use crate::merge::FileStats;
 use crate::txn::Txn;
 use crate::types::TableChange;
 
-/// The one partition of a reference table (it is not split by month).
-pub(crate) const PARTITION: &str = "all";
-
 /// Columns left out of the fingerprint: they differ with every run.
 const LINEAGE: [&str; 2] = ["_synced_at", "_run_id"];
 
-/// The reference batches a run was handed, per table (a table not handed over is kept).
+/// The reference batches a run was handed, per table with their partition (a table not
+/// handed over is kept).
 #[derive(Debug, Default)]
 pub(crate) struct ReferenceBatches {
-    tables: BTreeMap<Table, Vec<RecordBatch>>,
+    tables: BTreeMap<Table, (String, Vec<RecordBatch>)>,
 }
 
 impl ReferenceBatches {
-    /// Keeps `batch` of the reference table `table`.
-    pub(crate) fn push(&mut self, table: Table, batch: RecordBatch) {
+    /// Keeps `batch` of the reference table `table` for `partition` (`<account>/all`).
+    pub(crate) fn push(&mut self, table: Table, partition: String, batch: RecordBatch) {
         debug_assert_eq!(table.kind(), TableKind::Reference);
-        self.tables.entry(table).or_default().push(batch);
+        let entry = self
+            .tables
+            .entry(table)
+            .or_insert_with(|| (partition, Vec::new()));
+        entry.1.push(batch);
     }
 }
 
@@ -98,9 +103,13 @@ pub(crate) fn replace_changed(
     crash: &CrashHook,
 ) -> Result<BTreeMap<String, TableChange>> {
     let mut changes = BTreeMap::new();
-    for (&table, batches) in &reference.tables {
+    for (&table, (partition, batches)) in &reference.tables {
         let fp = fingerprint(table, batches)?;
-        let live = manifest.files(table.name());
+        let live: Vec<&FileEntry> = manifest
+            .files(table.name())
+            .iter()
+            .filter(|f| f.partition == *partition)
+            .collect();
         if live.len() == 1 && live[0].content_hash.as_deref() == Some(fp.as_str()) {
             continue;
         }
@@ -109,7 +118,7 @@ pub(crate) fn replace_changed(
             if b.schema().fields() != schema.fields() {
                 return Err(LoadError::SchemaMismatch {
                     table: table.name().to_string(),
-                    partition: PARTITION.to_string(),
+                    partition: partition.clone(),
                     message: "a reference batch does not have the table's schema".to_string(),
                 });
             }
@@ -133,7 +142,7 @@ pub(crate) fn replace_changed(
             min: None,
             max: None,
         };
-        txn.add(table.name(), PARTITION, tmp, &name, stats);
+        txn.add(table.name(), partition, tmp, &name, stats);
         if let Some((_, _, entry)) = txn.added.last_mut() {
             entry.content_hash = Some(fp);
         }

@@ -46,7 +46,7 @@ use crate::columns::{
 use crate::crash::CrashHook;
 use crate::encoder::{Encoder, Key};
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
-use crate::layout::validate_name;
+use crate::layout::validate_partition;
 use crate::open_files::Closer;
 
 /// The conversations of a run and their newest version, sorted by id (16 bytes each;
@@ -296,7 +296,7 @@ impl Staging {
             batch,
         } = tb;
         let name = table.name();
-        validate_name("partition", &partition)?;
+        validate_partition(&partition)?;
         check_schema(table, &partition, &batch)?;
         if batch.num_rows() == 0 {
             return Ok(());
@@ -319,9 +319,11 @@ impl Staging {
             std::collections::hash_map::Entry::Vacant(v) => {
                 self.next_file += 1;
                 let partition = v.key().1.clone();
+                // One flat directory: the partition's `/` (after the account) becomes `_`.
                 let path = self.dir.join(format!(
-                    "stage-{:05}-{name}-{partition}.parquet",
-                    self.next_file
+                    "stage-{:05}-{name}-{}.parquet",
+                    self.next_file,
+                    partition.replace('/', "_")
                 ));
                 std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
                 let file = File::create(&path).map_err(io_err(&path))?;

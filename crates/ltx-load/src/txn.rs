@@ -86,8 +86,14 @@ impl Txn {
             if let Some(parent) = dst.parent() {
                 if !parent.exists() {
                     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-                    if let Some(table_dir) = parent.parent() {
-                        dirs.insert(table_dir.to_path_buf());
+                    // Every directory created (`<table>/<account>/<month>` may all be new)
+                    // is durable only once its parent is fsynced.
+                    let data = layout.data_dir();
+                    for dir in parent.ancestors().skip(1) {
+                        if dir == data || !dir.starts_with(&data) {
+                            break;
+                        }
+                        dirs.insert(dir.to_path_buf());
                     }
                 }
                 dirs.insert(parent.to_path_buf());

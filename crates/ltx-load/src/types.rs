@@ -57,6 +57,10 @@ pub struct LoadOptions {
     pub duckdb_storage_version: String,
     /// Fault injection; `Default` arms `LTX_CRASH_AT` from the environment.
     pub crash: CrashHook,
+    /// The account the rows of a warehouse written before accounts existed belong to, when
+    /// the first writable open upgrades it (the syncing pipeline's account); `None`: the
+    /// account derived from the one pipeline its manifest records, else `default`.
+    pub legacy_account: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -75,6 +79,7 @@ impl Default for LoadOptions {
             models: models::default_models(),
             duckdb_storage_version: DEFAULT_STORAGE_VERSION.to_owned(),
             crash: CrashHook::from_env(),
+            legacy_account: None,
         }
     }
 }
@@ -93,8 +98,12 @@ impl LoadOptions {
 pub struct RunInfo {
     /// Unique run id (file-name safe; also the `_run_id` of its rows).
     pub run_id: String,
-    /// Pipeline name (its cursor is kept per name).
+    /// Pipeline name (its cursor is kept per account and name).
     pub pipeline: String,
+    /// The LiveTex account the run syncs: every batch's partition starts with it, and the
+    /// merge compares its conversations with this account's only.
+    #[serde(default = "default_account")]
+    pub account: String,
     /// Start of the extraction window.
     pub window_from: Option<DateTime<Utc>>,
     /// End of the extraction window (may be set on commit instead).
@@ -111,12 +120,18 @@ impl RunInfo {
         Self {
             run_id: run_id.into(),
             pipeline: pipeline.into(),
+            account: default_account(),
             window_from: None,
             window_to: None,
             started_at: Utc::now(),
             keep_raw: false,
         }
     }
+}
+
+/// The account of runs that name none ([`ltx_transform::DEFAULT_ACCOUNT`]).
+fn default_account() -> String {
+    ltx_transform::DEFAULT_ACCOUNT.to_owned()
 }
 
 /// What the caller reports when committing (or failing) a run.

@@ -30,6 +30,7 @@ use crate::reference::ReferenceBatches;
 use crate::runs::RunRecord;
 use crate::staging::Staging;
 use crate::status::{self, WarehouseStatus};
+use crate::upgrade;
 use crate::types::{CommitReport, CompactReport, LoadOptions, RunInfo, RunOutcome};
 
 struct State {
@@ -174,6 +175,16 @@ impl Warehouse {
         recovery::recover(&layout, &mut manifest, &crash, options.keep_retired())?;
         delta::sync_after_commit(&layout, &manifest, &crash, options.keep_retired())?;
         let props = writer_props(options.row_group_rows, options.zstd_level);
+        // Before the catalog is built: its views expect the `account` column.
+        let account = upgrade::legacy_account(&manifest, options.legacy_account.as_deref());
+        let upgrade_expired = upgrade::upgrade(
+            &layout,
+            &props,
+            &crash,
+            options.keep_retired(),
+            &mut manifest,
+            &account,
+        )?;
         let state = State {
             manifest,
             models: options.models.clone(),
@@ -208,6 +219,10 @@ impl Warehouse {
             );
             if current != Some(wanted) && !nothing_committed {
                 wh.inner.build_catalog(&st.manifest, &st.models)?;
+            }
+            if !upgrade_expired.is_empty() {
+                wh.inner
+                    .delete_expired(st.manifest.generation, &upgrade_expired)?;
             }
         }
         Ok(wh)
@@ -261,9 +276,10 @@ impl Warehouse {
         Ok(self.inner.state().manifest.clone())
     }
 
-    /// The committed cursor of `pipeline`.
-    pub fn cursor(&self, pipeline: &str) -> Result<Option<DateTime<Utc>>> {
-        Ok(self.state()?.pipelines.get(pipeline).and_then(|p| p.cursor))
+    /// The committed cursor of `pipeline` for `account` (each account keeps its own).
+    pub fn cursor(&self, account: &str, pipeline: &str) -> Result<Option<DateTime<Utc>>> {
+        let key = crate::manifest::pipeline_key(account, pipeline);
+        Ok(self.state()?.pipelines.get(&key).and_then(|p| p.cursor))
     }
 
     /// Starts a run; only one run per handle at a time.
@@ -271,6 +287,10 @@ impl Warehouse {
         self.inner.writable()?;
         validate_name("run id", &info.run_id)?;
         validate_name("pipeline", &info.pipeline)?;
+        ltx_transform::valid_account(&info.account).map_err(|_| LoadError::InvalidName {
+            what: "account",
+            value: info.account.clone(),
+        })?;
         let mut st = self.inner.state();
         if st.run_active {
             return Err(LoadError::RunInProgress {
@@ -469,8 +489,17 @@ impl RunWriter {
     /// reference table (calendars, SLA targets) are kept whole instead: the commit replaces
     /// that table when its content changed.
     pub fn write(&mut self, batch: TableBatch) -> Result<()> {
+        // A batch of another account would be merged against this account's rows.
+        if layout::split_partition(&batch.partition).map(|(a, _)| a) != Some(&self.info.account) {
+            return Err(LoadError::AccountMismatch {
+                table: batch.table.name().to_string(),
+                partition: batch.partition,
+                account: self.info.account.clone(),
+            });
+        }
         if batch.table.kind() == TableKind::Reference {
-            self.reference.push(batch.table, batch.batch);
+            self.reference
+                .push(batch.table, batch.partition, batch.batch);
             return Ok(());
         }
         match self.staging.as_mut() {

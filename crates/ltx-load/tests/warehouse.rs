@@ -177,7 +177,7 @@ fn cursor_moves_only_with_a_successful_commit() {
         ..Default::default()
     })
     .unwrap();
-    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+    assert_eq!(wh.cursor("default", "livetex").unwrap(), Some(t1));
 
     let info = RunInfo::new("run2", "livetex");
     let run = wh.begin_run(info.clone()).unwrap();
@@ -193,7 +193,7 @@ fn cursor_moves_only_with_a_successful_commit() {
         )
         .unwrap();
     assert_eq!(rec.status, RunStatus::Failed);
-    assert_eq!(wh.cursor("livetex").unwrap(), Some(t1));
+    assert_eq!(wh.cursor("default", "livetex").unwrap(), Some(t1));
     let st = wh.status(10).unwrap();
     assert_eq!(st.runs.len(), 2);
     assert_eq!(st.runs[0].status, RunStatus::Failed);
@@ -907,7 +907,7 @@ fn crash_scenario(
         "catalog after crash at {point}"
     );
     assert_eq!(
-        wh.cursor("livetex").unwrap(),
+        wh.cursor("default", "livetex").unwrap(),
         Some("2026-03-02T00:00:00Z".parse().unwrap()),
         "cursor after crash at {point}"
     );
@@ -1065,6 +1065,7 @@ fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBat
     let n = targets.len();
     let strs = |v: Vec<&str>| -> ArrayRef { Arc::new(StringArray::from(v)) };
     let columns: Vec<ArrayRef> = vec![
+        strs(vec!["default"; n]),
         strs(targets.iter().map(|t| t.0).collect()),
         strs(vec!["chat"; n]),
         Arc::new(Int64Array::from(vec![None::<i64>; n])),
@@ -1078,7 +1079,7 @@ fn sla_targets(run_id: &str, targets: &[(&str, i64)]) -> ltx_transform::TableBat
     ];
     ltx_transform::TableBatch {
         table,
-        partition: "all".to_owned(),
+        partition: "default/all".to_owned(),
         batch: arrow::array::RecordBatch::try_new(table.schema(), columns).unwrap(),
     }
 }

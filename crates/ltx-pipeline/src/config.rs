@@ -125,6 +125,9 @@ fn business_clock() -> SlaClock {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
+    /// The LiveTex account synced; empty = derived from the pipeline's name
+    /// ([`Config::account`]).
+    pub account: String,
     /// API profile.
     pub profile: Profile,
     /// Root URL; empty = the profile's public URL.
@@ -324,6 +327,8 @@ pub struct LogConfig {
 /// Values from flags and `LTX_…` variables (clap reads both; flags win), applied over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--account` / `LTX_ACCOUNT`.
+    pub account: Option<String>,
     /// `--profile` / `LTX_PROFILE`.
     pub profile: Option<Profile>,
     /// `--mode` / `LTX_MODE`.
@@ -392,6 +397,9 @@ impl Config {
     }
 
     fn apply(&mut self, o: &Overrides) {
+        if let Some(a) = &o.account {
+            self.source.account = a.clone();
+        }
         if let Some(p) = o.profile {
             self.source.profile = p;
         }
@@ -435,6 +443,9 @@ impl Config {
                     self.name
                 ),
             ));
+        }
+        if let Err(reason) = ltx_transform::valid_account(&self.account()) {
+            return Err(err("source.account", reason));
         }
         parse_duration(&self.sync.max_duration).map_err(|m| err("sync.max_duration", m))?;
         if self.sync.channel_capacity == 0 || self.sync.channel_capacity > 1_000_000 {
@@ -508,6 +519,17 @@ impl Config {
         Ok(())
     }
 
+    /// The LiveTex account synced: `source.account`, or when empty the pipeline's name
+    /// made an account name (see [`ltx_transform::account_from_pipeline`]).
+    pub fn account(&self) -> String {
+        let set = self.source.account.trim();
+        if set.is_empty() {
+            ltx_transform::account_from_pipeline(&self.name)
+        } else {
+            set.to_owned()
+        }
+    }
+
     /// The extractor's settings, with the credentials (from the environment, see
     /// [`crate::credentials::auth_from_env`]); validated.
     pub fn extract_config(&self, auth: AuthConfig) -> Result<ExtractConfig, ConfigError> {
@@ -555,6 +577,7 @@ impl Config {
             pii: self.personal_data.policy(salt),
             run_id: run_id.to_owned(),
             synced_at,
+            account: self.account(),
         };
         t.validate().map_err(|e| match e {
             TransformError::InvalidConfig { key, reason } => ConfigError::Key {
@@ -640,7 +663,11 @@ impl Config {
             &calendars,
             first..=this_year + 1,
             &targets,
-            ReferenceLineage { synced_at, run_id },
+            ReferenceLineage {
+                synced_at,
+                run_id,
+                account: &self.account(),
+            },
         )
         .map_err(|e| key("calendars", e.to_string()))?;
         let missing: Vec<i32> = missing.into_iter().filter(|y| *y <= this_year).collect();
@@ -660,6 +687,8 @@ impl Config {
         LoadOptions {
             duckdb_storage_version: self.destination.duckdb_storage_version.clone(),
             history: self.sync.history,
+            // A warehouse written before accounts becomes this pipeline's account's.
+            legacy_account: Some(self.account()),
             // Validated on load: a configuration that reaches here parses.
             retain_history: self
                 .destination
@@ -974,6 +1003,74 @@ mod tests {
         assert_eq!(c.source.mode, Mode::List);
         assert_eq!(c.source.concurrency, 2);
         assert_eq!(c.destination.warehouse, PathBuf::from("/tmp/w"));
+    }
+
+    #[test]
+    fn account_defaults_to_the_pipeline_name() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Config::defaults().unwrap();
+        assert_eq!(c.source.account, "");
+        assert_eq!(c.account(), "livetex");
+        let p = write(&d, "name = \"Acme.Holding EU\"\n");
+        let o = Overrides::default();
+        let e = Config::load(Some(&p), true, &o).unwrap_err().to_string();
+        // The name itself may not hold a space; with a valid name the account is derived.
+        assert!(e.contains("`name`"), "{e}");
+        let p = write(&d, "name = \"Acme.Holding-EU\"\n");
+        let c = Config::load(Some(&p), true, &o).unwrap().config;
+        assert_eq!(c.account(), "acme_holding-eu");
+        let c = c.transform_config("r1", Utc::now(), String::new()).unwrap();
+        assert_eq!(c.account, "acme_holding-eu");
+    }
+
+    #[test]
+    fn account_is_set_in_the_file_and_overridden_by_flag_or_env() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(&d, "[source]\naccount = \"acme\"\n");
+        let c = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap()
+            .config;
+        assert_eq!(c.account(), "acme");
+        let o = Overrides {
+            account: Some("globex-2".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load(Some(&p), true, &o).unwrap().config;
+        assert_eq!(c.account(), "globex-2");
+        let lineage = c
+            .reference_batches("r1", Utc::now())
+            .unwrap()
+            .into_iter()
+            .map(|b| b.partition)
+            .collect::<Vec<_>>();
+        assert!(lineage.iter().all(|p| p == "globex-2/all"), "{lineage:?}");
+    }
+
+    #[test]
+    fn invalid_accounts_are_refused_naming_the_key() {
+        let d = tempfile::tempdir().unwrap();
+        let long = "a".repeat(65);
+        for bad in ["Acme", "-acme", "_acme", "ac me", "acme/eu", "é", long.as_str()] {
+            let p = write(&d, &format!("[source]\naccount = {bad:?}\n"));
+            let e = Config::load(Some(&p), true, &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`source.account`"), "{bad}: {e}");
+            // The same from the flag or LTX_ACCOUNT.
+            let o = Overrides {
+                account: Some(bad.to_owned()),
+                ..Overrides::default()
+            };
+            let e = Config::load(None, false, &o).unwrap_err().to_string();
+            assert!(e.contains("`source.account`"), "{bad}: {e}");
+        }
+        for ok in ["a", "0acme", "acme_eu-2", "a".repeat(64).as_str()] {
+            let o = Overrides {
+                account: Some(ok.to_owned()),
+                ..Overrides::default()
+            };
+            assert!(Config::load(None, false, &o).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub async fn sync(
         }
     };
     let wh = open_warehouse(config).await?;
-    let cursor = wh.cursor(&config.name)?;
+    let cursor = wh.cursor(&config.account(), &config.name)?;
     let range = match ltx_extract::plan(&ltx_extract::PlanParams {
         cursor,
         lookback: ecfg.lookback,
@@ -221,7 +221,7 @@ pub async fn import(config: &Config, paths: &[PathBuf], watch: Watch) -> Result<
     let info = run_info(config);
     let span = tracing::info_span!("import", run_id = %info.run_id, pipeline = %config.name);
     let wh = open_warehouse(config).await?;
-    let cursor = wh.cursor(&config.name)?;
+    let cursor = wh.cursor(&config.account(), &config.name)?;
     let skeleton = Skeleton {
         wh: &wh,
         config,
@@ -264,6 +264,7 @@ fn run_info(config: &Config) -> RunInfo {
     RunInfo {
         run_id: new_run_id(started_at),
         pipeline: config.name.clone(),
+        account: config.account(),
         window_from: None,
         window_to: None,
         started_at,

@@ -64,7 +64,7 @@ fn state(config: &Config) -> (Option<DateTime<Utc>>, Vec<RunStatus>) {
         .into_iter()
         .map(|r| r.status)
         .collect();
-    (wh.cursor(&config.name).unwrap(), runs)
+    (wh.cursor(&config.account(), &config.name).unwrap(), runs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

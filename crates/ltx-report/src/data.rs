@@ -608,7 +608,7 @@ fn operators(
                 CAST(sum(complaints) AS BIGINT), \
                 CAST(count(*) OVER () AS BIGINT) \
          FROM daily_operator_performance WHERE {}{} \
-         GROUP BY employee_id ORDER BY chats DESC, employee_id LIMIT {TOP_OPERATORS}",
+         GROUP BY account, employee_id ORDER BY chats DESC, employee_id, account LIMIT {TOP_OPERATORS}",
         period.sql(),
         filters.sql()
     );
@@ -803,18 +803,18 @@ fn sla_daily(conn: &Connection, period: &Period) -> Result<Vec<SlaDay>> {
 
 fn sla_departments(conn: &Connection, period: &Period) -> Result<(Vec<SlaDepartment>, i64)> {
     let sql = format!(
-        "WITH s AS (SELECT department_id, sum(items) AS chats, sum(met) AS met, \
+        "WITH s AS (SELECT account, department_id, sum(items) AS chats, sum(met) AS met, \
                            sum(breached) AS breached, sum(business_s_sum) AS business_s, \
                            sum(answered) AS answered \
                     FROM {SLA_SCRATCH} WHERE metric = 'chat_first_answer' AND {} \
-                    GROUP BY department_id) \
+                    GROUP BY account, department_id) \
          SELECT s.department_id, d.title, CAST(s.chats AS BIGINT), CAST(s.met AS BIGINT), \
                 CAST(s.breached AS BIGINT), \
                 CAST(s.met AS DOUBLE) / nullif(s.met + s.breached, 0) AS attainment, \
                 CAST(s.business_s AS DOUBLE) / nullif(s.answered, 0), \
                 CAST(count(*) OVER () AS BIGINT) \
-         FROM s LEFT JOIN departments d USING (department_id) \
-         ORDER BY attainment ASC NULLS LAST, s.chats DESC, s.department_id NULLS LAST \
+         FROM s LEFT JOIN departments d USING (account, department_id) \
+         ORDER BY attainment ASC NULLS LAST, s.chats DESC, s.department_id NULLS LAST, s.account \
          LIMIT {TOP_DEPARTMENTS}",
         period.sql(),
     );
@@ -844,19 +844,19 @@ fn sla_operators(
     filters: &Filters,
 ) -> Result<(Vec<SlaOperator>, i64)> {
     let sql = format!(
-        "WITH c AS (SELECT employee_id, count(*) AS chats, \
+        "WITH c AS (SELECT account, employee_id, count(*) AS chats, \
                            count(*) FILTER (WHERE first_answer_status = 'met') AS met, \
                            count(*) FILTER (WHERE first_answer_status IN ('breached', 'unanswered_breached')) AS breached, \
                            quantile_cont(first_answer_business_s, 0.5) AS median_s, \
                            quantile_cont(first_answer_business_s, 0.9) AS p90_s \
-                    FROM sla_chats WHERE {}{} AND employee_id IS NOT NULL GROUP BY employee_id) \
+                    FROM sla_chats WHERE {}{} AND employee_id IS NOT NULL GROUP BY account, employee_id) \
          SELECT c.employee_id, trim(concat_ws(' ', e.first_name, e.last_name)), \
                 CAST(c.chats AS BIGINT), CAST(c.met AS BIGINT), CAST(c.breached AS BIGINT), \
                 CAST(c.met AS DOUBLE) / nullif(c.met + c.breached, 0), \
                 CAST(c.median_s AS DOUBLE), CAST(c.p90_s AS DOUBLE), \
                 CAST(count(*) OVER () AS BIGINT) \
-         FROM c LEFT JOIN employees e USING (employee_id) \
-         ORDER BY c.breached DESC, c.chats DESC, c.employee_id LIMIT {TOP_OPERATORS}",
+         FROM c LEFT JOIN employees e USING (account, employee_id) \
+         ORDER BY c.breached DESC, c.chats DESC, c.employee_id, c.account LIMIT {TOP_OPERATORS}",
         period.sql(),
         filters.sql(),
     );

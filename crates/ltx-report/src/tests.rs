@@ -26,13 +26,19 @@ fn build(config: Option<&ltx_pipeline::Config>) -> tempfile::TempDir {
         ..ltx_sim::SimConfig::default()
     };
     let now = chrono::Utc::now();
-    let mut t = Transformer::new(TransformConfig::new("run-1", now));
+    let mut t = Transformer::new(TransformConfig {
+        account: "livetex".into(),
+        ..TransformConfig::new("run-1", now)
+    });
     for line in ltx_sim::jsonl_lines(&cfg, 600).unwrap() {
         t.push_json(&line);
     }
     let (batches, _) = t.finish();
     let wh = Warehouse::open(dir.path(), LoadOptions::default()).unwrap();
-    let mut run = wh.begin_run(RunInfo::new("run-1", "test")).unwrap();
+    let mut info = RunInfo::new("run-1", "test");
+    // The account of the default configuration's reference batches (its name's).
+    info.account = "livetex".into();
+    let mut run = wh.begin_run(info).unwrap();
     run.write_all(batches).unwrap();
     if let Some(config) = config {
         run.write_all(config.reference_batches("run-1", now).unwrap())

@@ -5,7 +5,8 @@
 //! JSON text for free-form objects, `_extra` for unknown fields, lineage columns), personal-data
 //! hashing/dropping ([`PiiPolicy`]), reconciliation of the API's counters
 //! (`_quality_issues`) and the `_rejected` rows for records that do not parse.
-//! Partitioning into `YYYY-MM` months and batching by `batch_rows`.
+//! The `account` column every table starts with, partitioning into `<account>/<YYYY-MM>`
+//! and batching by `batch_rows`.
 //!
 //! Does not own: HTTP (ltx-extract), the wire types and their tolerance (ltx-model),
 //! Parquet files, commits and DuckDB views (ltx-load). Plain synchronous code: the
@@ -32,7 +33,7 @@ mod unknown;
 
 pub use pool::{Record, TransformPool};
 pub use reference::{
-    reference_batches, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, REFERENCE_PARTITION,
+    reference_batches, reference_partition, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, REFERENCE_PARTITION,
 };
 pub use schema::ColumnRole;
 pub use transformer::Transformer;
@@ -188,24 +189,26 @@ impl Table {
     }
 
     /// Columns that identify a row (dimensions: the entity id; the view keeps the
-    /// latest `_source_updated_at` per key). Empty for `_rejected`, which has no key.
+    /// latest `_source_updated_at` per key). Every key starts with `account`: ids are unique
+    /// only within one LiveTex account. Empty for `_rejected`, `schedule_assignments` and
+    /// `sla_targets`, which have no key (their whole row is one).
     pub const fn key_columns(self) -> &'static [&'static str] {
         match self {
-            Table::Conversations => &["conversation_id"],
-            Table::Chats => &["chat_id"],
-            Table::ChatMessages => &["message_id"],
-            Table::Calls => &["call_id"],
-            Table::Leads => &["lead_id"],
-            Table::Complaints => &["complaint_id"],
-            Table::ConversationEmployees => &["conversation_id", "participation_order"],
-            Table::ConversationEvents => &["conversation_id", "event_order"],
-            Table::Employees => &["employee_id"],
-            Table::Visitors => &["visitor_id"],
-            Table::Sites => &["site_id"],
-            Table::Departments => &["department_id"],
-            Table::QualityIssues => &["conversation_id", "check", "path"],
+            Table::Conversations => &["account", "conversation_id"],
+            Table::Chats => &["account", "chat_id"],
+            Table::ChatMessages => &["account", "message_id"],
+            Table::Calls => &["account", "call_id"],
+            Table::Leads => &["account", "lead_id"],
+            Table::Complaints => &["account", "complaint_id"],
+            Table::ConversationEmployees => &["account", "conversation_id", "participation_order"],
+            Table::ConversationEvents => &["account", "conversation_id", "event_order"],
+            Table::Employees => &["account", "employee_id"],
+            Table::Visitors => &["account", "visitor_id"],
+            Table::Sites => &["account", "site_id"],
+            Table::Departments => &["account", "department_id"],
+            Table::QualityIssues => &["account", "conversation_id", "check", "path"],
             Table::Rejected => &[],
-            Table::BusinessIntervals => &["schedule", "start_utc"],
+            Table::BusinessIntervals => &["account", "schedule", "start_utc"],
             Table::ScheduleAssignments | Table::SlaTargets => &[],
         }
     }
@@ -222,7 +225,8 @@ impl std::fmt::Display for Table {
 pub struct TableBatch {
     /// Which table the rows belong to.
     pub table: Table,
-    /// UTC month `YYYY-MM` (of the conversation's `created_at`; `_rejected`: of `_synced_at`).
+    /// `<account>/<YYYY-MM>`: the account, then the UTC month of the conversation's
+    /// `created_at` (`_rejected`: of `_synced_at`; reference tables: `<account>/all`).
     pub partition: String,
     /// The rows, with exactly `table.schema()`.
     pub batch: RecordBatch,
@@ -310,6 +314,9 @@ pub struct TransformConfig {
     pub run_id: String,
     /// When the run started (`_synced_at` column).
     pub synced_at: DateTime<Utc>,
+    /// The LiveTex account synced (`account` column, first part of every partition);
+    /// see [`valid_account`].
+    pub account: String,
 }
 
 impl TransformConfig {
@@ -320,11 +327,18 @@ impl TransformConfig {
             pii: PiiPolicy::default(),
             run_id: run_id.into(),
             synced_at,
+            account: DEFAULT_ACCOUNT.to_owned(),
         }
     }
 
     /// Checks the values a user can get wrong.
     pub fn validate(&self) -> Result<(), TransformError> {
+        if let Err(reason) = valid_account(&self.account) {
+            return Err(TransformError::InvalidConfig {
+                key: "account",
+                reason,
+            });
+        }
         if !BATCH_ROWS.contains(&self.batch_rows) {
             return Err(TransformError::InvalidConfig {
                 key: "batch_rows",
@@ -338,6 +352,60 @@ impl TransformConfig {
         }
         Ok(())
     }
+}
+
+/// The account of [`TransformConfig::new`], and of warehouses written before accounts.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// Longest account name.
+pub const ACCOUNT_MAX_LEN: usize = 64;
+
+/// Checks an account name: 1-64 characters of `[a-z0-9_-]`, starting with a letter or digit
+/// (it names a partition directory and is compared as is in every key). `Err` says why.
+pub fn valid_account(account: &str) -> Result<(), String> {
+    let first_ok = account
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let all_ok = account
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if account.is_empty() || account.len() > ACCOUNT_MAX_LEN {
+        Err(format!(
+            "{account:?} must be 1 to {ACCOUNT_MAX_LEN} characters long"
+        ))
+    } else if !all_ok || !first_ok {
+        Err(format!(
+            "{account:?} may hold only a-z, 0-9, '_' and '-', and must start with a letter or digit"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The account a pipeline syncs when its configuration names none: the pipeline's name,
+/// lowercased, every character outside `[a-z0-9_-]` replaced by `_` (then made valid: a
+/// leading `_`/`-` gets a `p` before it, and it is cut at 64 characters).
+pub fn account_from_pipeline(pipeline: &str) -> String {
+    let mut account: String = pipeline
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if account.is_empty() {
+        return DEFAULT_ACCOUNT.to_owned();
+    }
+    if !account.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        account.insert(0, 'p');
+    }
+    account.truncate(ACCOUNT_MAX_LEN);
+    account
 }
 
 /// Errors of this crate (transforming itself never fails: bad records become `_rejected` rows).

@@ -102,10 +102,17 @@ pub struct ReferenceLineage<'a> {
     pub synced_at: DateTime<Utc>,
     /// The run.
     pub run_id: &'a str,
+    /// The account synced (the `account` column and the partition).
+    pub account: &'a str,
 }
 
-/// The one partition of a reference table.
+/// The one partition of a reference table within an account (`<account>/all`).
 pub const REFERENCE_PARTITION: &str = "all";
+
+/// The partition of an account's reference tables: `<account>/all`.
+pub fn reference_partition(account: &str) -> String {
+    format!("{account}/{REFERENCE_PARTITION}")
+}
 
 /// Batches of the three reference tables, and the years of `years` that a production
 /// calendar in use does not cover (its schedules follow their weekly hours there).
@@ -205,13 +212,15 @@ fn ts(values: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from_iter_values(values).with_timezone("UTC"))
 }
 
-/// The table's batch: its own columns, then `_synced_at` and `_run_id` for `rows` rows.
+/// The table's batch: `account`, its own columns, then `_synced_at` and `_run_id` for
+/// `rows` rows.
 fn batch(
     table: Table,
     mut columns: Vec<ArrayRef>,
     rows: usize,
     lineage: ReferenceLineage<'_>,
 ) -> Result<TableBatch, TransformError> {
+    columns.insert(0, crate::transformer::account_column(lineage.account, rows));
     columns.push(ts(std::iter::repeat_n(
         lineage.synced_at.timestamp_micros(),
         rows,
@@ -224,7 +233,7 @@ fn batch(
         })?;
     Ok(TableBatch {
         table,
-        partition: REFERENCE_PARTITION.to_owned(),
+        partition: reference_partition(lineage.account),
         batch,
     })
 }
@@ -238,6 +247,7 @@ mod tests {
         ReferenceLineage {
             synced_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             run_id: "run-1",
+            account: "acme",
         }
     }
 
@@ -259,7 +269,7 @@ mod tests {
         assert_eq!(by(Table::SlaTargets).batch.num_rows(), 1);
         for b in &batches {
             assert_eq!(b.batch.schema(), b.table.schema());
-            assert_eq!(b.partition, REFERENCE_PARTITION);
+            assert_eq!(b.partition, "acme/all");
         }
     }
 }

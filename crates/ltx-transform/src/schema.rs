@@ -63,6 +63,10 @@ type Def = (&'static str, Col, bool, ColumnRole);
 const N: bool = true;
 const R: bool = false;
 
+/// The LiveTex account a row belongs to: the first column of every table, a constant per
+/// run (one run syncs one account), so Parquet stores it as a one-entry dictionary.
+const ACCOUNT: [Def; 1] = [("account", Col::Str, R, Attribute)];
+
 /// Lineage columns that end every fact and dimension table.
 const LINEAGE_WITH_EXTRA: [Def; 4] = [
     ("_extra", Col::Json, R, RepeatedText),
@@ -405,8 +409,9 @@ fn data_type(col: Col) -> DataType {
 
 fn build(table: Table) -> SchemaRef {
     let (own, lineage) = columns(table);
-    let fields: Vec<Field> = own
+    let fields: Vec<Field> = ACCOUNT
         .iter()
+        .chain(own.iter())
         .chain(lineage.iter())
         .map(|&(name, col, nullable, _)| Field::new(name, data_type(col), nullable))
         .collect();
@@ -417,7 +422,9 @@ fn build(table: Table) -> SchemaRef {
 #[cfg(test)]
 pub(crate) fn is_json(table: Table, column: &str) -> bool {
     let (own, lineage) = columns(table);
-    own.iter()
+    ACCOUNT
+        .iter()
+        .chain(own.iter())
         .chain(lineage.iter())
         .any(|&(name, col, _, _)| name == column && matches!(col, Col::Json))
 }
@@ -425,7 +432,9 @@ pub(crate) fn is_json(table: Table, column: &str) -> bool {
 /// `(name, role)` of every column of `table`, in schema order.
 pub(crate) fn column_roles(table: Table) -> Vec<(&'static str, ColumnRole)> {
     let (own, lineage) = columns(table);
-    own.iter()
+    ACCOUNT
+        .iter()
+        .chain(own.iter())
         .chain(lineage.iter())
         .map(|&(name, _, _, role)| (name, role))
         .collect()

@@ -1,9 +1,11 @@
 //! The [`Transformer`]: routes each conversation's rows to per-(table, partition)
-//! builders and emits [`TableBatch`]es of at most `batch_rows` rows.
+//! builders and emits [`TableBatch`]es of at most `batch_rows` rows, each starting with the
+//! run's `account` column.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, StringArray};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Datelike, Utc};
 use ltx_model::{Conversation, ModelError};
@@ -164,7 +166,7 @@ impl Transformer {
         }
         Transformer {
             synced_at_micros: config.synced_at.timestamp_micros(),
-            rejected_partition: month_of(config.synced_at),
+            rejected_partition: format!("{}/{}", config.account, month_of(config.synced_at)),
             scratch: Scratch::new(config.pii.clone()),
             config,
             partitions: HashMap::new(),
@@ -317,7 +319,9 @@ impl Transformer {
         let p = self
             .partitions
             .entry(key)
-            .or_insert_with(|| PartitionBuilders::new(month_of(placed)));
+            .or_insert_with(|| {
+                PartitionBuilders::new(format!("{}/{}", self.config.account, month_of(placed)))
+            });
         p.last_used = self.pushes;
         let ctx = Ctx {
             conversation_id: c.id,
@@ -431,6 +435,7 @@ impl Transformer {
                         &mut self.closed,
                         table,
                         &p.name,
+                        &self.config.account,
                         columns,
                         self.config.batch_rows,
                     );
@@ -444,11 +449,12 @@ impl Transformer {
     fn drain(&mut self, min_rows: usize) -> Vec<TableBatch> {
         let mut out = std::mem::take(&mut self.closed);
         let batch_rows = self.config.batch_rows;
+        let account = &self.config.account;
         for p in self.partitions.values_mut() {
             for table in Table::ALL {
                 if table != Table::Rejected && p.len(table) >= min_rows {
                     let columns = p.finish(table);
-                    push_sliced(&mut out, table, &p.name, columns, batch_rows);
+                    push_sliced(&mut out, table, &p.name, account, columns, batch_rows);
                 }
             }
         }
@@ -458,6 +464,7 @@ impl Transformer {
                 &mut out,
                 Table::Rejected,
                 &self.rejected_partition,
+                account,
                 columns,
                 batch_rows,
             );
@@ -468,13 +475,25 @@ impl Transformer {
     }
 }
 
+/// The `account` column of `rows` rows: the run's one account (the builders leave it out,
+/// as it is the same on every row), prepended to a table's columns.
+pub(crate) fn account_column(account: &str, rows: usize) -> ArrayRef {
+    // One value repeated: the dictionary-encoded writer keeps a single entry.
+    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        account, rows,
+    )))
+}
+
 fn push_sliced(
     out: &mut Vec<TableBatch>,
     table: Table,
     partition: &str,
-    columns: Vec<ArrayRef>,
+    account: &str,
+    mut columns: Vec<ArrayRef>,
     batch_rows: usize,
 ) {
+    let rows = columns.first().map_or(0, |c| c.len());
+    columns.insert(0, account_column(account, rows));
     // The builders are declared column by column in the schema's order (checked by the
     // `builders_match_schemas` test), so a mismatch here is a bug, never bad input.
     #[allow(clippy::expect_used)]

@@ -97,7 +97,7 @@ pub fn batches(convs: &[Conv]) -> Vec<TableBatch> {
             }
             out.push(TableBatch {
                 table,
-                partition: month.to_string(),
+                partition: format!("default/{month}"),
                 batch: build(table, &rows),
             });
         }
@@ -114,7 +114,7 @@ fn build(table: Table, rows: &[(&Conv, i64)]) -> RecordBatch {
     let key = table
         .key_columns()
         .iter()
-        .find(|k| **k != "conversation_id")
+        .find(|k| !matches!(**k, "conversation_id" | "account"))
         .copied();
     let mut cols: Vec<ArrayRef> = Vec::new();
     for f in schema.fields() {
@@ -136,7 +136,10 @@ fn build(table: Table, rows: &[(&Conv, i64)]) -> RecordBatch {
             DataType::Utf8 => {
                 let mut b = StringBuilder::new();
                 for (c, k) in rows {
-                    if Some(name) == key {
+                    if name == "account" {
+                        // The account of `RunInfo::new`.
+                        b.append_value("default");
+                    } else if Some(name) == key {
                         b.append_value(format!("k{k}"));
                     } else if name.ends_with("_json") || name == "_extra" {
                         b.append_value("{}");
