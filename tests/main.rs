@@ -25,6 +25,8 @@
 //! - [`schema_drift`]: values of undocumented JSON types
 //! - [`sla`]: SLA models against the simulator's truth in calendar and business time, a
 //!   changed calendar re-derived at the next sync, bad calendars refused
+//! - [`object_storage`]: a warehouse in an S3 bucket (moto on loopback): truth from another
+//!   machine, a sync killed at every push step, two syncs racing for one commit
 //! - [`open_files`]: 20 years of history under `ulimit -n 256`
 //! - [`parquet_readers`]: pyarrow and polars read the Parquet files as DuckDB does
 //!   (`read_with_pyarrow_polars.py`)
@@ -49,6 +51,7 @@ mod delta_readers;
 mod history;
 mod hostile_http;
 mod import;
+mod object_storage;
 mod open_files;
 mod paging_faults;
 mod parquet_readers;

@@ -15,7 +15,8 @@ pub enum Exit {
     Usage = 2,
     /// 3: authentication error.
     Auth = 3,
-    /// 4: the warehouse is locked by another sync.
+    /// 4: the warehouse is locked by another sync (or, on object storage, another sync
+    /// committed first).
     Locked = 4,
     /// 5: the run's data was committed, but `warehouse.duckdb` could not be rebuilt.
     CatalogNotRebuilt = 5,
@@ -92,7 +93,9 @@ fn extract_exit(e: &ltx_extract::ExtractError) -> Exit {
 
 fn load_exit(e: &ltx_load::LoadError) -> Exit {
     match e {
-        ltx_load::LoadError::Locked { .. } => Exit::Locked,
+        ltx_load::LoadError::Locked { .. } | ltx_load::LoadError::RemoteConflict { .. } => {
+            Exit::Locked
+        }
         ltx_load::LoadError::UnsupportedPath { .. }
         | ltx_load::LoadError::AsOfUnknownRun { .. }
         | ltx_load::LoadError::AsOfFailedRun { .. }

@@ -147,6 +147,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Status(args) => {
             let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;
+            ltx_pipeline::refresh_local_copy(&ctx.config).await?;
             status::command(&ctx, args)
         }
         Command::Query(args) => {
@@ -158,6 +159,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 })?,
                 (None, None) => return Err(UsageError("give SQL or -f FILE".into()).into()),
             };
+            ltx_pipeline::refresh_local_copy(&ctx.config).await?;
             let warehouse = ctx.config.destination.warehouse.clone();
             let format = args.format;
             let as_of = args.as_of.clone();
@@ -168,6 +170,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Report(args) => {
             let ctx = load_context(&cli, &args.pipeline, simple_overrides(&cli, &args.pipeline))?;
+            ltx_pipeline::refresh_local_copy(&ctx.config).await?;
             let warehouse = ctx.config.destination.warehouse.clone();
             let args = args.clone();
             tokio::task::spawn_blocking(move || report::command(&warehouse, &args)).await?

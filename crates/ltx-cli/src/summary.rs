@@ -31,11 +31,27 @@ pub fn summary(report: &RunReport) -> String {
             ),
             None => String::new(),
         }
-    ) + &report
-        .warnings
+    ) + &pushed_line(c.pushed.as_ref())
+        + &report
+            .warnings
         .iter()
         .map(|w| format!("\nWARNING: {w}"))
         .collect::<String>()
+}
+
+/// `\npushed: commit 12, 34 objects, 5.6 MB` for a warehouse on object storage.
+fn pushed_line(pushed: Option<&ltx_load::PushReport>) -> String {
+    match pushed {
+        None => String::new(),
+        Some(p) => format!(
+            "\npushed: commit {}, {} objects, {:.1} MB, {} Delta log objects, {} deleted",
+            p.seq,
+            p.uploaded,
+            p.bytes as f64 / 1e6,
+            p.delta_logs,
+            p.deleted
+        ),
+    }
 }
 
 /// Prints the summary and the schema drift of a run to stdout.

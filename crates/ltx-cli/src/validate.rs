@@ -19,7 +19,13 @@ pub async fn command(ctx: &Context, args: &ValidateArgs) -> anyhow::Result<()> {
         c.source.page_size,
         c.source.concurrency
     );
-    println!("warehouse: {}", c.destination.warehouse.display());
+    match &c.destination.remote {
+        Some(url) => println!(
+            "warehouse: {url} (local copy {})",
+            c.destination.warehouse.display()
+        ),
+        None => println!("warehouse: {}", c.destination.warehouse.display()),
+    }
     ltx_pipeline::credentials::require_pii_salt(c)?;
     if args.offline {
         println!("API: not checked (--offline)");

@@ -131,6 +131,7 @@ pub(crate) fn commit_run(
         elapsed: started.elapsed(),
         compaction: None,
         catalog_error: None,
+        pushed: None,
     };
     Ok((record, report, expired))
 }

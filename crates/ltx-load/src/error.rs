@@ -222,6 +222,47 @@ pub enum LoadError {
         /// What is wrong.
         message: String,
     },
+    /// Another writer committed to the remote warehouse first (conditional write refused):
+    /// this run's objects were deleted again and nothing of it is in the warehouse.
+    #[error(
+        "another sync committed to {url} first (commit {seq} exists): this run's data was not committed and its uploads were removed; the next run starts from the new state"
+    )]
+    RemoteConflict {
+        /// The remote warehouse.
+        url: String,
+        /// The commit number both writers wanted.
+        seq: u64,
+    },
+    /// A request to the object store failed.
+    #[error("object storage error on {url}/{key} while {action}: {source}")]
+    Remote {
+        /// The remote warehouse.
+        url: String,
+        /// The object key (relative to the warehouse prefix).
+        key: String,
+        /// What was being done.
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A remote warehouse URL or its settings are unusable.
+    #[error("remote warehouse {url}: {reason}")]
+    RemoteConfig {
+        /// The URL as given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The local copy of a remote warehouse cannot be pushed: an earlier push of this
+    /// handle failed, so its state is not the remote's any more.
+    #[error("the local copy {dir} of {url} is behind the remote after a failed push; the next run brings it up to date")]
+    RemoteDiverged {
+        /// The remote warehouse.
+        url: String,
+        /// The local copy.
+        dir: PathBuf,
+    },
     /// A fault injected by the crash hook in error mode (tests only).
     #[error("injected crash at {point}")]
     InjectedCrash {

@@ -4,6 +4,7 @@
 //! Plain data: the code that fills them lives in `commit`, `compact` and `warehouse`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use crate::catalog::DEFAULT_STORAGE_VERSION;
 use crate::crash::CrashHook;
 use crate::models;
 use crate::open_files;
+use crate::remote::{PushReport, RemoteWarehouse};
 
 /// Tuning and behaviour of a writable warehouse handle.
 #[derive(Clone, Debug)]
@@ -61,6 +63,9 @@ pub struct LoadOptions {
     /// the first writable open upgrades it (the syncing pipeline's account); `None`: the
     /// account derived from the one pipeline its manifest records, else `default`.
     pub legacy_account: Option<String>,
+    /// The warehouse on object storage this directory is the local copy of: `open` brings
+    /// the copy to the remote's last commit, every commit is pushed (see `remote`).
+    pub remote: Option<Arc<RemoteWarehouse>>,
 }
 
 impl Default for LoadOptions {
@@ -80,6 +85,7 @@ impl Default for LoadOptions {
             duckdb_storage_version: DEFAULT_STORAGE_VERSION.to_owned(),
             crash: CrashHook::from_env(),
             legacy_account: None,
+            remote: None,
         }
     }
 }
@@ -198,6 +204,8 @@ pub struct CommitReport {
     /// views still show the previous commit until the next open or `ltx register`
     /// rebuilds it.
     pub catalog_error: Option<String>,
+    /// What was published to the remote warehouse (a local warehouse: `None`).
+    pub pushed: Option<PushReport>,
 }
 
 /// What a compaction did.

@@ -27,6 +27,7 @@ use crate::models;
 use crate::raw::RawArchive;
 use crate::recovery;
 use crate::reference::ReferenceBatches;
+use crate::remote::PushReport;
 use crate::runs::RunRecord;
 use crate::staging::Staging;
 use crate::status::{self, WarehouseStatus};
@@ -116,6 +117,14 @@ impl Inner {
         )
     }
 
+    /// Publishes the committed manifest when the warehouse is a local copy of a remote one.
+    fn push(&self, st: &State) -> Result<Option<PushReport>> {
+        match &self.options.remote {
+            Some(remote) => remote.push(&self.layout, &st.manifest).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// After a commit of generation `committed`: deletes the generation snapshots past
     /// retention, then the retired files `paths` the commit dropped from the manifest (no
     /// snapshot left lists them). A failure is only logged: the next open retries.
@@ -157,6 +166,9 @@ impl Warehouse {
         let layout = Layout::new(dir.as_ref())?;
         layout.create_dirs()?;
         let lock = WriterLock::acquire(&layout.lock(), layout.root())?;
+        if let Some(remote) = &options.remote {
+            remote.pull(&layout)?;
+        }
         let crash = options.crash.clone();
         let mut manifest = match Manifest::load(&layout)? {
             Some(m) => m,
@@ -408,6 +420,7 @@ impl Warehouse {
         )?;
         crash.check("failed_run.after_manifest_rename")?;
         layout::remove_dir_if_exists(&layout.tmp_txn_dir(&info.run_id))?;
+        self.inner.push(&st)?;
         // The run failed anyway; a catalog failure on top is only logged.
         let _ = self.inner.rebuild_catalog_after_commit(&st)?;
         tracing::warn!(run_id = %info.run_id, error, "failed run recorded");
@@ -447,6 +460,7 @@ impl Warehouse {
         let (mut report, expired) = self.inner.compact_manifest(&mut st, 1)?;
         if st.manifest.generation != before {
             self.inner.sync_delta(&st.manifest)?;
+            self.inner.push(&st)?;
             report.catalog_error = self.inner.rebuild_catalog_after_commit(&st)?;
             self.inner
                 .delete_expired(st.manifest.generation, &expired)?;
@@ -572,6 +586,8 @@ impl RunWriter {
                 inner.sync_delta(&st.manifest)?;
             }
         }
+        // Before the catalog: a commit the bucket refused must not show in the views.
+        report.pushed = inner.push(&st)?;
         report.catalog_error = inner.rebuild_catalog_after_commit(&st)?;
         inner.delete_expired(st.manifest.generation, &compacted_expired)?;
         report.elapsed = self.started.elapsed();

@@ -293,8 +293,14 @@ impl PersonalData {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
-    /// Warehouse directory.
+    /// Warehouse directory; for a remote warehouse, its local copy (the URL is in
+    /// [`Destination::remote`]).
     pub warehouse: PathBuf,
+    /// Where local copies of `s3://` warehouses live (`""`: the user's cache directory).
+    pub cache_dir: PathBuf,
+    /// The `s3://` URL `warehouse` was given as, resolved on load.
+    #[serde(skip)]
+    pub remote: Option<String>,
     /// DuckDB storage version of `warehouse.duckdb` (`vX.Y.Z`): the oldest DuckDB that
     /// can open the catalog.
     pub duckdb_storage_version: String,
@@ -304,6 +310,29 @@ pub struct Destination {
 }
 
 impl Destination {
+    /// For `warehouse = "s3://…"`: checks the URL, keeps it in `remote` and points
+    /// `warehouse` at the local copy (`<cache_dir>/<bucket>/<prefix>`).
+    fn resolve_remote(&mut self, file: &str) -> Result<(), ConfigError> {
+        let location = self.warehouse.to_string_lossy().to_string();
+        if !ltx_load::is_remote(&location) {
+            return Ok(());
+        }
+        ltx_load::RemoteWarehouse::s3(&location).map_err(|e| ConfigError::Key {
+            file: file.to_owned(),
+            key: "destination.warehouse".into(),
+            message: e.to_string(),
+        })?;
+        let cache = if self.cache_dir.as_os_str().is_empty() {
+            default_cache_dir()
+        } else {
+            self.cache_dir.clone()
+        };
+        let path = location.trim_start_matches("s3://").trim_end_matches('/');
+        self.warehouse = cache.join(path);
+        self.remote = Some(location.trim_end_matches('/').to_owned());
+        Ok(())
+    }
+
     /// `retain_history` as a duration (validated on load).
     pub fn retain_history_duration(&self) -> Result<Duration, ConfigError> {
         parse_duration(&self.retain_history).map_err(|message| ConfigError::Key {
@@ -393,6 +422,7 @@ impl Config {
         let mut config = from_value(&label, merged)?;
         config.apply(overrides);
         config.validate(&label)?;
+        config.destination.resolve_remote(&label)?;
         Ok(Loaded { config, file: used })
     }
 
@@ -689,6 +719,13 @@ impl Config {
             history: self.sync.history,
             // A warehouse written before accounts becomes this pipeline's account's.
             legacy_account: Some(self.account()),
+            // Checked on load: a URL that reaches here parses.
+            remote: self
+                .destination
+                .remote
+                .as_deref()
+                .and_then(|url| ltx_load::RemoteWarehouse::s3(url).ok())
+                .map(std::sync::Arc::new),
             // Validated on load: a configuration that reaches here parses.
             retain_history: self
                 .destination
@@ -696,6 +733,18 @@ impl Config {
                 .unwrap_or(defaults.retain_history),
             ..defaults
         }
+    }
+}
+
+/// `$XDG_CACHE_HOME/ltx/remote`, else `~/.cache/ltx/remote`, else `./.ltx-cache`.
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    match base {
+        Some(b) => b.join("ltx").join("remote"),
+        None => PathBuf::from(".ltx-cache"),
     }
 }
 
@@ -988,6 +1037,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("destination.retain_history"), "{e}");
+    }
+
+    #[test]
+    fn an_s3_warehouse_gets_a_local_copy_under_cache_dir() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            &d,
+            "[destination]\nwarehouse = \"s3://analytics/livetex/\"\ncache_dir = \"/var/cache/ltx\"\n",
+        );
+        let c = Config::load(Some(&p), true, &Overrides::default()).unwrap().config;
+        assert_eq!(c.destination.remote.as_deref(), Some("s3://analytics/livetex"));
+        assert_eq!(c.destination.warehouse, PathBuf::from("/var/cache/ltx/analytics/livetex"));
+        assert!(c.load_options().remote.is_some());
+        // A local directory stays one.
+        let local = Config::defaults().unwrap();
+        assert!(local.destination.remote.is_none() && local.load_options().remote.is_none());
+        let p = write(&d, "[destination]\nwarehouse = \"s3:///nobucket\"\n");
+        let e = Config::load(Some(&p), true, &Overrides::default()).unwrap_err().to_string();
+        assert!(e.contains("destination.warehouse") && e.contains("names no bucket"), "{e}");
     }
 
     #[test]

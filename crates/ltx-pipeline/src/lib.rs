@@ -31,4 +31,4 @@ pub use credentials::auth_from_env;
 pub use duration::parse_duration;
 pub use error::{DeadlineExceeded, PipelineError};
 pub use report::RunReport;
-pub use run::{import, open_warehouse, sync, SyncOptions, Watch};
+pub use run::{import, open_warehouse, refresh_local_copy, sync, SyncOptions, Watch};

@@ -63,6 +63,23 @@ pub async fn open_warehouse(config: &Config) -> Result<Warehouse> {
         .map_err(PipelineError::from)
 }
 
+/// For a warehouse on object storage, brings its local copy to the bucket's last commit
+/// before it is read (`ltx query`, `report`, `status`). While a sync of this machine holds
+/// the copy, it is read as it is (that sync brought it up to date when it started).
+pub async fn refresh_local_copy(config: &Config) -> Result<()> {
+    let Some(url) = &config.destination.remote else {
+        return Ok(());
+    };
+    match open_warehouse(config).await {
+        Ok(_) => Ok(()),
+        Err(PipelineError::Load(ltx_load::LoadError::Locked { .. })) => {
+            tracing::warn!(url = %url, "a sync holds the local copy; reading it as that sync left it");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// One sync: source clock (and credentials) → open (lock) → cursor → window → extract ∥
 /// transform+load → one commit.
 pub async fn sync(
