@@ -171,8 +171,12 @@ fn a_crash_at_every_remote_step_is_repaired_by_the_next_run() {
             let wh = Warehouse::open(dir.path(), remote_opts(&store, CrashHook::error_at(point)))
                 .unwrap();
             let crashed = load(&wh, "run2", &v2());
+            // After the commit object exists, what follows is redone by the next push: an
+            // error there (here the injected one) is a warning, not a failed run.
+            let follow_up = *point == "remote.after_delta_logs";
             assert!(
-                matches!(crashed, Err(LoadError::InjectedCrash { .. })),
+                matches!(crashed, Err(LoadError::InjectedCrash { .. }))
+                    || (follow_up && crashed.is_ok()),
                 "{point}: {crashed:?}"
             );
         }
