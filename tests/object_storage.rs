@@ -47,7 +47,10 @@ impl Moto {
         let python = match std::env::var("LTX_PY_MOTO") {
             Ok(p) if Path::new(&p).exists() => p,
             _ => {
-                assert!(!ci(), "CI is set but LTX_PY_MOTO names no moto venv; .ci/run makes it");
+                assert!(
+                    !ci(),
+                    "CI is set but LTX_PY_MOTO names no moto venv; .ci/run makes it"
+                );
                 eprintln!("object_storage: skipped (no LTX_PY_MOTO)");
                 return None;
             }
@@ -58,7 +61,14 @@ impl Moto {
             .unwrap()
             .port();
         let child = Command::new(&python)
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -70,7 +80,10 @@ impl Moto {
         };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto.boto("s3.create_bucket(Bucket='ltx')");
@@ -84,7 +97,10 @@ impl Moto {
              aws_access_key_id='test', aws_secret_access_key='test')\n{code}\n",
             self.endpoint
         );
-        let out = Command::new(&self.python).args(["-c", &script]).output().unwrap();
+        let out = Command::new(&self.python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -108,7 +124,9 @@ impl Moto {
             .filter(|k| k.starts_with("_ltx/commits/"))
             .max()
             .expect("a commit");
-        let seq = last["_ltx/commits/".len()..last.len() - ".json".len()].parse().unwrap();
+        let seq = last["_ltx/commits/".len()..last.len() - ".json".len()]
+            .parse()
+            .unwrap();
         let out = self.boto(&format!(
             "print(s3.get_object(Bucket='ltx', Key='{prefix}/{last}')['Body'].read().decode())"
         ));
@@ -172,7 +190,11 @@ fn a_sync_into_a_bucket_equals_the_simulators_truth_from_another_machine() {
     let cache = s.path().join("cache-a").display().to_string();
     let url = "s3://ltx/team/wh".to_owned();
     let out = ok(sync(&s, &sim, Path::new(&url), &[], &moto.env(&cache)));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("pushed: commit 1"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("pushed: commit 1"),
+        "{}",
+        text(&out)
+    );
     let b = fresh_copy(&s, &moto, "team/wh", "cache-b");
     assert_matches_truth(&sim, &b);
     sim.advance_hours(30);
@@ -185,11 +207,24 @@ fn a_sync_into_a_bucket_equals_the_simulators_truth_from_another_machine() {
     // `ltx query` reads the local copy, brought up to date first.
     let q = ok(ltx(
         s.path(),
-        &["query", "--pipeline", &s.pipeline(), "--warehouse", &url, "SELECT count(*) AS n FROM conversations"],
+        &[
+            "query",
+            "--pipeline",
+            &s.pipeline(),
+            "--warehouse",
+            &url,
+            "SELECT count(*) AS n FROM conversations",
+        ],
         &moto.env(&cache),
     ));
-    let n = sim.handle.table_truth(sim.handle.now()).unwrap().tables["conversations"].rows.len();
-    assert!(String::from_utf8_lossy(&q.stdout).contains(&n.to_string()), "{}", text(&q));
+    let n = sim.handle.table_truth(sim.handle.now()).unwrap().tables["conversations"]
+        .rows
+        .len();
+    assert!(
+        String::from_utf8_lossy(&q.stdout).contains(&n.to_string()),
+        "{}",
+        text(&q)
+    );
 }
 
 #[test]
@@ -214,7 +249,11 @@ fn a_sync_killed_at_any_step_and_rerun_equals_an_uninterrupted_one() {
         assert!(!crashed.status.success(), "{point}: {}", text(&crashed));
         env.pop();
         ok(sync(&s, &sim, Path::new(&url), &[], &env));
-        assert!(moto.orphans(&prefix).is_empty(), "{point}: {:?}", moto.orphans(&prefix));
+        assert!(
+            moto.orphans(&prefix).is_empty(),
+            "{point}: {:?}",
+            moto.orphans(&prefix)
+        );
         let fresh = fresh_copy(&s, &moto, &prefix, &format!("fresh-{i}"));
         assert_matches_truth(&sim, &fresh);
     }
@@ -237,7 +276,15 @@ fn a_sync_killed_at_any_step_and_rerun_equals_an_uninterrupted_one() {
         let (pipeline, base) = (s.pipeline(), slow.url());
         let mut cmd = Command::new(crate::common::BIN);
         cmd.current_dir(s.path())
-            .args(["sync", "--pipeline", &pipeline, "--base-url", &base, "--warehouse", &url])
+            .args([
+                "sync",
+                "--pipeline",
+                &pipeline,
+                "--base-url",
+                &base,
+                "--warehouse",
+                &url,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         crate::common::clean_env(&mut cmd, &env);
@@ -279,11 +326,21 @@ fn of_two_syncs_started_together_one_commits_and_the_other_exits_4_leaving_nothi
     let spawn = |cache: &str| {
         let (pipeline, base) = (s.pipeline(), sim.url());
         let mut cmd = Command::new(crate::common::BIN);
-        cmd.current_dir(s.path())
-            .args(["sync", "--pipeline", &pipeline, "--base-url", &base, "--warehouse", &url]);
+        cmd.current_dir(s.path()).args([
+            "sync",
+            "--pipeline",
+            &pipeline,
+            "--base-url",
+            &base,
+            "--warehouse",
+            &url,
+        ]);
         crate::common::clean_env(&mut cmd, &moto.env(cache));
         cmd.env("LIVETEX_API_TOKEN", sim.handle.token());
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let (a, b) = (spawn(&ca), spawn(&cb));
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
@@ -295,12 +352,23 @@ fn of_two_syncs_started_together_one_commits_and_the_other_exits_4_leaving_nothi
         text(&b)
     );
     let loser = if codes[0] == Some(4) { &a } else { &b };
-    assert!(stderr(loser).contains("committed to s3://ltx/race first"), "{}", text(loser));
+    assert!(
+        stderr(loser).contains("committed to s3://ltx/race first"),
+        "{}",
+        text(loser)
+    );
     assert_eq!(moto.head("race").0, 2, "exactly one commit after the first");
-    assert!(moto.orphans("race").is_empty(), "{:?}", moto.orphans("race"));
+    assert!(
+        moto.orphans("race").is_empty(),
+        "{:?}",
+        moto.orphans("race")
+    );
     // Nothing of the losing run: no run record, no data file beyond the winner's.
     let after = moto.keys("race");
-    let runs: Vec<_> = after.difference(&before).filter(|k| k.starts_with("_ltx/runs/")).collect();
+    let runs: Vec<_> = after
+        .difference(&before)
+        .filter(|k| k.starts_with("_ltx/runs/"))
+        .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     // The loser's next sync starts from the winner's commit and ends equal to the truth.
     let loser_cache = if codes[0] == Some(4) { &ca } else { &cb };

@@ -390,7 +390,10 @@ fn main() {
         }
         if let Some(url) = arg_value(&args, "--s3") {
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-            cmd.args(["--s3", &format!("{}/bench-{stamp}-n{n}", url.trim_end_matches('/'))]);
+            cmd.args([
+                "--s3",
+                &format!("{}/bench-{stamp}-n{n}", url.trim_end_matches('/')),
+            ]);
         }
         if rss_trace {
             cmd.arg("--rss-trace");

@@ -23,7 +23,9 @@ const URL: &str = "s3://bucket/team/wh";
 
 fn remote_opts(store: &Arc<InMemory>, crash: CrashHook) -> LoadOptions {
     let store: Arc<dyn ObjectStore> = store.clone();
-    let remote = RemoteWarehouse::with_store(URL, store).unwrap().with_crash(crash);
+    let remote = RemoteWarehouse::with_store(URL, store)
+        .unwrap()
+        .with_crash(crash);
     LoadOptions {
         remote: Some(Arc::new(remote)),
         ..opts()
@@ -58,12 +60,19 @@ fn final_versions() -> Vec<Conv> {
 
 /// Every key in the store, relative to the warehouse prefix.
 fn keys(store: &Arc<InMemory>) -> BTreeSet<String> {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let metas: Vec<_> = store.list(None).try_collect().await.unwrap();
         metas
             .into_iter()
-            .map(|m| m.location.as_ref().trim_start_matches("team/wh/").to_owned())
+            .map(|m| {
+                m.location
+                    .as_ref()
+                    .trim_start_matches("team/wh/")
+                    .to_owned()
+            })
             .collect()
     })
 }
@@ -80,7 +89,9 @@ fn head(store: &Arc<InMemory>) -> (u64, Manifest) {
         .trim_end_matches(".json")
         .parse()
         .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let bytes = rt.block_on(async {
         let key = object_store::path::Path::from(format!("team/wh/{last}"));
         store.get(&key).await.unwrap().bytes().await.unwrap()
@@ -153,8 +164,15 @@ fn of_two_writers_from_one_commit_one_commits_and_the_other_leaves_nothing() {
     assert!(orphans(&store).is_empty());
     assert!(after.len() > before.len());
     // A failed run cannot be recorded on top of the refused commit either.
-    let failed = wb.record_failed_run(&RunInfo::new("run4", "livetex"), &RunOutcome::default(), "x");
-    assert!(matches!(failed, Err(LoadError::RemoteDiverged { .. })), "{failed:?}");
+    let failed = wb.record_failed_run(
+        &RunInfo::new("run4", "livetex"),
+        &RunOutcome::default(),
+        "x",
+    );
+    assert!(
+        matches!(failed, Err(LoadError::RemoteDiverged { .. })),
+        "{failed:?}"
+    );
     drop((wa, wb));
     // The loser's next open shows the winner's state.
     drop(open(b.path(), &store));
@@ -192,7 +210,11 @@ fn a_crash_at_every_remote_step_is_repaired_by_the_next_run() {
         // And another copy sees exactly that.
         let other = tempfile::tempdir().unwrap();
         drop(open(other.path(), &store));
-        assert_eq!(content(other.path()), expected(&final_versions()), "{point}");
+        assert_eq!(
+            content(other.path()),
+            expected(&final_versions()),
+            "{point}"
+        );
         assert!(orphans(&store).is_empty(), "{point}");
     }
 }

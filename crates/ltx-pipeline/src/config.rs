@@ -1046,16 +1046,29 @@ mod tests {
             &d,
             "[destination]\nwarehouse = \"s3://analytics/livetex/\"\ncache_dir = \"/var/cache/ltx\"\n",
         );
-        let c = Config::load(Some(&p), true, &Overrides::default()).unwrap().config;
-        assert_eq!(c.destination.remote.as_deref(), Some("s3://analytics/livetex"));
-        assert_eq!(c.destination.warehouse, PathBuf::from("/var/cache/ltx/analytics/livetex"));
+        let c = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap()
+            .config;
+        assert_eq!(
+            c.destination.remote.as_deref(),
+            Some("s3://analytics/livetex")
+        );
+        assert_eq!(
+            c.destination.warehouse,
+            PathBuf::from("/var/cache/ltx/analytics/livetex")
+        );
         assert!(c.load_options().remote.is_some());
         // A local directory stays one.
         let local = Config::defaults().unwrap();
         assert!(local.destination.remote.is_none() && local.load_options().remote.is_none());
         let p = write(&d, "[destination]\nwarehouse = \"s3:///nobucket\"\n");
-        let e = Config::load(Some(&p), true, &Overrides::default()).unwrap_err().to_string();
-        assert!(e.contains("destination.warehouse") && e.contains("names no bucket"), "{e}");
+        let e = Config::load(Some(&p), true, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("destination.warehouse") && e.contains("names no bucket"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1118,7 +1131,15 @@ mod tests {
     fn invalid_accounts_are_refused_naming_the_key() {
         let d = tempfile::tempdir().unwrap();
         let long = "a".repeat(65);
-        for bad in ["Acme", "-acme", "_acme", "ac me", "acme/eu", "é", long.as_str()] {
+        for bad in [
+            "Acme",
+            "-acme",
+            "_acme",
+            "ac me",
+            "acme/eu",
+            "é",
+            long.as_str(),
+        ] {
             let p = write(&d, &format!("[source]\naccount = {bad:?}\n"));
             let e = Config::load(Some(&p), true, &Overrides::default())
                 .unwrap_err()

@@ -157,12 +157,16 @@ impl RemoteWarehouse {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| self.config_error(format!("cannot start an I/O runtime: {e}")))?;
+                        .map_err(|e| {
+                            self.config_error(format!("cannot start an I/O runtime: {e}"))
+                        })?;
                     let store = self.store()?;
                     runtime.block_on(work(store))
                 })
                 .join()
-                .unwrap_or_else(|_| Err(self.config_error("the object storage thread panicked".into())))
+                .unwrap_or_else(|_| {
+                    Err(self.config_error("the object storage thread panicked".into()))
+                })
         })
     }
 
@@ -200,7 +204,11 @@ impl RemoteWarehouse {
             .map(str::to_owned)
     }
 
-    fn remote_err(&self, rel: &str, action: &'static str) -> impl FnOnce(object_store::Error) -> LoadError {
+    fn remote_err(
+        &self,
+        rel: &str,
+        action: &'static str,
+    ) -> impl FnOnce(object_store::Error) -> LoadError {
         let (url, key) = (self.url.clone(), rel.to_owned());
         move |source| LoadError::Remote {
             url,
@@ -254,4 +262,3 @@ fn commit_rel(seq: u64) -> String {
 
 /// `_ltx/head.json`.
 const HEAD_REL: &str = "_ltx/head.json";
-

@@ -67,8 +67,16 @@ pub(super) async fn pull(
     };
     // What an interrupted push of this copy uploaded and no commit lists.
     if let Some(st) = state.as_ref().filter(|s| s.url == remote.url) {
-        let kept = manifest.as_ref().map(|(_, m)| referenced(m)).unwrap_or_default();
-        let orphans: Vec<String> = st.pending.iter().filter(|k| !kept.contains(*k)).cloned().collect();
+        let kept = manifest
+            .as_ref()
+            .map(|(_, m)| referenced(m))
+            .unwrap_or_default();
+        let orphans: Vec<String> = st
+            .pending
+            .iter()
+            .filter(|k| !kept.contains(*k))
+            .cloned()
+            .collect();
         report.orphans_removed = delete_all(remote, &store, orphans).await?;
     }
     match &manifest {
@@ -103,7 +111,10 @@ pub(super) async fn pull(
 pub(super) async fn head(remote: &RemoteWarehouse, store: &Arc<dyn ObjectStore>) -> Result<u64> {
     let mut seq = match store.get(&remote.key(HEAD_REL)).await {
         Ok(r) => {
-            let bytes = r.bytes().await.map_err(remote.remote_err(HEAD_REL, "reading"))?;
+            let bytes = r
+                .bytes()
+                .await
+                .map_err(remote.remote_err(HEAD_REL, "reading"))?;
             serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
                 .and_then(|v| v.get("seq").and_then(serde_json::Value::as_u64))
@@ -237,7 +248,9 @@ async fn download(
         tokio::fs::create_dir_all(dir).await.map_err(io_err(dir))?;
     }
     let part = path.with_extension("part");
-    let mut file = tokio::fs::File::create(&part).await.map_err(io_err(&part))?;
+    let mut file = tokio::fs::File::create(&part)
+        .await
+        .map_err(io_err(&part))?;
     let mut stream = got.into_stream();
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -298,7 +311,11 @@ fn rel_of(layout: &Layout, path: &Path) -> String {
 /// The remote is empty: so is the local copy (it held only commits that never reached it).
 fn wipe(layout: &Layout) -> Result<()> {
     layout::remove_dir_if_exists(&layout.data_dir())?;
-    for dir in [layout.runs_dir(), layout.generations_dir(), layout.raw_dir()] {
+    for dir in [
+        layout.runs_dir(),
+        layout.generations_dir(),
+        layout.raw_dir(),
+    ] {
         layout::remove_dir_if_exists(&dir)?;
     }
     layout::remove_file_if_exists(&layout.manifest())?;

@@ -79,9 +79,14 @@ pub(super) async fn push(
         mode: PutMode::Create,
         ..PutOptions::default()
     };
-    match store.put_opts(&remote.key(&rel), PutPayload::from(bytes), create).await {
+    match store
+        .put_opts(&remote.key(&rel), PutPayload::from(bytes), create)
+        .await
+    {
         Ok(_) => {}
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
+        Err(
+            object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+        ) => {
             // Lost the race: remove what this run uploaded, so nothing of it is left.
             // The state keeps the list: should this fail, the next pull retries it.
             let removed = delete_all(remote, &store, uploads).await;
@@ -111,7 +116,9 @@ pub(super) async fn push(
             report.delta_logs = delta_logs;
             report.deleted = deleted;
         }
-        Err(e) => tracing::warn!(url = %remote.url, seq, error = %e, "committed; follow-up work left for the next run"),
+        Err(e) => {
+            tracing::warn!(url = %remote.url, seq, error = %e, "committed; follow-up work left for the next run")
+        }
     }
     tracing::info!(
         url = %remote.url,
@@ -143,7 +150,10 @@ fn new_objects(layout: &Layout, base: &Manifest, manifest: &Manifest) -> Vec<Str
         let raw = layout.raw_dir().join(run);
         if let Ok(entries) = std::fs::read_dir(&raw) {
             for e in entries.flatten() {
-                out.insert(format!("_ltx/raw/{run}/{}", e.file_name().to_string_lossy()));
+                out.insert(format!(
+                    "_ltx/raw/{run}/{}",
+                    e.file_name().to_string_lossy()
+                ));
             }
         }
     }
@@ -202,13 +212,25 @@ async fn after_commit(
         remote,
         store,
         layout,
-        manifest.tables.keys().map(|t| format!("data/{t}/_delta_log")),
+        manifest
+            .tables
+            .keys()
+            .map(|t| format!("data/{t}/_delta_log")),
     )
     .await?;
     remote.crash.check("remote.after_delta_logs")?;
-    put_bytes(remote, store, HEAD_REL, format!("{{\"seq\": {seq}}}\n").into_bytes()).await?;
+    put_bytes(
+        remote,
+        store,
+        HEAD_REL,
+        format!("{{\"seq\": {seq}}}\n").into_bytes(),
+    )
+    .await?;
     let keep = kept_paths(manifest);
-    let gone: Vec<String> = kept_paths(base).into_iter().filter(|p| !keep.contains(p)).collect();
+    let gone: Vec<String> = kept_paths(base)
+        .into_iter()
+        .filter(|p| !keep.contains(p))
+        .collect();
     let mut deleted = delete_all(remote, store, gone).await?;
     // Snapshots the local copy expired.
     let local: BTreeSet<String> = std::fs::read_dir(layout.generations_dir())
@@ -256,7 +278,9 @@ async fn mirror_dirs(
         let listed = list(remote, store, &dir).await?;
         let (pointer, files): (Vec<_>, Vec<_>) = local
             .iter()
-            .filter(|(rel, size)| rel.ends_with("/_last_checkpoint") || listed.get(rel) != Some(size))
+            .filter(|(rel, size)| {
+                rel.ends_with("/_last_checkpoint") || listed.get(rel) != Some(size)
+            })
             .map(|(rel, _)| rel.clone())
             .partition(|rel| rel.ends_with("/_last_checkpoint"));
         uploaded += (files.len() + pointer.len()) as u64;

@@ -19,7 +19,8 @@ pub(super) fn s3(bucket: &str) -> Result<Arc<dyn ObjectStore>, String> {
     if endpoint.starts_with("http://") {
         builder = builder.with_allow_http(true);
     }
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
         // object_store's default too; said here so that a bucket elsewhere fails with
         // S3's redirect error naming its region rather than a mystery.
         builder = builder.with_region("us-east-1");
