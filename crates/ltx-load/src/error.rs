@@ -242,9 +242,10 @@ pub enum LoadError {
         key: String,
         /// What was being done.
         action: &'static str,
-        /// The underlying error.
+        /// The underlying error (boxed: it is large, and every `Result` of the crate
+        /// carries this enum).
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
     /// A remote warehouse URL or its settings are unusable.
     #[error("remote warehouse {url}: {reason}")]

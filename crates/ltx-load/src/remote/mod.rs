@@ -214,7 +214,7 @@ impl RemoteWarehouse {
             url,
             key,
             action,
-            source,
+            source: Box::new(source),
         }
     }
 

@@ -190,10 +190,10 @@ async fn upload(
         url: remote.url.clone(),
         key: rel.to_owned(),
         action: "uploading",
-        source: object_store::Error::Generic {
+        source: Box::new(object_store::Error::Generic {
             store: "S3",
             source: Box::new(e),
-        },
+        }),
     })?;
     Ok(bytes)
 }
