@@ -45,7 +45,10 @@ fn two_accounts_with_overlapping_ids_sync_into_one_warehouse_each_equal_to_its_t
     // Every simulator numbers conversations from the same first id: the ids collide.
     let ids = |sim: &Sim| sim.truth().keys().copied().collect::<BTreeSet<i64>>();
     let overlap = ids(&acme).intersection(&ids(&globex)).count();
-    assert!(overlap >= 100, "the two accounts share only {overlap} conversation ids");
+    assert!(
+        overlap >= 100,
+        "the two accounts share only {overlap} conversation ids"
+    );
 
     // One by the flag, one by the environment.
     ok(sync(&s, &acme, &wh, &["--account", "acme"], &[]));
@@ -55,7 +58,10 @@ fn two_accounts_with_overlapping_ids_sync_into_one_warehouse_each_equal_to_its_t
     assert_account_matches_truth(&acme, &wh, Some("acme"));
     assert_account_matches_truth(&globex, &wh, Some("globex"));
     let both = cursors(&wh);
-    assert_eq!(both["acme/e2e"], after_acme["acme/e2e"], "globex moved acme's cursor");
+    assert_eq!(
+        both["acme/e2e"], after_acme["acme/e2e"],
+        "globex moved acme's cursor"
+    );
     assert!(both["globex/e2e"].is_string());
 
     // Updates on both sides (new conversations, new versions of overlapping ids), then an
@@ -64,8 +70,14 @@ fn two_accounts_with_overlapping_ids_sync_into_one_warehouse_each_equal_to_its_t
     globex.advance_hours(6);
     ok(sync(&s, &acme, &wh, &["--account", "acme"], &[]));
     let moved = cursors(&wh);
-    assert_ne!(moved["acme/e2e"], both["acme/e2e"], "acme's cursor did not move");
-    assert_eq!(moved["globex/e2e"], both["globex/e2e"], "acme moved globex's cursor");
+    assert_ne!(
+        moved["acme/e2e"], both["acme/e2e"],
+        "acme's cursor did not move"
+    );
+    assert_eq!(
+        moved["globex/e2e"], both["globex/e2e"],
+        "acme moved globex's cursor"
+    );
     ok(sync(&s, &globex, &wh, &["--account", "globex"], &[]));
     assert_account_matches_truth(&acme, &wh, Some("acme"));
     assert_account_matches_truth(&globex, &wh, Some("globex"));
@@ -77,7 +89,13 @@ fn two_accounts_with_overlapping_ids_sync_into_one_warehouse_each_equal_to_its_t
             &format!("SELECT count(*) * 1000003 + count(DISTINCT account) FROM {table}"),
         )
     };
-    let tables = ["conversations", "chats", "chat_messages", "employees", "sites"];
+    let tables = [
+        "conversations",
+        "chats",
+        "chat_messages",
+        "employees",
+        "sites",
+    ];
     let before: Vec<i64> = tables.iter().map(|t| rows(t)).collect();
     let again = ok(sync(&s, &acme, &wh, &["--account", "acme"], &[]));
     assert!(text(&again).contains("0 new"), "{}", text(&again));
@@ -137,7 +155,10 @@ fn import_with_account_keeps_colliding_ids_apart_and_bad_accounts_exit_2() {
     // The same file under two accounts: twice the rows, each id once per account.
     assert_eq!(count(&wh, "SELECT count(*) FROM conversations"), 80);
     assert_eq!(
-        count(&wh, "SELECT count(DISTINCT conversation_id) FROM conversations"),
+        count(
+            &wh,
+            "SELECT count(DISTINCT conversation_id) FROM conversations"
+        ),
         40
     );
     assert_eq!(

@@ -80,7 +80,14 @@ fn twenty_years_of_history_import_and_sync_under_ulimit_256() {
         ltx_limited(
             s.path(),
             // The account of the sync below (its pipeline's name): the same conversations.
-            &["import", "--account", "e2e", "--warehouse", w, input.to_str().unwrap()],
+            &[
+                "import",
+                "--account",
+                "e2e",
+                "--warehouse",
+                w,
+                input.to_str().unwrap(),
+            ],
             &[],
         )
     };

@@ -317,7 +317,14 @@ mod tests {
         for ok in ["acme/2026-03", "a_b-1/all"] {
             assert!(validate_partition(ok).is_ok(), "{ok}");
         }
-        for bad in ["2026-03", "Acme/2026-03", "acme/..", "acme/a/b", "/2026-03", "acme/"] {
+        for bad in [
+            "2026-03",
+            "Acme/2026-03",
+            "acme/..",
+            "acme/a/b",
+            "/2026-03",
+            "acme/",
+        ] {
             assert!(validate_partition(bad).is_err(), "{bad}");
         }
     }

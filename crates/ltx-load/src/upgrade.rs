@@ -248,14 +248,15 @@ mod tests {
         let wh = Warehouse::open(dir.path(), options()).unwrap();
         let m = wh.state().unwrap();
         assert_eq!(m.format_version, FORMAT_VERSION);
-        assert!(m
-            .all_live()
-            .all(|f| f.partition.starts_with("livetex/")
-                && f.path.contains("/livetex/")
-                && f.rows > 0));
+        assert!(m.all_live().all(|f| f.partition.starts_with("livetex/")
+            && f.path.contains("/livetex/")
+            && f.rows > 0));
         assert_eq!(wh.cursor("livetex", "livetex").unwrap(), Some(cursor));
         assert_eq!(
-            query(&wh, "SELECT account, count(*) FROM conversations GROUP BY ALL"),
+            query(
+                &wh,
+                "SELECT account, count(*) FROM conversations GROUP BY ALL"
+            ),
             [("livetex".to_owned(), 60)]
         );
         // The next sync of that account merges with the upgraded rows: nothing doubles.
@@ -266,7 +267,11 @@ mod tests {
         let report = run.commit(RunOutcome::default()).unwrap();
         assert_eq!(report.conversations_new, 0);
         assert_eq!(
-            query(&wh, "SELECT account, count(*) FROM chats GROUP BY ALL ORDER BY 1").len(),
+            query(
+                &wh,
+                "SELECT account, count(*) FROM chats GROUP BY ALL ORDER BY 1"
+            )
+            .len(),
             1
         );
         // And another account's rows sit next to them.
@@ -274,9 +279,15 @@ mod tests {
         info.account = "other".into();
         let mut run = wh.begin_run(info).unwrap();
         run.write_all(batches("other", 60)).unwrap();
-        assert_eq!(run.commit(RunOutcome::default()).unwrap().conversations_new, 60);
         assert_eq!(
-            query(&wh, "SELECT account, count(*) FROM conversations GROUP BY ALL ORDER BY 1"),
+            run.commit(RunOutcome::default()).unwrap().conversations_new,
+            60
+        );
+        assert_eq!(
+            query(
+                &wh,
+                "SELECT account, count(*) FROM conversations GROUP BY ALL ORDER BY 1"
+            ),
             [("livetex".to_owned(), 60), ("other".to_owned(), 60)]
         );
     }

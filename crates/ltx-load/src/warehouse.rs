@@ -29,8 +29,8 @@ use crate::reference::ReferenceBatches;
 use crate::runs::RunRecord;
 use crate::staging::Staging;
 use crate::status::{self, WarehouseStatus};
-use crate::upgrade;
 use crate::types::{CommitReport, CompactReport, LoadOptions, RunInfo, RunOutcome};
+use crate::upgrade;
 
 struct State {
     manifest: Manifest,

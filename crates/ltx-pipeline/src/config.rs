@@ -1050,7 +1050,15 @@ mod tests {
     fn invalid_accounts_are_refused_naming_the_key() {
         let d = tempfile::tempdir().unwrap();
         let long = "a".repeat(65);
-        for bad in ["Acme", "-acme", "_acme", "ac me", "acme/eu", "é", long.as_str()] {
+        for bad in [
+            "Acme",
+            "-acme",
+            "_acme",
+            "ac me",
+            "acme/eu",
+            "é",
+            long.as_str(),
+        ] {
             let p = write(&d, &format!("[source]\naccount = {bad:?}\n"));
             let e = Config::load(Some(&p), true, &Overrides::default())
                 .unwrap_err()

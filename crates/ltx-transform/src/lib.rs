@@ -33,7 +33,8 @@ mod unknown;
 
 pub use pool::{Record, TransformPool};
 pub use reference::{
-    reference_batches, reference_partition, ReferenceLineage, SlaClock, SlaMetric, SlaTarget, REFERENCE_PARTITION,
+    reference_batches, reference_partition, ReferenceLineage, SlaClock, SlaMetric, SlaTarget,
+    REFERENCE_PARTITION,
 };
 pub use schema::ColumnRole;
 pub use transformer::Transformer;

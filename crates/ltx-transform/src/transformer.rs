@@ -316,12 +316,9 @@ impl Transformer {
             self.close_least_recent();
         }
         self.pushes += 1;
-        let p = self
-            .partitions
-            .entry(key)
-            .or_insert_with(|| {
-                PartitionBuilders::new(format!("{}/{}", self.config.account, month_of(placed)))
-            });
+        let p = self.partitions.entry(key).or_insert_with(|| {
+            PartitionBuilders::new(format!("{}/{}", self.config.account, month_of(placed)))
+        });
         p.last_used = self.pushes;
         let ctx = Ctx {
             conversation_id: c.id,
