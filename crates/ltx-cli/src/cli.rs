@@ -80,7 +80,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Load conversations from files (API pages, JSON arrays, JSONL; plain, .gz or .zst).
     #[command(
-        after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex"
+        after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex\n  ltx import acme-export.jsonl --account acme --warehouse /data/holding"
     )]
     Import(ImportArgs),
     /// Merge small Parquet files of each partition into larger ones.

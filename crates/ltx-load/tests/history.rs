@@ -96,7 +96,7 @@ fn replaced_versions_are_kept_with_their_intervals_and_lineage() {
     assert!(
         files[0]
             .path
-            .starts_with("data/_conversations_superseded/2026-03/run2-"),
+            .starts_with("data/_conversations_superseded/default/2026-03/run2-"),
         "{files:?}"
     );
     // The kept rows are exactly the v1 rows of 2 and 3, lineage included (the test data
