@@ -33,12 +33,12 @@ fn batches_are_split_at_batch_rows_and_partitioned_by_month() {
         .all(|b| b.batch.num_rows() <= 2 && b.batch.num_rows() > 0));
     let conv_jan: usize = all
         .iter()
-        .filter(|b| b.table == Table::Conversations && b.partition == "2026-01")
+        .filter(|b| b.table == Table::Conversations && b.partition == "default/2026-01")
         .map(|b| b.batch.num_rows())
         .sum();
     let conv_feb: usize = all
         .iter()
-        .filter(|b| b.table == Table::Conversations && b.partition == "2026-02")
+        .filter(|b| b.table == Table::Conversations && b.partition == "default/2026-02")
         .map(|b| b.batch.num_rows())
         .sum();
     assert_eq!((conv_jan, conv_feb), (3, 2));
@@ -156,7 +156,10 @@ fn months_beyond_the_open_partition_limit_lose_no_row() {
         let created = tss(&b.batch, "created_at");
         for (id, at) in ints(&b.batch, "conversation_id").into_iter().zip(created) {
             let at = DateTime::from_timestamp_micros(at.unwrap()).unwrap();
-            assert_eq!(b.partition, crate::transformer::month_of(at));
+            assert_eq!(
+                b.partition,
+                format!("default/{}", crate::transformer::month_of(at))
+            );
             ids.push(id.unwrap());
         }
     }

@@ -40,6 +40,6 @@ fn bad_records_become_rejected_rows_and_the_run_continues() {
     assert!(batches
         .iter()
         .filter(|b| b.table == Table::Rejected)
-        .all(|b| b.partition == "2026-04"));
+        .all(|b| b.partition == "default/2026-04"));
     assert_eq!(table(&batches, Table::Conversations).num_rows(), 1);
 }

@@ -63,7 +63,7 @@ fn example_conversation_fills_every_table() {
         assert_eq!(table(&batches, t).num_rows(), n, "{}", t.name());
         assert_eq!(stats.rows_of(t), n as u64, "{}", t.name());
     }
-    assert!(batches.iter().all(|b| b.partition == "2026-03"));
+    assert!(batches.iter().all(|b| b.partition == "default/2026-03"));
     assert_eq!(stats.conversations, 1);
 
     let conv = table(&batches, Table::Conversations);

@@ -56,7 +56,7 @@ fn moscow_wall_clock_across_2014_10_26() {
     }
     let parts: std::collections::BTreeSet<&str> =
         batches.iter().map(|b| b.partition.as_str()).collect();
-    assert_eq!(parts.into_iter().collect::<Vec<_>>(), ["2014-10"]);
+    assert_eq!(parts.into_iter().collect::<Vec<_>>(), ["default/2014-10"]);
 }
 
 #[test]
