@@ -587,7 +587,8 @@ fn parquet_files_have_utc_timestamps_and_utf8_strings() {
     let m = wh.state().unwrap();
     let f = &m.files("conversations")[0];
     assert!(
-        f.path.starts_with("data/conversations/default/2026-03/run1-"),
+        f.path
+            .starts_with("data/conversations/default/2026-03/run1-"),
         "{}",
         f.path
     );
