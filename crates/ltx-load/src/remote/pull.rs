@@ -1,7 +1,6 @@
 //! Bringing the local copy to the remote's last commit.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
@@ -85,7 +84,8 @@ pub(super) async fn pull(
             let (n, b) = download_missing(remote, &store, layout, m).await?;
             report.downloaded = n;
             report.bytes = b;
-            remove_unlisted(layout, m)?;
+            // Data files and run records no commit lists are removed by the open that
+            // follows (`recovery`), as after any interrupted run.
             let path = layout.manifest();
             layout::write_atomic(&path, &layout.manifest_tmp(), bytes, || Ok(()))?;
             // The catalog may show a local commit that never reached the bucket at the
@@ -262,50 +262,6 @@ async fn download(
     drop(file);
     layout::rename(&part, &path)?;
     Ok(bytes)
-}
-
-/// Removes data files and run records the remote commit does not keep (a local commit
-/// that never reached the bucket); Delta logs were mirrored already.
-fn remove_unlisted(layout: &Layout, m: &Manifest) -> Result<()> {
-    let runs: BTreeSet<String> = m.runs.iter().map(|r| format!("{r}.json")).collect();
-    if let Ok(entries) = std::fs::read_dir(layout.runs_dir()) {
-        for e in entries.flatten() {
-            if !runs.contains(e.file_name().to_string_lossy().as_ref()) {
-                layout::remove_file_if_exists(&e.path())?;
-            }
-        }
-    }
-    let keep = kept_paths(m);
-    let data = layout.data_dir();
-    let mut stack = vec![data];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                if e.file_name() != "_delta_log" {
-                    stack.push(path);
-                }
-                continue;
-            }
-            let rel = rel_of(layout, &path);
-            if !keep.contains(&rel) {
-                layout::remove_file_if_exists(&path)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn rel_of(layout: &Layout, path: &Path) -> String {
-    path.strip_prefix(layout.root())
-        .unwrap_or(path)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// The remote is empty: so is the local copy (it held only commits that never reached it).
