@@ -29,7 +29,9 @@ use arrow::datatypes::SchemaRef;
 use ltx_transform::{Table, TableKind};
 use parquet::arrow::ArrowWriter;
 
+use crate::columns::conversation_column;
 use crate::crash::CrashHook;
+use crate::deletes::DELETED_VERSIONS;
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::fnv::fnv64;
 use crate::history;
@@ -215,8 +217,13 @@ fn parquet_source(layout: &Layout, views: &Views<'_>, table: Table) -> Result<St
     stored_source(layout, views, table.name(), table)
 }
 
-/// The `read_parquet(...)` expression over the live files of the stored table
-/// `stored_table`, whose files have `table`'s schema (its empty file when there is none).
+/// The `SELECT` over the live rows of the stored table `stored_table`, whose files have
+/// `table`'s schema (its empty file when there is none).
+///
+/// Files with deleted rows (merge-on-read, see `deletes`) are read apart and anti-joined
+/// with the delete records by `(account, conversation, version)`; the other files are read
+/// as they are, so a warehouse without pending deletes has the plain `read_parquet` views
+/// it always had, and one with some pays the anti-join on the marked files only.
 fn stored_source(
     layout: &Layout,
     views: &Views<'_>,
@@ -224,26 +231,90 @@ fn stored_source(
     table: Table,
 ) -> Result<String> {
     let files = views.files(stored_table);
-    let paths: Vec<String> = if files.is_empty() {
-        vec![path_lit(&empty_file(layout, table)?)]
-    } else {
-        files
-            .iter()
-            .map(|f| path_lit(&layout.abs(&f.path)))
-            .collect()
+    let records = views.files(DELETED_VERSIONS);
+    let (dirty, clean): (Vec<&FileEntry>, Vec<&FileEntry>) = match conversation_column(table) {
+        Some(_) if !records.is_empty() => files.iter().partition(|f| f.deleted.is_some()),
+        _ => (Vec::new(), files.iter().collect()),
     };
     // `_quality_issues` gained columns (`path`, `field`, `expected_type`, `received_type`)
     // after warehouses were written without them: its files are matched by column name,
     // older ones reading as NULL there. Only there: by name, DuckDB reads every file's
     // footer to bind the view, a cost the large tables need not pay.
-    let by_name = if table == Table::QualityIssues {
-        ", union_by_name = true"
-    } else {
-        ""
+    let by_name = table == Table::QualityIssues;
+    let read = |files: &[&FileEntry]| -> String {
+        let paths: Vec<String> = files
+            .iter()
+            .map(|f| path_lit(&layout.abs(&f.path)))
+            .collect();
+        let opt = if by_name { ", union_by_name = true" } else { "" };
+        format!(
+            "read_parquet([{}], hive_partitioning = false{opt})",
+            paths.join(", ")
+        )
     };
+    if dirty.is_empty() {
+        if clean.is_empty() {
+            let empty = path_lit(&empty_file(layout, table)?);
+            return Ok(format!(
+                "SELECT * FROM read_parquet([{empty}], hive_partitioning = false)"
+            ));
+        }
+        return Ok(format!("SELECT * FROM {}", read(&clean)));
+    }
+    let marked = format!(
+        "SELECT t.* FROM {} AS t WHERE NOT EXISTS ({})",
+        read(&dirty),
+        record_match(layout, records, table, "t")
+    );
+    if clean.is_empty() {
+        return Ok(marked);
+    }
+    let union = if by_name { "UNION ALL BY NAME" } else { "UNION ALL" };
+    Ok(format!("SELECT * FROM {} {union} {marked}", read(&clean)))
+}
+
+/// `SELECT 1 FROM <delete records> WHERE` they name the row `alias` of `table`: same
+/// account, conversation and version.
+fn record_match(layout: &Layout, records: &[FileEntry], table: Table, alias: &str) -> String {
+    let col = conversation_column(table).unwrap_or("conversation_id");
+    let paths: Vec<String> = records
+        .iter()
+        .map(|f| path_lit(&layout.abs(&f.path)))
+        .collect();
+    format!(
+        "SELECT 1 FROM read_parquet([{}], hive_partitioning = false) AS d \
+         WHERE d.account = {alias}.account AND d.conversation_id = {alias}.{} \
+         AND d._source_updated_at = {alias}._source_updated_at",
+        paths.join(", "),
+        ident(col)
+    )
+}
+
+/// The superseded conversation versions: the stored ones, and the `conversations` rows
+/// marked deleted whose record keeps them for history (until a compaction moves them to
+/// the stored ones).
+fn superseded_source(layout: &Layout, views: &Views<'_>) -> Result<String> {
+    let stored = stored_source(
+        layout,
+        views,
+        history::SUPERSEDED_CONVERSATIONS,
+        Table::Conversations,
+    )?;
+    let records = views.files(DELETED_VERSIONS);
+    let dirty: Vec<String> = views
+        .files(Table::Conversations.name())
+        .iter()
+        .filter(|f| f.deleted.is_some())
+        .map(|f| path_lit(&layout.abs(&f.path)))
+        .collect();
+    if dirty.is_empty() || records.is_empty() {
+        return Ok(stored);
+    }
     Ok(format!(
-        "SELECT * FROM read_parquet([{}], hive_partitioning = false{by_name})",
-        paths.join(", ")
+        "{stored} UNION ALL SELECT t.* FROM read_parquet([{}], hive_partitioning = false) AS t \
+         WHERE EXISTS ({} AND d.keep_history)",
+        dirty.join(", "),
+        record_match(layout, records, Table::Conversations, "t")
     ))
 }
 
@@ -306,8 +377,7 @@ pub(crate) fn view_statements(layout: &Layout, views: &Views<'_>) -> Result<Vec<
             ));
         }
         if table == Table::Conversations {
-            let superseded =
-                stored_source(layout, views, history::SUPERSEDED_CONVERSATIONS, table)?;
+            let superseded = superseded_source(layout, views)?;
             out.push((
                 history::CONVERSATIONS_HISTORY.to_string(),
                 format!(

@@ -17,7 +17,7 @@
 //! same input afterwards is a no-op because versions are compared, so "re-run after a crash"
 //! always converges to the state of an uninterrupted run.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -28,7 +28,8 @@ use crate::clock::{now_micros, truncate_micros};
 use crate::columns::conversation_column;
 use crate::crash::CrashHook;
 use crate::error::{io_err, Result};
-use crate::history::SUPERSEDED_CONVERSATIONS;
+use crate::deletes::{self, Superseded, DELETED_VERSIONS};
+use crate::deletion::DeletedRows;
 use crate::layout::{self, Layout};
 use crate::manifest::{pipeline_key, FileEntry, Manifest};
 use crate::merge::{self, FileStats, StagedFilter};
@@ -86,7 +87,7 @@ pub(crate) fn commit_run(
     let convs = &staging.convs;
     let plan = MergePlan::decide(layout, crash, manifest, convs, info)?;
     keep_winners(&mut txn, &mut changes, staged, convs, &plan, props, crash)?;
-    let history_rows = rewrite_replaced(
+    let history_rows = mark_replaced(
         &mut txn,
         &mut changes,
         layout,
@@ -94,6 +95,7 @@ pub(crate) fn commit_run(
         &plan,
         props,
         crash,
+        info,
         history,
     )?;
 
@@ -142,8 +144,9 @@ struct MergePlan {
     dropped: Vec<i64>,
     /// Incoming ids that replace an older stored version, sorted.
     replaced: Vec<i64>,
-    /// Partitions holding the replaced versions (only their files can hold old rows).
-    old_partitions: BTreeSet<String>,
+    /// Partitions holding the replaced versions (only their files can hold old rows), with
+    /// the versions replaced there (ascending ids).
+    old_partitions: BTreeMap<String, Vec<Superseded>>,
 }
 
 /// Conversations of a run, by what the merge made of them.
@@ -182,7 +185,7 @@ impl MergePlan {
         let mut plan = MergePlan {
             dropped: Vec::new(),
             replaced: Vec::new(),
-            old_partitions: BTreeSet::new(),
+            old_partitions: BTreeMap::new(),
         };
         for (i, (id, ts)) in convs.iter().enumerate() {
             if let Some((stored, part)) = existing.get(i) {
@@ -190,7 +193,13 @@ impl MergePlan {
                     plan.dropped.push(id);
                 } else {
                     plan.replaced.push(id);
-                    plan.old_partitions.insert(part.to_string());
+                    plan.old_partitions
+                        .entry(part.to_string())
+                        .or_default()
+                        .push(Superseded {
+                            conversation_id: id,
+                            version: stored,
+                        });
                 }
             }
         }
@@ -282,12 +291,15 @@ fn keep_winners(
     Ok(())
 }
 
-/// Copy-on-write of the live files holding rows of replaced conversations: each is
-/// rewritten without those rows and retired. With `history`, the replaced `conversations`
-/// rows go to a new file of [`SUPERSEDED_CONVERSATIONS`] (same partition) in the same
-/// pass; returns how many.
+/// Merge-on-read of the replaced conversations: no file is rewritten. Every live file of
+/// the account's partitions holding rows of a replaced conversation gets those rows marked
+/// deleted (its [`DeletedRows`] grows, see `deletion`), and one delete record per replaced
+/// version goes to a new file of [`DELETED_VERSIONS`] per partition (see `deletes`), which
+/// the views anti-join. With `history`, the marked `conversations` rows are what
+/// `conversations_history` shows as superseded (compaction moves them to
+/// [`crate::history::SUPERSEDED_CONVERSATIONS`]). Returns how many of those rows there are.
 #[allow(clippy::too_many_arguments)] // one call site; the pieces of one commit
-fn rewrite_replaced(
+fn mark_replaced(
     txn: &mut Txn,
     changes: &mut Changes,
     layout: &Layout,
@@ -295,6 +307,7 @@ fn rewrite_replaced(
     plan: &MergePlan,
     props: &WriterProperties,
     crash: &CrashHook,
+    info: &RunInfo,
     history: bool,
 ) -> Result<u64> {
     let replaced = &plan.replaced;
@@ -307,52 +320,49 @@ fn rewrite_replaced(
             continue;
         };
         for f in manifest.files(table.name()) {
-            if !plan.old_partitions.contains(&f.partition) || !f.may_contain_any(replaced) {
+            if !plan.old_partitions.contains_key(&f.partition) || !f.may_contain_any(replaced) {
                 continue;
             }
             let src = layout.abs(&f.path);
-            if !merge::file_has_any(&src, col, table, replaced)? {
+            let positions = deletes::positions_of(&src, col, table, replaced)?;
+            if positions.is_empty() {
                 continue;
             }
-            let (tmp, name) = txn.new_file();
-            let mut keep =
-                |b: &arrow::array::RecordBatch| merge::mask_without(b, col, table, replaced);
-            let stats = if history && table == Table::Conversations {
-                let (old_tmp, old_name) = txn.new_file();
-                let (stats, old) = merge::split(&src, &tmp, &old_tmp, props, table, &mut keep)?;
-                if let Some(old) = old {
-                    history_rows += old.rows;
-                    txn.add(
-                        SUPERSEDED_CONVERSATIONS,
-                        &f.partition,
-                        old_tmp,
-                        &old_name,
-                        old,
-                    );
-                }
-                stats
-            } else {
-                merge::rewrite(
-                    std::slice::from_ref(&src),
-                    &tmp,
-                    props,
-                    table,
-                    Some(&mut keep),
-                )?
-            };
-            let kept = stats.map_or(0, |s| s.rows);
+            let before = f.deleted.as_ref().map_or(0, |d| d.rows);
+            let marked = DeletedRows::union(f.deleted.as_ref(), &positions)
+                .map_err(|e| dv_err(&f.path, e))?;
+            let Some(marked) = marked else { continue };
+            let newly = marked.rows - before;
+            if newly == 0 {
+                continue;
+            }
             changes
                 .entry(table.name().to_string())
                 .or_default()
-                .rows_removed += f.rows - kept;
-            if let Some(stats) = stats {
-                txn.add(table.name(), &f.partition, tmp, &name, stats);
+                .rows_removed += newly;
+            if history && table == Table::Conversations {
+                history_rows += newly;
             }
-            txn.retire(f);
-            crash.check("merge.after_rewrite_file")?;
+            txn.mark(&f.path, marked);
         }
     }
+    for (partition, versions) in &plan.old_partitions {
+        let (tmp, name) = txn.new_file();
+        let stats =
+            deletes::write_records(&tmp, props, &info.account, versions, history, &info.run_id)?;
+        txn.add(DELETED_VERSIONS, partition, tmp, &name, stats);
+    }
+    crash.check("merge.after_mark_deleted")?;
     Ok(history_rows)
+}
+
+/// A deletion vector of the manifest that cannot be read.
+fn dv_err(path: &str, e: crate::deletion::DvError) -> crate::error::LoadError {
+    crate::error::LoadError::SchemaMismatch {
+        table: path.to_owned(),
+        partition: String::new(),
+        message: e.to_string(),
+    }
 }
 
 /// Step 2 for the data files: renamed into `data/`, still unreferenced.

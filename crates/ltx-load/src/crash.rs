@@ -23,7 +23,7 @@ pub const CRASH_POINTS: &[&str] = &[
     "staging.after_file",
     "merge.after_lookup",
     "merge.after_dedupe_file",
-    "merge.after_rewrite_file",
+    "merge.after_mark_deleted",
     "reference.after_write",
     // commit: publish (files renamed into data/, still unreferenced)
     "commit.before_rename",
@@ -52,6 +52,7 @@ pub const CRASH_POINTS: &[&str] = &[
     "failed_run.after_manifest_rename",
     // compaction
     "compact.after_file",
+    "compact.after_fold_file",
     "compact.after_renames",
     "compact.after_manifest_rename",
 ];

@@ -119,6 +119,8 @@ pub mod commit;
 pub mod compact;
 pub mod crash;
 pub mod delta;
+pub mod deletes;
+pub mod deletion;
 mod encoder;
 mod encoding;
 pub mod error;

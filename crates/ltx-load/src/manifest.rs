@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::crash::CrashHook;
+use crate::deletion::DeletedRows;
 use crate::error::{io_err, LoadError, Result};
 use crate::layout::{self, Layout};
 
@@ -86,6 +87,11 @@ pub struct FileEntry {
     /// rewrites the table only when its content differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+    /// Rows of the file that no longer count: rows of conversation versions a newer one
+    /// superseded, marked by a run instead of rewriting the file (merge-on-read), until a
+    /// compaction folds them (see `deletion`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<DeletedRows>,
 }
 
 impl FileEntry {
@@ -304,6 +310,7 @@ mod tests {
             max_conversation_id: Some(max),
             written_by: "r".into(),
             content_hash: None,
+            deleted: None,
         }
     }
 

@@ -142,32 +142,6 @@ pub(crate) fn rewrite(
     sink.finish()
 }
 
-/// Streams the batches of `src` into two new files, fsynced: the rows `keep` keeps into
-/// `kept`, the others into `removed`. Returns each file's stats, `None` for a file no row
-/// went to (it is not created).
-pub(crate) fn split(
-    src: &Path,
-    kept: &Path,
-    removed: &Path,
-    props: &WriterProperties,
-    table: Table,
-    keep: &mut Keep<'_>,
-) -> Result<(Option<FileStats>, Option<FileStats>)> {
-    let mut kept_sink = Sink::new(kept, props, table);
-    let mut removed_sink = Sink::new(removed, props, table);
-    for batch in open_reader(src, None)? {
-        let batch = batch.map_err(arrow_err(table.name()))?;
-        let mask = keep(&batch)?;
-        let not_mask = arrow::compute::not(&mask).map_err(arrow_err(table.name()))?;
-        for (mask, sink) in [(&mask, &mut kept_sink), (&not_mask, &mut removed_sink)] {
-            let part = arrow::compute::filter_record_batch(&batch, mask)
-                .map_err(arrow_err(table.name()))?;
-            sink.write(&part)?;
-        }
-    }
-    Ok((kept_sink.finish()?, removed_sink.finish()?))
-}
-
 /// The stored versions of a run's conversations, by position in [`RunConversations`].
 #[derive(Debug, Default)]
 pub(crate) struct Existing {
@@ -233,31 +207,6 @@ pub(crate) fn lookup_existing(
         }
     }
     Ok(out)
-}
-
-/// True when any row of the file at `path` has a conversation id in `ids` (sorted).
-pub(crate) fn file_has_any(path: &Path, col: &str, table: Table, ids: &[i64]) -> Result<bool> {
-    for batch in open_reader(path, Some(&[col]))? {
-        let batch = batch.map_err(arrow_err(table.name()))?;
-        let c = i64_column(&batch, col, table.name())?;
-        if c.iter().flatten().any(|id| ids.binary_search(&id).is_ok()) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Mask keeping rows whose conversation is not in `ids` (sorted).
-pub(crate) fn mask_without(
-    batch: &RecordBatch,
-    col: &str,
-    table: Table,
-    ids: &[i64],
-) -> Result<BooleanArray> {
-    let c = i64_column(batch, col, table.name())?;
-    Ok(c.iter()
-        .map(|id| Some(id.is_none_or(|id| ids.binary_search(&id).is_err())))
-        .collect())
 }
 
 /// Decides which staged rows survive: the newest version of each conversation in the run,
@@ -374,4 +323,98 @@ fn dedupe_keys(batch: &RecordBatch, table: Table, conv_col: &str) -> Result<arro
     converter
         .convert_columns(&cols)
         .map_err(arrow_err(table.name()))
+}
+
+/// A live file to fold: its path and its deleted rows (sorted positions).
+pub(crate) struct FoldSource {
+    pub path: PathBuf,
+    pub deleted: Vec<u64>,
+}
+
+/// What [`fold`] wrote: the kept rows' file and the superseded rows' file.
+pub(crate) struct Folded {
+    pub kept: Option<FileStats>,
+    pub superseded: Option<FileStats>,
+}
+
+/// Streams `srcs` (same schema) into `kept` without their deleted rows. With `superseded`,
+/// the deleted rows whose (conversation, version) is not in `not_kept` go there instead of
+/// being dropped (the `conversations` rows that `conversations_history` shows). Both files
+/// are fsynced; one no row reaches is not created.
+pub(crate) fn fold(
+    srcs: &[FoldSource],
+    kept: &Path,
+    superseded: Option<&Path>,
+    not_kept: &HashSet<(i64, i64)>,
+    props: &WriterProperties,
+    table: Table,
+) -> Result<Folded> {
+    let mut kept_sink = Sink::new(kept, props, table);
+    let mut old_sink = superseded.map(|p| Sink::new(p, props, table));
+    let mut schema: Option<SchemaRef> = None;
+    for src in srcs {
+        let reader = open_reader(&src.path, None)?;
+        let file_schema = reader.schema();
+        match &schema {
+            None => schema = Some(file_schema.clone()),
+            Some(s) if s.fields() != file_schema.fields() => {
+                return Err(LoadError::SchemaMismatch {
+                    table: table.name().to_string(),
+                    partition: src.path.display().to_string(),
+                    message: "files to merge have different schemas".to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+        let mut offset = 0u64;
+        let mut next = 0usize; // index into src.deleted of the first position >= offset
+        for batch in reader {
+            let batch = batch.map_err(arrow_err(table.name()))?;
+            let n = batch.num_rows() as u64;
+            if src.deleted.get(next).is_none_or(|p| *p >= offset + n) {
+                offset += n;
+                kept_sink.write(&batch)?;
+                continue;
+            }
+            let mut keep = vec![true; batch.num_rows()];
+            while let Some(&p) = src.deleted.get(next) {
+                if p >= offset + n {
+                    break;
+                }
+                if p >= offset {
+                    keep[(p - offset) as usize] = false;
+                }
+                next += 1;
+            }
+            offset += n;
+            let keep = BooleanArray::from(keep);
+            let part = arrow::compute::filter_record_batch(&batch, &keep)
+                .map_err(arrow_err(table.name()))?;
+            kept_sink.write(&part)?;
+            if let Some(sink) = old_sink.as_mut() {
+                let not = arrow::compute::not(&keep).map_err(arrow_err(table.name()))?;
+                let old = arrow::compute::filter_record_batch(&batch, &not)
+                    .map_err(arrow_err(table.name()))?;
+                let moved = if not_kept.is_empty() {
+                    old
+                } else {
+                    let col = conversation_column(table).unwrap_or("conversation_id");
+                    let ids = i64_column(&old, col, table.name())?;
+                    let ts = ts_column(&old, VERSION_COLUMN, table.name())?;
+                    let mask: BooleanArray = (0..old.num_rows())
+                        .map(|i| Some(!not_kept.contains(&(ids.value(i), ts.value(i)))))
+                        .collect();
+                    arrow::compute::filter_record_batch(&old, &mask)
+                        .map_err(arrow_err(table.name()))?
+                };
+                sink.write(&moved)?;
+            }
+        }
+    }
+    let kept = kept_sink.finish()?;
+    let superseded = match old_sink {
+        Some(s) => s.finish()?,
+        None => None,
+    };
+    Ok(Folded { kept, superseded })
 }

@@ -256,6 +256,8 @@ pub(crate) struct Staging {
     wrote_any: bool,
     /// Staging files open at once at most ([`crate::LoadOptions::max_open_staging_files`]).
     max_open: usize,
+    /// A staging file this large is finished ([`crate::LoadOptions::target_file_bytes`]).
+    max_file_bytes: u64,
     /// Finishes the files let go of to stay within `max_open`.
     closer: Closer<StagedFile>,
 }
@@ -266,6 +268,7 @@ impl Staging {
         props: WriterProperties,
         memory_budget: usize,
         max_open: usize,
+        max_file_bytes: u64,
         crash: CrashHook,
     ) -> Self {
         let group_rows = props.max_row_group_row_count().unwrap_or(1 << 20).max(1);
@@ -284,6 +287,7 @@ impl Staging {
             wrote_any: false,
             // At least the file being written.
             max_open: max_open.max(1),
+            max_file_bytes: max_file_bytes.max(1),
             closer: Closer::new(),
         }
     }
@@ -307,6 +311,7 @@ impl Staging {
         };
         self.tick += 1;
         let key: Key = (name, partition);
+        self.limit_file_size(&key)?;
         if !self.writers.contains_key(&key) {
             self.limit_open_files()?;
         }
@@ -361,6 +366,26 @@ impl Staging {
         if !self.wrote_any {
             self.wrote_any = true;
             self.crash.check("staging.after_first_write")?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the file of `key` once its written row groups reach
+    /// [`Staging::max_file_bytes`]: later rows of its (table, partition) go to a new file,
+    /// so that no data file (and no later rewrite of one) is much larger than that.
+    fn limit_file_size(&mut self, key: &Key) -> Result<()> {
+        let full = self.writers.get(key).is_some_and(|w| {
+            w.writer
+                .as_ref()
+                .is_some_and(|wr| wr.bytes_written() as u64 >= self.max_file_bytes)
+        });
+        if !full {
+            return Ok(());
+        }
+        if let Some(file) = self.writers.remove(key) {
+            tracing::debug!(table = key.0, partition = %key.1, rows = file.rows, "staging file finished: size bound reached");
+            let group_rows = self.group_rows;
+            self.closer.submit(move || file.close(group_rows))?;
         }
         Ok(())
     }
@@ -703,6 +728,7 @@ mod tests {
             writer_props(group_rows, 1),
             budget,
             max_open,
+            u64::MAX,
             CrashHook::disabled(),
         );
         let mut t = ltx_transform::Transformer::new(ltx_transform::TransformConfig::new(

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::crash::CrashHook;
+use crate::deletion::DeletedRows;
 use crate::error::{io_err, Result};
 use crate::layout::{self, Layout};
 use crate::manifest::{FileEntry, Manifest, RetiredFile};
@@ -25,6 +26,8 @@ pub(crate) struct Txn {
     pub added: Vec<(PathBuf, String, FileEntry)>,
     /// (path, bytes) of the live files the transaction supersedes.
     pub retired: Vec<(String, u64)>,
+    /// Live files that get (more) deleted rows: their new [`DeletedRows`], by path.
+    pub marked: Vec<(String, DeletedRows)>,
 }
 
 impl Txn {
@@ -38,6 +41,7 @@ impl Txn {
             next: 0,
             added: Vec::new(),
             retired: Vec::new(),
+            marked: Vec::new(),
         })
     }
 
@@ -69,6 +73,7 @@ impl Txn {
                 max_conversation_id: stats.max,
                 written_by: self.id.clone(),
                 content_hash: None,
+                deleted: None,
             },
         ));
     }
@@ -112,6 +117,11 @@ impl Txn {
         Ok(())
     }
 
+    /// Sets the deleted rows of the live file `path` (all of them: the old ones included).
+    pub(crate) fn mark(&mut self, path: &str, deleted: DeletedRows) {
+        self.marked.push((path.to_owned(), deleted));
+    }
+
     /// Marks a live file as superseded by this transaction.
     pub(crate) fn retire(&mut self, file: &FileEntry) {
         self.retired.push((file.path.clone(), file.bytes));
@@ -130,6 +140,15 @@ impl Txn {
         let retired: HashSet<&str> = self.retired.iter().map(|(p, _)| p.as_str()).collect();
         for t in m.tables.values_mut() {
             t.files.retain(|f| !retired.contains(f.path.as_str()));
+        }
+        if !self.marked.is_empty() {
+            let marked: std::collections::HashMap<&str, &DeletedRows> =
+                self.marked.iter().map(|(p, d)| (p.as_str(), d)).collect();
+            for f in m.tables.values_mut().flat_map(|t| t.files.iter_mut()) {
+                if let Some(d) = marked.get(f.path.as_str()) {
+                    f.deleted = Some((*d).clone());
+                }
+            }
         }
         for (_, table, entry) in &self.added {
             m.tables

@@ -41,8 +41,18 @@ pub struct LoadOptions {
     /// A (table, partition) with more live files than this is compacted after a commit
     /// (default 16).
     pub compact_max_files: usize,
-    /// Only files smaller than this are merged by compaction (default 256 MiB).
+    /// Only files smaller than this are merged by compaction (default 32 MiB); larger ones
+    /// are rewritten only to fold their deleted rows.
     pub compact_small_file_bytes: u64,
+    /// The size data files are bounded by (default 128 MiB): a run's staging file of a
+    /// (table, partition) is finished and another begun once it is this large, and a merge
+    /// reads at most this much per file it writes. A fold or merge so never rewrites much
+    /// more than this per file, however large a month grows.
+    pub target_file_bytes: u64,
+    /// A file is folded (rewritten without its deleted rows) by the compaction after a run
+    /// once this share of its rows is deleted (default 0.2); `ltx compact` folds every
+    /// deleted row.
+    pub compact_fold_share: f64,
     /// Conversations per raw archive page file (default 10 000).
     pub raw_lines_per_page: usize,
     /// Staging files a run keeps open at once (default: a quarter of the process's soft
@@ -78,7 +88,9 @@ impl Default for LoadOptions {
             zstd_level: 1,
             staging_memory_bytes: 48 << 20,
             compact_max_files: 16,
-            compact_small_file_bytes: 256 << 20,
+            compact_small_file_bytes: 32 << 20,
+            target_file_bytes: 128 << 20,
+            compact_fold_share: 0.2,
             raw_lines_per_page: 10_000,
             max_open_staging_files: open_files::budget(),
             models: models::default_models(),
@@ -219,6 +231,12 @@ pub struct CompactReport {
     pub files_written: u64,
     /// Rows rewritten.
     pub rows: u64,
+    /// Deleted rows folded away (dropped, or moved to the superseded versions).
+    #[serde(default)]
+    pub deleted_rows_folded: u64,
+    /// Delete-record files retired (their partition has no deleted rows left).
+    #[serde(default)]
+    pub delete_files_retired: u64,
     /// Manifest generation committed (unchanged when nothing was merged).
     pub generation: u64,
     /// As [`crate::CommitReport::catalog_error`]: the merge committed, but

@@ -2,7 +2,6 @@
 //! status) and [`RunWriter`] (one run's writes and its commit). It holds the writer lock
 //! and the current manifest, and sequences the other modules; the work is theirs.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -87,22 +86,30 @@ impl Inner {
         }
     }
 
-    /// Merges the small files of every (table, partition) with more than `min_files` of
-    /// them and commits the manifest; the caller rebuilds the catalog (once, also when a
-    /// run's commit compacts) and then deletes the expired files returned.
+    /// Compacts by `policy` ([`compact`]) and commits the manifest; the caller rebuilds the
+    /// catalog (once, also when a run's commit compacts) and then deletes the expired files
+    /// returned.
     fn compact_manifest(
         &self,
         st: &mut State,
+        fold_all: bool,
         min_files: usize,
     ) -> Result<(CompactReport, Vec<String>)> {
+        let o = &self.options;
+        let policy = compact::Policy {
+            fold_all,
+            fold_share: o.compact_fold_share,
+            min_files,
+            small_bytes: o.compact_small_file_bytes,
+            target_bytes: o.target_file_bytes,
+        };
         compact::compact(
             &self.layout,
             &self.props,
-            &self.options.crash,
-            self.options.keep_retired(),
+            &o.crash,
+            o.keep_retired(),
             &mut st.manifest,
-            self.options.compact_small_file_bytes,
-            min_files,
+            policy,
         )
     }
 
@@ -326,6 +333,7 @@ impl Warehouse {
             self.inner.props.clone(),
             opts.staging_memory_bytes,
             opts.max_open_staging_files,
+            opts.target_file_bytes,
             opts.crash.clone(),
         );
         let raw = info
@@ -452,12 +460,13 @@ impl Warehouse {
         Ok(st.models.len())
     }
 
-    /// Merges small files of every (table, partition) with more than one of them.
+    /// Folds every deleted row into rewritten files and merges the small files of every
+    /// (table, partition) with more than one of them.
     pub fn compact(&self) -> Result<CompactReport> {
         self.inner.writable()?;
         let mut st = self.inner.state();
         let before = st.manifest.generation;
-        let (mut report, expired) = self.inner.compact_manifest(&mut st, 1)?;
+        let (mut report, expired) = self.inner.compact_manifest(&mut st, true, 1)?;
         if st.manifest.generation != before {
             self.inner.sync_delta(&st.manifest)?;
             self.inner.push(&st)?;
@@ -568,23 +577,16 @@ impl RunWriter {
         )?;
         inner.sync_delta(&st.manifest)?;
         inner.delete_expired(st.manifest.generation, &expired)?;
-        let crowded = st.manifest.tables.values().any(|t| {
-            let mut per: BTreeMap<&str, usize> = BTreeMap::new();
-            for f in &t.files {
-                *per.entry(f.partition.as_str()).or_default() += 1;
-            }
-            per.values().any(|n| *n > opts.compact_max_files)
-        });
-        // A compaction commits a manifest of its own; one catalog build covers both.
+        // Files past the fold share, partitions past `compact_max_files`: a compaction
+        // commits a manifest of its own; one catalog build covers both.
         let mut compacted_expired = Vec::new();
-        if crowded {
-            let before = st.manifest.generation;
-            let (compaction, expired) = inner.compact_manifest(&mut st, opts.compact_max_files)?;
+        let before = st.manifest.generation;
+        let (compaction, expired) =
+            inner.compact_manifest(&mut st, false, opts.compact_max_files)?;
+        if st.manifest.generation != before {
             report.compaction = Some(compaction);
             compacted_expired = expired;
-            if st.manifest.generation != before {
-                inner.sync_delta(&st.manifest)?;
-            }
+            inner.sync_delta(&st.manifest)?;
         }
         // Before the catalog: a commit the bucket refused must not show in the views.
         report.pushed = inner.push(&st)?;

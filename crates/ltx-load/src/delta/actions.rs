@@ -78,6 +78,27 @@ pub struct Add {
     /// Per-file statistics as a JSON string (`numRecords`, id range).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<String>,
+    /// The file's deleted rows (merge-on-read), stored inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_vector: Option<DeletionVector>,
+}
+
+/// `deletionVector`: the rows of a data file that are not part of the table. ltx writes
+/// them inline (`storageType` `i`): the manifest's [`crate::deletion::DeletedRows`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionVector {
+    /// `i`: inline.
+    pub storage_type: String,
+    /// The Z85-encoded `RoaringBitmapArray`.
+    pub path_or_inline_dv: String,
+    /// Unused for inline vectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i32>,
+    /// Length of the bitmap before encoding.
+    pub size_in_bytes: i32,
+    /// Number of deleted rows.
+    pub cardinality: i64,
 }
 
 /// `remove`: a data file that is no longer part of the table (a tombstone).
@@ -101,6 +122,10 @@ pub struct Remove {
     /// File size in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// The deletion vector of the `add` this removes: a file is identified by its path and
+    /// its vector, so a file whose deleted rows grow is removed and added again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_vector: Option<DeletionVector>,
 }
 
 /// What ltx records of itself in a commit's `commitInfo`.

@@ -60,6 +60,20 @@ fn strukt(name: &str, fields: Vec<Field>) -> Field {
     Field::new(name, DataType::Struct(Fields::from(fields)), true)
 }
 
+/// `deletionVector` of `add` and `remove`.
+fn deletion_vector() -> Field {
+    strukt(
+        "deletionVector",
+        vec![
+            string("storageType"),
+            string("pathOrInlineDv"),
+            Field::new("offset", DataType::Int32, true),
+            Field::new("sizeInBytes", DataType::Int32, true),
+            long("cardinality"),
+        ],
+    )
+}
+
 /// The checkpoint schema (Delta PROTOCOL, "Checkpoint Schema"), without the optional
 /// `stats_parsed` and `partitionValues_parsed`.
 pub(crate) fn schema() -> SchemaRef {
@@ -78,6 +92,7 @@ pub(crate) fn schema() -> SchemaRef {
                 boolean("dataChange"),
                 string("stats"),
                 string_map("tags"),
+                deletion_vector(),
             ],
         ),
         strukt(
@@ -89,6 +104,7 @@ pub(crate) fn schema() -> SchemaRef {
                 boolean("extendedFileMetadata"),
                 string_map("partitionValues"),
                 long("size"),
+                deletion_vector(),
             ],
         ),
         strukt(

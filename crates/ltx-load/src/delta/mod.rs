@@ -48,7 +48,9 @@ use crate::error::{LoadError, Result};
 use crate::layout::{self, Layout};
 use crate::manifest::Manifest;
 
-pub use actions::{ActionLine, Add, CommitInfo, Format, LtxInfo, Metadata, Protocol, Remove};
+pub use actions::{
+    ActionLine, Add, CommitInfo, DeletionVector, Format, LtxInfo, Metadata, Protocol, Remove,
+};
 pub use log::{Snapshot, LAST_CHECKPOINT, LOG_DIR};
 pub use schema::schema_string;
 pub use sync::TableSync;

@@ -70,28 +70,45 @@ pub fn schema_string(schema: &Schema) -> Result<String, String> {
 }
 
 /// The protocol a table of `schema` needs: the oldest (reader 1, writer 2) unless a column
-/// is a timestamp without a zone, which needs reader 3 / writer 7 with `timestampNtz`.
-pub fn protocol(schema: &Schema) -> Protocol {
+/// is a timestamp without a zone (`timestampNtz`) or a file has deleted rows
+/// (`deletionVectors`, when `deletion_vectors`), which need reader 3 / writer 7 with those
+/// features.
+pub fn protocol(schema: &Schema, deletion_vectors: bool) -> Protocol {
     let ntz = schema
         .fields()
         .iter()
         .any(|f| matches!(f.data_type(), DataType::Timestamp(_, None)));
+    let mut features = Vec::new();
+    if deletion_vectors {
+        features.push(DELETION_VECTORS.to_owned());
+    }
     if ntz {
-        let features = Some(vec!["timestampNtz".to_owned()]);
-        Protocol {
-            min_reader_version: 3,
-            min_writer_version: 7,
-            reader_features: features.clone(),
-            writer_features: features,
-        }
-    } else {
-        Protocol {
+        features.push("timestampNtz".to_owned());
+    }
+    if features.is_empty() {
+        return Protocol {
             min_reader_version: 1,
             min_writer_version: 2,
             reader_features: None,
             writer_features: None,
-        }
+        };
     }
+    Protocol {
+        min_reader_version: 3,
+        min_writer_version: 7,
+        reader_features: Some(features.clone()),
+        writer_features: Some(features),
+    }
+}
+
+/// The table feature of deletion vectors.
+const DELETION_VECTORS: &str = "deletionVectors";
+
+/// Whether a protocol declares deletion vectors.
+pub fn has_deletion_vectors(p: &Protocol) -> bool {
+    p.reader_features
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|x| x == DELETION_VECTORS))
 }
 
 #[cfg(test)]
@@ -114,7 +131,7 @@ mod tests {
             for f in fields {
                 assert_eq!(f["metadata"], serde_json::json!({}));
             }
-            let p = protocol(&table.schema());
+            let p = protocol(&table.schema(), false);
             out.push_str(&format!(
                 "{} (reader {}, writer {}):",
                 table.name(),
@@ -159,7 +176,7 @@ mod tests {
 
     #[test]
     fn protocol_without_ntz_is_the_oldest() {
-        let p = protocol(&Table::Chats.schema());
+        let p = protocol(&Table::Chats.schema(), false);
         assert_eq!((p.min_reader_version, p.min_writer_version), (1, 2));
         assert!(p.reader_features.is_none());
     }

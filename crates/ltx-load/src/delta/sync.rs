@@ -17,7 +17,9 @@ use crate::error::Result;
 use crate::layout::Layout;
 use crate::manifest::FileEntry;
 
-use super::actions::{ActionLine, Add, CommitInfo, Format, LtxInfo, Metadata, Remove};
+use super::actions::{
+    ActionLine, Add, CommitInfo, DeletionVector, Format, LtxInfo, Metadata, Remove,
+};
 use super::log::{self, delta_err, Snapshot};
 use super::{checkpoint, cleanup, schema, CHECKPOINT_INTERVAL};
 
@@ -63,13 +65,17 @@ pub(crate) fn sync_table(
     let arrow_schema = table.schema();
     let schema_string = schema::schema_string(&arrow_schema)
         .map_err(|m| delta_err(name, &log_dir, format!("schema: {m}")))?;
-    let protocol = schema::protocol(&arrow_schema);
     let want = wanted_files(ctx, name, table, files);
     let mut out = TableSync::default();
     let mut attempt = 0;
     let snap = loop {
         attempt += 1;
         let mut snap = log::replay(name, &log_dir)?;
+        // Deletion vectors need a reader that knows them: declared once a file has one
+        // (and kept, as Delta features are).
+        let dvs = want.values().any(|a| a.deletion_vector.is_some())
+            || snap.protocol.as_ref().is_some_and(schema::has_deletion_vectors);
+        let protocol = schema::protocol(&arrow_schema, dvs);
         let lines = catch_up(ctx, name, &snap, &want, &protocol, &schema_string);
         let Some(lines) = lines else {
             break snap;
@@ -129,6 +135,13 @@ fn wanted_files(
                 modification_time: now_ms,
                 data_change: true,
                 stats: Some(stats(f, column)),
+                deletion_vector: f.deleted.as_ref().map(|d| DeletionVector {
+                    storage_type: "i".to_owned(),
+                    path_or_inline_dv: d.dv.clone(),
+                    offset: None,
+                    size_in_bytes: i32::try_from(d.dv_bytes).unwrap_or(i32::MAX),
+                    cardinality: i64::try_from(d.rows).unwrap_or(i64::MAX),
+                }),
             };
             (path, add)
         })
@@ -139,6 +152,10 @@ fn wanted_files(
 /// has one (the manifest knows it, so no file is read).
 fn stats(f: &FileEntry, column: Option<&str>) -> String {
     let mut s = serde_json::json!({ "numRecords": f.rows });
+    if f.deleted.is_some() {
+        // The id range also covers the deleted rows.
+        s["tightBounds"] = serde_json::json!(false);
+    }
     if let (Some(col), Some(min), Some(max)) =
         (column, f.min_conversation_id, f.max_conversation_id)
     {
@@ -183,7 +200,10 @@ fn catch_up(
         })),
     }
     for (path, add) in &snap.files {
-        if !want.contains_key(path) {
+        let same = want
+            .get(path)
+            .is_some_and(|w| w.deletion_vector == add.deletion_vector);
+        if !same {
             lines.push(ActionLine::remove(Remove {
                 path: path.clone(),
                 deletion_timestamp: Some(now_ms),
@@ -191,11 +211,16 @@ fn catch_up(
                 extended_file_metadata: Some(true),
                 partition_values: Some(BTreeMap::new()),
                 size: Some(add.size),
+                deletion_vector: add.deletion_vector.clone(),
             }));
         }
     }
     for (path, add) in want {
-        if !snap.files.contains_key(path) {
+        let same = snap
+            .files
+            .get(path)
+            .is_some_and(|s| s.deletion_vector == add.deletion_vector);
+        if !same {
             lines.push(ActionLine::add(add.clone()));
         }
     }
