@@ -246,7 +246,11 @@ fn stored_source(
             .iter()
             .map(|f| path_lit(&layout.abs(&f.path)))
             .collect();
-        let opt = if by_name { ", union_by_name = true" } else { "" };
+        let opt = if by_name {
+            ", union_by_name = true"
+        } else {
+            ""
+        };
         format!(
             "read_parquet([{}], hive_partitioning = false{opt})",
             paths.join(", ")
@@ -269,7 +273,11 @@ fn stored_source(
     if clean.is_empty() {
         return Ok(marked);
     }
-    let union = if by_name { "UNION ALL BY NAME" } else { "UNION ALL" };
+    let union = if by_name {
+        "UNION ALL BY NAME"
+    } else {
+        "UNION ALL"
+    };
     Ok(format!("SELECT * FROM {} {union} {marked}", read(&clean)))
 }
 

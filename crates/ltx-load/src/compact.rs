@@ -141,9 +141,20 @@ pub(crate) fn compact(
         }
         if let Some(stats) = folded.superseded {
             report.files_written += 1;
-            txn.add(SUPERSEDED_CONVERSATIONS, g.partition, old_tmp, &old_name, stats);
+            txn.add(
+                SUPERSEDED_CONVERSATIONS,
+                g.partition,
+                old_tmp,
+                &old_name,
+                stats,
+            );
         }
-        let deleted: u64 = g.files.iter().filter_map(|f| f.deleted.as_ref()).map(|d| d.rows).sum();
+        let deleted: u64 = g
+            .files
+            .iter()
+            .filter_map(|f| f.deleted.as_ref())
+            .map(|d| d.rows)
+            .sum();
         report.deleted_rows_folded += deleted;
         for f in &g.files {
             txn.retire(f);
@@ -202,7 +213,10 @@ fn plan(manifest: &Manifest, policy: Policy) -> Vec<Group<'_>> {
         };
         let mut by_partition: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
         for f in &files.files {
-            by_partition.entry(f.partition.as_str()).or_default().push(f);
+            by_partition
+                .entry(f.partition.as_str())
+                .or_default()
+                .push(f);
         }
         for (partition, group) in by_partition {
             let count = group.len();
@@ -270,7 +284,10 @@ fn plan(manifest: &Manifest, policy: Policy) -> Vec<Group<'_>> {
 /// The delete-record files of partitions where, once `groups` are written, no live file
 /// has deleted rows any more: nothing is left for them to hide. Merges of those files are
 /// dropped from `groups`.
-fn records_to_retire<'a>(manifest: &'a Manifest, groups: &mut Vec<Group<'_>>) -> Vec<&'a FileEntry> {
+fn records_to_retire<'a>(
+    manifest: &'a Manifest,
+    groups: &mut Vec<Group<'_>>,
+) -> Vec<&'a FileEntry> {
     let rewritten: HashSet<String> = groups
         .iter()
         .flat_map(|g| g.files.iter().map(|f| f.path.clone()))
@@ -292,8 +309,6 @@ fn records_to_retire<'a>(manifest: &'a Manifest, groups: &mut Vec<Group<'_>>) ->
         .iter()
         .filter(|f| !still_deleted.contains(f.partition.as_str()))
         .collect();
-    groups.retain(|g| {
-        g.table_name != DELETED_VERSIONS || still_deleted.contains(g.partition)
-    });
+    groups.retain(|g| g.table_name != DELETED_VERSIONS || still_deleted.contains(g.partition));
     clean
 }

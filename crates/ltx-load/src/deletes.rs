@@ -102,8 +102,10 @@ pub(crate) fn write_records(
 pub(crate) fn not_kept_for_history(paths: &[std::path::PathBuf]) -> Result<HashSet<(i64, i64)>> {
     let mut out = HashSet::new();
     for path in paths {
-        for batch in open_reader(path, Some(&["conversation_id", VERSION_COLUMN, "keep_history"]))?
-        {
+        for batch in open_reader(
+            path,
+            Some(&["conversation_id", VERSION_COLUMN, "keep_history"]),
+        )? {
             let batch = batch.map_err(arrow_err(DELETED_VERSIONS))?;
             let ids = i64_column(&batch, "conversation_id", DELETED_VERSIONS)?;
             let ts = ts_column(&batch, VERSION_COLUMN, DELETED_VERSIONS)?;

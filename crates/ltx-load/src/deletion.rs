@@ -115,7 +115,11 @@ fn encode32(values: &[u32], out: &mut Vec<u8>) {
     let mut offset = out.len() - start + 4 * containers.len();
     for (_, c) in &containers {
         out.extend_from_slice(&(offset as u32).to_le_bytes());
-        offset += if c.len() > ARRAY_MAX { 8192 } else { 2 * c.len() };
+        offset += if c.len() > ARRAY_MAX {
+            8192
+        } else {
+            2 * c.len()
+        };
     }
     for (_, c) in &containers {
         if c.len() > ARRAY_MAX {
@@ -167,7 +171,9 @@ impl Bytes<'_> {
 fn decode(bytes: &[u8]) -> Result<Vec<u64>, DvError> {
     let mut r = Bytes { data: bytes, at: 0 };
     if r.u32()? as i32 != MAGIC {
-        return Err(DvError("not a RoaringBitmapArray (magic number)".to_owned()));
+        return Err(DvError(
+            "not a RoaringBitmapArray (magic number)".to_owned(),
+        ));
     }
     let n = r.u64()?;
     let mut out = Vec::new();

@@ -117,7 +117,13 @@ pub(crate) fn status(layout: &Layout, m: &Manifest, last_runs: usize) -> Result<
             })
             .sum(),
         snapshot_bytes: layout::dir_size(&layout.generations_dir()),
-        superseded_conversations: superseded.iter().map(|f| f.rows).sum(),
+        superseded_conversations: superseded.iter().map(|f| f.rows).sum::<u64>()
+            // Marked deleted by a run, not yet moved by a compaction.
+            + m.files(ltx_transform::Table::Conversations.name())
+                .iter()
+                .filter_map(|f| f.deleted.as_ref())
+                .map(|d| d.rows)
+                .sum::<u64>(),
         superseded_bytes: superseded.iter().map(|f| f.bytes).sum(),
     };
     Ok(WarehouseStatus {

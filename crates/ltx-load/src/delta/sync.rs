@@ -74,7 +74,10 @@ pub(crate) fn sync_table(
         // Deletion vectors need a reader that knows them: declared once a file has one
         // (and kept, as Delta features are).
         let dvs = want.values().any(|a| a.deletion_vector.is_some())
-            || snap.protocol.as_ref().is_some_and(schema::has_deletion_vectors);
+            || snap
+                .protocol
+                .as_ref()
+                .is_some_and(schema::has_deletion_vectors);
         let protocol = schema::protocol(&arrow_schema, dvs);
         let lines = catch_up(ctx, name, &snap, &want, &protocol, &schema_string);
         let Some(lines) = lines else {

@@ -22,7 +22,7 @@ fn entry(table: &str, partition: &str, name: &str, rows: u64) -> FileEntry {
         max_conversation_id: Some(rows as i64 * 2),
         written_by: name.to_owned(),
         content_hash: None,
-                deleted: None,
+        deleted: None,
     }
 }
 

@@ -182,8 +182,19 @@ pub fn content(dir: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// The replaced conversation versions kept for `conversations_history`, rendered as text
 /// and sorted.
+///
+/// Until a compaction moves them to their stored table, they are the `conversations` rows
+/// a run marked deleted (merge-on-read): both count.
 pub fn superseded(dir: &Path) -> Vec<String> {
-    rows(dir, manifest(dir).files(SUPERSEDED))
+    let m = manifest(dir);
+    let mut out = rows(dir, m.files(SUPERSEDED));
+    out.extend(file_rows(
+        dir,
+        m.files(Table::Conversations.name()),
+        Rows::Deleted,
+    ));
+    out.sort();
+    out
 }
 
 /// The stored table of replaced conversation versions.
@@ -195,9 +206,30 @@ pub fn manifest(dir: &Path) -> Manifest {
 }
 
 /// Every row of the given files, rendered as text and sorted.
+/// (Rows a run marked deleted are not: the manifest says they no longer count.)
 fn rows(dir: &Path, files: &[ltx_load::FileEntry]) -> Vec<String> {
+    file_rows(dir, files, Rows::Live)
+}
+
+/// Which rows of a file [`file_rows`] returns.
+#[derive(Clone, Copy, PartialEq)]
+enum Rows {
+    /// The rows that count.
+    Live,
+    /// The rows marked deleted.
+    Deleted,
+}
+
+/// The `which` rows of the given files, rendered as text and sorted.
+fn file_rows(dir: &Path, files: &[ltx_load::FileEntry], which: Rows) -> Vec<String> {
     let mut rows = Vec::new();
     for f in files {
+        let deleted: std::collections::HashSet<u64> = f
+            .deleted
+            .as_ref()
+            .map(|d| d.positions().unwrap().into_iter().collect())
+            .unwrap_or_default();
+        let mut at = 0u64;
         let file = std::fs::File::open(dir.join(&f.path)).unwrap();
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
@@ -206,6 +238,10 @@ fn rows(dir: &Path, files: &[ltx_load::FileEntry]) -> Vec<String> {
         for batch in reader {
             let batch = batch.unwrap();
             for i in 0..batch.num_rows() {
+                let is_deleted = deleted.contains(&(at + i as u64));
+                if is_deleted != (which == Rows::Deleted) {
+                    continue;
+                }
                 let cells: Vec<String> = batch
                     .columns()
                     .iter()
@@ -213,6 +249,7 @@ fn rows(dir: &Path, files: &[ltx_load::FileEntry]) -> Vec<String> {
                     .collect();
                 rows.push(cells.join("|"));
             }
+            at += batch.num_rows() as u64;
         }
     }
     rows.sort();
