@@ -19,6 +19,8 @@
 //! - [`credentials`]: rejected credentials, no secret in logs, `ltx validate`
 //! - [`concurrent_access`]: the writer lock, syncing while the catalog is open
 //! - [`crash_recovery`]: a crash at every crash point, then a re-run
+//! - [`incremental`]: seeded interleavings of syncs, updates, deleted child rows,
+//!   compactions and crashes at every crash point equal the truth and a compacted copy
 //! - [`paging_faults`]: paging that cannot spin, short totals, 404s, redirected logins
 //! - [`hostile_http`]: `Retry-After`, run deadline, a clock ahead, inflating bodies, records
 //!   that are not JSON
@@ -51,6 +53,7 @@ mod delta_readers;
 mod history;
 mod hostile_http;
 mod import;
+mod incremental;
 mod object_storage;
 mod open_files;
 mod paging_faults;

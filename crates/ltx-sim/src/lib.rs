@@ -8,6 +8,10 @@
 //! updates) and ground truth to compare a warehouse against (per conversation, per
 //! warehouse table: [`WarehouseTruth`], and for service levels: [`SlaTruth`]).
 //!
+//! Tests add versions on demand: [`SimHandle::touch`] (the visitor writes again) and
+//! [`SimHandle::prune`] (messages, chats, leads and uploaded files' events deleted, as
+//! operators and spam removal delete them).
+//!
 //! The data keeps time like a support desk with working hours (Moscow, weekdays
 //! 09:00–18:00, [`working_seconds`]): load peaks in the daytime; chats opened then are
 //! answered within seconds to minutes, most chats opened at night or at weekends only

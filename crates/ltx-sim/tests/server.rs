@@ -527,6 +527,95 @@ async fn children_lists_discover_every_changed_conversation() {
     assert_eq!(found, changed);
 }
 
+/// Every conversation the v2 list serves now, as full documents.
+async fn all_documents(sim: &SimHandle) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let q = [("offset", out.len().to_string()), ("limit", "100".into())];
+        let (status, page) = v2(sim, "/v2/conversations", &q).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["results"].as_array().unwrap();
+        if items.is_empty() {
+            return out;
+        }
+        out.extend(items.iter().cloned());
+    }
+}
+
+/// The conversation a child key of `table` belongs to (ids are built from it).
+fn owner(table: &str, key: &str) -> i64 {
+    match table {
+        "chat_messages" => key.parse::<i64>().unwrap() / 10_000,
+        "chats" | "leads" => key.parse::<i64>().unwrap() / 10,
+        _ => key.split('/').next().unwrap().parse().unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn prune_deletes_child_rows_from_the_truth_and_the_api() {
+    let sim = SimServer::start(cfg(400)).await.unwrap();
+    sim.advance(chrono::Duration::hours(3));
+    // Truth before and after at one instant: only the prune tells them apart.
+    let now = sim.now();
+    let before = sim.table_truth(now).unwrap();
+    let versions = sim.ground_truth(now);
+    assert_eq!(sim.prune(150), 150);
+    let after = sim.table_truth(now).unwrap();
+    let pruned: BTreeSet<i64> = sim
+        .ground_truth(now)
+        .into_iter()
+        .filter(|(id, t)| versions[id] != *t)
+        .inspect(|(_, t)| assert_eq!(*t, now, "the new version is stamped now"))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(pruned.len(), 150);
+    // Rows only go, and only those of pruned conversations.
+    for (name, t) in &after.tables {
+        let was = &before.tables[name].rows;
+        let new: Vec<_> = t.rows.keys().filter(|k| !was.contains_key(*k)).collect();
+        assert!(new.is_empty(), "{name}: rows {new:?} appeared");
+    }
+    for table in ["chat_messages", "chats", "leads", "conversation_events"] {
+        let gone: Vec<&String> = before.tables[table]
+            .rows
+            .keys()
+            .filter(|k| !after.tables[table].rows.contains_key(*k))
+            .collect();
+        assert!(!gone.is_empty(), "no row of {table} was deleted");
+        let foreign: Vec<_> = gone
+            .iter()
+            .filter(|k| !pruned.contains(&owner(table, k)))
+            .collect();
+        assert!(
+            foreign.is_empty(),
+            "{table}: {foreign:?} of unpruned conversations"
+        );
+    }
+    // The API serves the pruned versions: its documents give the same truth, and the
+    // child lists still show every pruned conversation changed.
+    let served = ltx_sim::WarehouseTruth::from_conversations(all_documents(&sim).await).unwrap();
+    assert_eq!(served, after);
+    let mut found = BTreeSet::new();
+    for path in ["/v2/chats", "/v2/calls", "/v2/leads"] {
+        let window = [("q", format!("updated_at>={}", rfc(now)))];
+        let (rows, _) = page_all(&sim, path, &window).await;
+        found.extend(rows.into_iter().map(|r| r.0));
+    }
+    let changed_now: BTreeSet<i64> = sim
+        .ground_truth(now)
+        .into_iter()
+        .filter(|(_, t)| *t == now)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(pruned.is_subset(&changed_now));
+    assert_eq!(found, changed_now);
+    // Deterministic: the same seed and clock prune the same rows.
+    let twin = SimServer::start(cfg(400)).await.unwrap();
+    twin.advance(chrono::Duration::hours(3));
+    assert_eq!(twin.prune(150), 150);
+    assert_eq!(twin.table_truth(now).unwrap(), after);
+}
+
 #[tokio::test]
 async fn mid_paging_mutations_shift_pages_and_join_the_truth() {
     let sim = SimServer::start(SimConfig {

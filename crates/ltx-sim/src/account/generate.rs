@@ -59,6 +59,9 @@ pub(super) enum Change {
     Vote,
     /// The planned answers and lead completions due at this version's instant.
     FollowUp,
+    /// Child rows deleted, as operators and spam removal delete them (see
+    /// `Conv::prune`; stamped by [`crate::SimHandle::prune`]).
+    Prune,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,6 +142,16 @@ impl Chat {
         self.messages
             .iter()
             .position(|m| matches!(m.sender, Sender::Employee(_)))
+    }
+
+    /// Positions of the messages a version may delete: never the first message (it is
+    /// also `first_message`) nor the answer (the chat's `first_answer_time` stays what it
+    /// was).
+    fn spare_messages(&self) -> Vec<usize> {
+        let keep = self.answer_position();
+        (1..self.messages.len())
+            .filter(|&k| Some(k) != keep)
+            .collect()
     }
 }
 
@@ -525,7 +538,7 @@ impl Conv {
         self.events.push(open);
         if rng.gen_bool(0.05) {
             let ev = Event {
-                kind: "file-upload",
+                kind: FILE_UPLOAD,
                 text: "Посетитель отправил файл photo.jpg".to_owned(),
                 at: (from + 1).min(end),
                 employee: None,
@@ -593,15 +606,11 @@ impl Conv {
         let done = match change {
             Change::Append => false,
             Change::FollowUp => self.follow_up(t, rng),
+            Change::Prune => self.prune(t, rng),
             Change::DeleteMessage => {
-                // Never the first message (it is also `first_message`) nor the answer (the
-                // chat's `first_answer_time` stays what it was).
                 let mut done = false;
                 for chat in &mut self.chats {
-                    let keep = chat.answer_position();
-                    let candidates: Vec<usize> = (1..chat.messages.len())
-                        .filter(|&k| Some(k) != keep)
-                        .collect();
+                    let candidates = chat.spare_messages();
                     if candidates.is_empty() {
                         continue;
                     }
@@ -641,6 +650,101 @@ impl Conv {
             self.append(t, rng, pools);
         }
         self.updated = t;
+    }
+
+    /// Whether [`Change::Prune`] finds something to delete in this state.
+    pub(super) fn can_prune(&self) -> bool {
+        self.chats.iter().any(|c| !c.spare_messages().is_empty()) || !self.prune_extras().is_empty()
+    }
+
+    /// What a prune may delete besides messages: a whole chat while another remains, a
+    /// lead while another child that changes (chat, call, lead) remains, an uploaded
+    /// file's event. Each leaves something to carry the new version, so discovery through
+    /// the child lists still sees the conversation change.
+    fn prune_extras(&self) -> Vec<Extra> {
+        let changing = self.chats.len() + self.calls.len() + self.leads.len();
+        let mut out = Vec::new();
+        if self.chats.len() >= 2 {
+            out.push(Extra::Chat);
+        }
+        if !self.leads.is_empty() && changing >= 2 {
+            out.push(Extra::Lead);
+        }
+        if self.events.iter().any(|e| e.kind == FILE_UPLOAD) {
+            out.push(Extra::FileEvent);
+        }
+        out
+    }
+
+    /// Deletes child rows at `t`: one or two spare messages of every chat (see
+    /// `Chat::spare_messages`), and half the time (always when no message could go) one of
+    /// [`Conv::prune_extras`]. A remaining chat (else lead, else call) carries version `t`.
+    /// False if nothing could go (the caller appends instead).
+    fn prune(&mut self, t: i64, rng: &mut ChaCha8Rng) -> bool {
+        let mut done = false;
+        for chat in &mut self.chats {
+            for _ in 0..rng.gen_range(1..=2) {
+                let candidates = chat.spare_messages();
+                if candidates.is_empty() {
+                    break;
+                }
+                chat.messages
+                    .remove(candidates[rng.gen_range(0..candidates.len())]);
+                chat.updated = t;
+                done = true;
+            }
+        }
+        let extras = self.prune_extras();
+        if !extras.is_empty() && (!done || rng.gen_bool(0.5)) {
+            match extras[rng.gen_range(0..extras.len())] {
+                Extra::Chat => {
+                    self.chats.remove(rng.gen_range(0..self.chats.len()));
+                }
+                Extra::Lead => {
+                    let lead = self.leads.remove(rng.gen_range(0..self.leads.len()));
+                    // Its calls no longer point at it.
+                    for call in &mut self.calls {
+                        if call.lead == Some(lead.id) {
+                            call.lead = None;
+                        }
+                    }
+                }
+                Extra::FileEvent => {
+                    // Spam removal: the file goes from the conversation's and its chat's
+                    // events.
+                    if let Some(k) = self.events.iter().position(|e| e.kind == FILE_UPLOAD) {
+                        let e = self.events.remove(k);
+                        for chat in &mut self.chats {
+                            if let Some(j) = chat
+                                .events
+                                .iter()
+                                .position(|x| x.kind == FILE_UPLOAD && x.at == e.at)
+                            {
+                                chat.events.remove(j);
+                                chat.updated = t;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            done = true;
+        }
+        if done {
+            let carried = self.chats.iter().any(|c| c.updated == t)
+                || self.leads.iter().any(|l| l.updated == t)
+                || self.calls.iter().any(|c| c.updated == t);
+            if !carried {
+                if let Some(c) = self.chats.last_mut() {
+                    c.updated = t;
+                } else if let Some(l) = self.leads.last_mut() {
+                    l.updated = t;
+                } else if let Some(c) = self.calls.last_mut() {
+                    c.updated = t;
+                }
+            }
+        }
+        done
     }
 
     /// The answers and completions planned for `t`: each waiting chat gets its first
@@ -729,6 +833,17 @@ impl Conv {
         }
     }
 }
+
+/// What a prune deletes besides messages (see `Conv::prune_extras`).
+#[derive(Debug, Clone, Copy)]
+enum Extra {
+    Chat,
+    Lead,
+    FileEvent,
+}
+
+/// The kind of the event a visitor's file upload leaves.
+const FILE_UPLOAD: &str = "file-upload";
 
 /// The visitor closing a chat at `at`.
 fn close_event(at: i64) -> Event {

@@ -3,7 +3,8 @@
 //! Every conversation is a pure function of `(seed, id)` and the versions that exist at
 //! the requested instant, so any one can be built in O(1) without the others. Only the
 //! index (creation, visibility and version times: 28 bytes a conversation) lives in
-//! memory, plus the versions added by the `mutate_rate` fault, plus the child-list index
+//! memory, plus the versions added later (by the `mutate_rate` fault, `touch` and `prune`:
+//! [`Mutation`]), plus the child-list index
 //! (40 bytes a chat/call/lead/complaint: times and position, never JSON) that lets the
 //! child lists page in O(log N + limit) and render only the page.
 //!
@@ -43,10 +44,26 @@ use generate::{Change, Quirks};
 use index::{hour_weight, make_entry, weekday_weight, ChildTimes, Entry, Index};
 pub(crate) use index::{ChildIndex, ChildKind, ChildRow, Snapshot};
 use pools::Pools;
-use rng::{rng_for, DAY, S_FUTURE, S_MUTATION, S_TIMELINE, S_VERSION};
+use rng::{rng_for, DAY, S_FUTURE, S_MUTATION, S_PRUNE, S_TIMELINE, S_VERSION};
 
 /// Id of the first (oldest) conversation; ids grow by one with creation time.
 pub const FIRST_CONVERSATION_ID: i64 = 1_000_001;
+
+/// A version added to a conversation after generation, at `at` (unix secs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Mutation {
+    at: i64,
+    kind: MutationKind,
+}
+
+/// What a [`Mutation`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum MutationKind {
+    /// The visitor writes again (the `mutate_rate` fault, [`crate::SimHandle::touch`]).
+    Append,
+    /// Child rows are deleted ([`crate::SimHandle::prune`]).
+    Prune,
+}
 
 /// The deterministic account behind the simulator (also usable without a server).
 #[derive(Debug)]
@@ -58,7 +75,7 @@ pub struct Account {
     per_day: f64,
     pools: Pools,
     index: RwLock<Index>,
-    mutations: RwLock<HashMap<i64, Vec<i64>>>,
+    mutations: RwLock<HashMap<i64, Vec<Mutation>>>,
     generation: AtomicU64,
     bad_record_rate_bits: AtomicU64,
     drift_rate_bits: AtomicU64,
@@ -192,13 +209,13 @@ impl Account {
         self.read_index().entries.get(pos).copied()
     }
 
-    fn mutation_times(&self, id: i64) -> Vec<i64> {
+    fn mutations_of(&self, id: i64) -> Vec<Mutation> {
         let m = self.mutations.read().unwrap_or_else(|e| e.into_inner());
         m.get(&id).cloned().unwrap_or_default()
     }
 
     /// Latest version time (unix secs) of `id` visible at `at`, if the conversation is visible.
-    fn latest_at(&self, e: &Entry, muts: Option<&Vec<i64>>, at: i64) -> Option<i64> {
+    fn latest_at(&self, e: &Entry, muts: Option<&Vec<Mutation>>, at: i64) -> Option<i64> {
         let o = self.origin;
         if o + i64::from(e.visible) > at {
             return None;
@@ -211,7 +228,7 @@ impl Account {
             }
         }
         if let Some(ms) = muts {
-            for &t in ms {
+            for &Mutation { at: t, .. } in ms {
                 if t <= at && Some(t) > best {
                     best = Some(t);
                 }
@@ -225,7 +242,7 @@ impl Account {
         let at = at.timestamp();
         self.extend_to(at);
         let e = self.entry(id)?;
-        let muts = self.mutation_times(id);
+        let muts = self.mutations_of(id);
         self.latest_at(&e, Some(&muts), at).map(from_secs)
     }
 
@@ -362,6 +379,40 @@ impl Account {
     /// Adds a version of `id` stamped at `now` (a mid-paging update). Returns false when
     /// the conversation is not visible or already has a version at `now`.
     pub(crate) fn mutate(&self, id: i64, now: i64) -> bool {
+        self.stamp(id, now, MutationKind::Append)
+    }
+
+    /// Adds a version of `id` stamped at `now` that deletes child rows (messages, and
+    /// sometimes a whole chat, a lead or an uploaded file's event; see `Conv::prune`).
+    /// Returns false when the conversation is not visible, already has a version at `now`
+    /// or has nothing to delete.
+    pub(crate) fn prune(&self, id: i64, now: i64) -> bool {
+        // A version landing between this build and the stamp could leave nothing to
+        // delete: the prune then appends instead, still a valid version.
+        self.build(id, now).is_some_and(|c| c.can_prune())
+            && self.stamp(id, now, MutationKind::Prune)
+    }
+
+    /// Prunes up to `n` of the conversations visible at `now` (see [`Account::prune`]),
+    /// tried in an order drawn from the seed and `now`. Returns how many were pruned.
+    pub(crate) fn prune_some(&self, n: usize, now: i64) -> usize {
+        let mut ids: Vec<i64> = self.visible_secs(now).iter().map(|&(id, _)| id).collect();
+        ids.shuffle(&mut rng_for(self.seed, now, S_PRUNE));
+        let mut pruned = 0;
+        for id in ids {
+            if pruned == n {
+                break;
+            }
+            if self.prune(id, now) {
+                pruned += 1;
+            }
+        }
+        pruned
+    }
+
+    /// Adds a version of `kind` to `id` at `now`; false when the conversation is not
+    /// visible or already has a version at `now`.
+    fn stamp(&self, id: i64, now: i64, kind: MutationKind) -> bool {
         let Some(e) = self.entry(id) else {
             return false;
         };
@@ -369,7 +420,7 @@ impl Account {
         let list = muts.entry(id).or_default();
         match self.latest_at(&e, Some(list), now) {
             Some(t) if t < now => {
-                list.push(now);
+                list.push(Mutation { at: now, kind });
                 list.sort_unstable();
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 true
@@ -411,7 +462,7 @@ impl Account {
     pub(crate) fn build_upto(&self, id: i64, at: i64, version: i64) -> Option<Conv> {
         self.extend_to(at);
         let e = self.entry(id)?;
-        let muts = self.mutation_times(id);
+        let muts = self.mutations_of(id);
         self.latest_at(&e, Some(&muts), at)?;
         let o = self.origin;
         let created = o + i64::from(e.created);
@@ -426,22 +477,25 @@ impl Account {
             self.drift_rate(),
         );
         // Apply later versions and mutations in time order.
-        let mut changes: Vec<(i64, u64)> = e.versions[1..usize::from(e.nver)]
+        let mut changes: Vec<(i64, u64, Option<MutationKind>)> = e.versions[1..usize::from(e.nver)]
             .iter()
             .enumerate()
-            .map(|(k, v)| (o + i64::from(*v), S_VERSION + k as u64))
+            .map(|(k, v)| (o + i64::from(*v), S_VERSION + k as u64, None))
             .chain(
                 muts.iter()
                     .enumerate()
-                    .map(|(j, &t)| (t, S_MUTATION + j as u64)),
+                    .map(|(j, m)| (m.at, S_MUTATION + j as u64, Some(m.kind))),
             )
-            .filter(|(t, _)| *t <= at.min(version))
+            .filter(|(t, _, _)| *t <= at.min(version))
             .collect();
         changes.sort_unstable();
-        for (t, stream) in changes {
+        for (t, stream, mutation) in changes {
             let mut rng = rng_for(self.seed, id, stream);
-            let change = if stream >= S_MUTATION {
-                Change::Append
+            let change = if let Some(kind) = mutation {
+                match kind {
+                    MutationKind::Append => Change::Append,
+                    MutationKind::Prune => Change::Prune,
+                }
             } else if conv.follow_up_at(t) {
                 // A version the timing plan put there (see `timing`).
                 Change::FollowUp

@@ -18,6 +18,7 @@ pub(super) const S_VISITOR: u64 = 6;
 pub(super) const S_POOLS: u64 = 7;
 pub(super) const S_DRIFT: u64 = 8;
 pub(super) const S_PLAN: u64 = 9;
+pub(super) const S_PRUNE: u64 = 10;
 pub(super) const S_VERSION: u64 = 100;
 pub(super) const S_MUTATION: u64 = 1_000;
 

@@ -200,6 +200,17 @@ impl SimHandle {
             .count()
     }
 
+    /// Gives up to `n` visible conversations a new version at the current clock that
+    /// deletes child rows, as operators and spam removal do: one or two messages of each
+    /// chat (never a chat's first message or its answer), and for some a whole chat, a
+    /// lead or an uploaded file's event, always leaving a chat, call or lead that carries
+    /// the new version. Which conversations, and what goes, is drawn from the seed and the
+    /// clock; those with nothing to delete, or a version at the current clock already, are
+    /// passed over. Returns how many got one.
+    pub fn prune(&self, n: usize) -> usize {
+        self.shared.account.prune_some(n, self.shared.now_secs())
+    }
+
     /// The current fault knobs.
     pub fn faults(&self) -> Faults {
         self.shared.faults()
