@@ -18,7 +18,13 @@
 //! transform's CPU time), and writes every batch the pool hands back into the run's
 //! staging files, then commits. The child also reports its CPU time (user+sys,
 //! all threads) so a figure taken on a busy machine can be judged; `--rss-trace` prints
-//! VmRSS every 250 ms to stderr (where memory grows over the run).
+//! VmRSS every 250 ms to stderr (where memory grows over the run). Every run also reports
+//! its open time (`open_s`: recovery, catalog) and what it wrote, from `/proc/self/io`
+//! between the open and the end of the commit, all threads and all files (data, manifest,
+//! Delta logs, catalog): `wchar_mb` (write calls, MB = 10^6 bytes), `write_bytes_mb` (sent
+//! towards storage), `cancelled_write_mb` (of that, files deleted before they reached it),
+//! and the commit's counts (`conversations_new`/`_replaced`/`_unchanged`, `files_written`,
+//! `files_retired`, `compaction_files_merged`).
 //!
 //! Around each run, a child of its own measures the machine's speed just before and just
 //! after it ([`reference_speed`], MB/s: `ref_before`, `ref_after`), and the run's
@@ -95,6 +101,25 @@ fn thread_cpu_seconds() -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     tick(11) + tick(12)
+}
+
+/// Write counters of this process, all threads, from `/proc/self/io`: (`wchar`: bytes
+/// passed to write calls, page cache included; `write_bytes`: bytes sent towards storage;
+/// `cancelled_write_bytes`: of those, dropped again because the file was truncated or
+/// deleted before it reached the disk).
+fn proc_io() -> (u64, u64, u64) {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("wchar:"),
+        field("write_bytes:"),
+        field("cancelled_write_bytes:"),
+    )
 }
 
 /// 1-minute load average of the machine.
@@ -186,6 +211,9 @@ fn run(
     // Loader knobs for experiments, from the environment (defaults = LoadOptions).
     let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<usize>().unwrap());
     let defaults = LoadOptions::default();
+    // Writes are counted from before the open (recovery, catalog) to after the commit.
+    let io_before = proc_io();
+    let opening = Instant::now();
     let wh = Warehouse::open(
         wh_dir,
         LoadOptions {
@@ -199,6 +227,7 @@ fn run(
         },
     )
     .unwrap();
+    let open_s = opening.elapsed().as_secs_f64();
     let trace = rss_trace.then(|| {
         let stop = Arc::new(AtomicBool::new(false));
         let s = Arc::clone(&stop);
@@ -267,6 +296,7 @@ fn run(
     let write_done = started.elapsed();
     let report = writer.commit(RunOutcome::default()).unwrap();
     let total = started.elapsed();
+    let io_after = proc_io();
     let (user, sys) = cpu_seconds();
     let hwm_mb = status_kb("VmHWM:") as f64 / 1024.0;
     if let Some((stop, h)) = trace {
@@ -276,7 +306,7 @@ fn run(
     let rows: u64 = report.tables.values().map(|t| t.rows_added).sum();
     let (files, groups) = row_groups(wh_dir);
     println!(
-        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"reader_thread_cpu_s\":{reader_cpu:.2},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups},\"pushed_mb\":{:.1}}}",
+        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"reader_thread_cpu_s\":{reader_cpu:.2},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups},\"pushed_mb\":{:.1},\"open_s\":{open_s:.2},\"conversations_new\":{},\"conversations_replaced\":{},\"conversations_unchanged\":{},\"files_written\":{},\"files_retired\":{},\"compaction_files_merged\":{},\"wchar_mb\":{:.1},\"write_bytes_mb\":{:.1},\"cancelled_write_mb\":{:.1}}}",
         workers.max(1),
         report.conversations,
         write_done.as_secs_f64(),
@@ -287,6 +317,15 @@ fn run(
         loadavg(),
         dir_mb(wh_dir),
         report.pushed.map_or(0.0, |p| p.bytes as f64 / 1e6),
+        report.conversations_new,
+        report.conversations_replaced,
+        report.conversations_unchanged,
+        report.files_written,
+        report.files_retired,
+        report.compaction.as_ref().map_or(0, |c| c.files_merged),
+        (io_after.0 - io_before.0) as f64 / 1e6,
+        (io_after.1 - io_before.1) as f64 / 1e6,
+        (io_after.2 - io_before.2) as f64 / 1e6,
     );
 }
 
