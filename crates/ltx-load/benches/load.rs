@@ -18,7 +18,27 @@
 //! transform's CPU time), and writes every batch the pool hands back into the run's
 //! staging files, then commits. The child also reports its CPU time (user+sys,
 //! all threads) so a figure taken on a busy machine can be judged; `--rss-trace` prints
-//! VmRSS every 250 ms to stderr (where memory grows over the run).
+//! VmRSS every 250 ms to stderr (where memory grows over the run). Every run also reports
+//! its open time (`open_s`: recovery, catalog) and what it wrote, from `/proc/self/io`
+//! between the open and the end of the commit, all threads and all files (data, manifest,
+//! Delta logs, catalog): `wchar_mb` (write calls, MB = 10^6 bytes), `write_bytes_mb` (sent
+//! towards storage), `cancelled_write_mb` (of that, files deleted before they reached it),
+//! and the commit's counts (`conversations_new`/`_replaced`/`_unchanged`, `files_written`,
+//! `files_retired`, `compaction_files_merged`).
+//!
+//! `--incremental N` (default size 100k; `--sizes`, `--1m` as above) measures imports into
+//! an existing warehouse instead. For each size S it generates (and caches) an input of
+//! S + 100k conversations, checks that ids ascend, imports the first S lines into a base
+//! warehouse (`base` line), then imports into a fresh copy (`cp -r`) of the base: `update
+//! N`, a newer version (`updated_at` + 1 h, the first message's text edited) of every
+//! S/N-th base conversation; and `new 100000`, the input's last 100k lines, conversations
+//! the base does not hold. Each case adds to the run's figures the files it touched, as
+//! `[new, modified, removed]` by comparing paths, mtimes and sizes before and after:
+//! `data_parquet` (Parquet files under `data/`), `data_other` (the rest of `data/`: Delta
+//! logs) and `outside_data` (manifest, run records, catalog…); the warehouse's disk usage
+//! before (`du_base_mb`) and after (`du_after_mb`, allocated blocks as `du` counts them)
+//! against its live size (`live_mb`, the manifest's live files), and the manifest's
+//! `retired_files` (kept for older readers until their grace period ends).
 //!
 //! Around each run, a child of its own measures the machine's speed just before and just
 //! after it ([`reference_speed`], MB/s: `ref_before`, `ref_after`), and the run's
@@ -95,6 +115,25 @@ fn thread_cpu_seconds() -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     tick(11) + tick(12)
+}
+
+/// Write counters of this process, all threads, from `/proc/self/io`: (`wchar`: bytes
+/// passed to write calls, page cache included; `write_bytes`: bytes sent towards storage;
+/// `cancelled_write_bytes`: of those, dropped again because the file was truncated or
+/// deleted before it reached the disk).
+fn proc_io() -> (u64, u64, u64) {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("wchar:"),
+        field("write_bytes:"),
+        field("cancelled_write_bytes:"),
+    )
 }
 
 /// 1-minute load average of the machine.
@@ -186,6 +225,9 @@ fn run(
     // Loader knobs for experiments, from the environment (defaults = LoadOptions).
     let env = |k: &str| std::env::var(k).ok().map(|v| v.parse::<usize>().unwrap());
     let defaults = LoadOptions::default();
+    // Writes are counted from before the open (recovery, catalog) to after the commit.
+    let io_before = proc_io();
+    let opening = Instant::now();
     let wh = Warehouse::open(
         wh_dir,
         LoadOptions {
@@ -199,6 +241,7 @@ fn run(
         },
     )
     .unwrap();
+    let open_s = opening.elapsed().as_secs_f64();
     let trace = rss_trace.then(|| {
         let stop = Arc::new(AtomicBool::new(false));
         let s = Arc::clone(&stop);
@@ -239,7 +282,10 @@ fn run(
         },
         workers,
     );
-    let mut writer = wh.begin_run(RunInfo::new("bench", "bench")).unwrap();
+    // A run id of its own: the incremental cases load a copy of the base's warehouse, which
+    // has a run of this id already (a warehouse refuses a run id it has seen).
+    let run_id = format!("bench-{}", synced_at.format("%Y%m%dT%H%M%S%6fZ"));
+    let mut writer = wh.begin_run(RunInfo::new(run_id, "bench")).unwrap();
     let mut batches_in = 0u64;
     let mut sink = |batches: Vec<TableBatch>| -> Result<(), BenchError> {
         batches_in += batches.len() as u64;
@@ -267,6 +313,7 @@ fn run(
     let write_done = started.elapsed();
     let report = writer.commit(RunOutcome::default()).unwrap();
     let total = started.elapsed();
+    let io_after = proc_io();
     let (user, sys) = cpu_seconds();
     let hwm_mb = status_kb("VmHWM:") as f64 / 1024.0;
     if let Some((stop, h)) = trace {
@@ -276,7 +323,7 @@ fn run(
     let rows: u64 = report.tables.values().map(|t| t.rows_added).sum();
     let (files, groups) = row_groups(wh_dir);
     println!(
-        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"reader_thread_cpu_s\":{reader_cpu:.2},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups},\"pushed_mb\":{:.1}}}",
+        "{{\"input_lines\":{lines},\"workers\":{},\"batch_rows\":{batch_rows},\"transform_only\":{transform_only},\"batches\":{batches_in},\"conversations_loaded\":{},\"rows\":{rows},\"transform_conversations\":{conversations},\"rejected\":{rejected},\"write_s\":{:.2},\"commit_s\":{:.2},\"total_s\":{:.2},\"conv_per_s\":{:.0},\"peak_rss_mb\":{:.1},\"cpu_user_s\":{user:.1},\"cpu_sys_s\":{sys:.1},\"loader_thread_cpu_s\":{loader_cpu:.1},\"reader_thread_cpu_s\":{reader_cpu:.2},\"loadavg_before\":{load_before:.2},\"loadavg_after\":{:.2},\"warehouse_mb\":{:.1},\"files\":{files},\"row_groups\":{groups},\"pushed_mb\":{:.1},\"open_s\":{open_s:.2},\"conversations_new\":{},\"conversations_replaced\":{},\"conversations_unchanged\":{},\"files_written\":{},\"files_retired\":{},\"compaction_files_merged\":{},\"wchar_mb\":{:.1},\"write_bytes_mb\":{:.1},\"cancelled_write_mb\":{:.1}}}",
         workers.max(1),
         report.conversations,
         write_done.as_secs_f64(),
@@ -287,6 +334,15 @@ fn run(
         loadavg(),
         dir_mb(wh_dir),
         report.pushed.map_or(0.0, |p| p.bytes as f64 / 1e6),
+        report.conversations_new,
+        report.conversations_replaced,
+        report.conversations_unchanged,
+        report.files_written,
+        report.files_retired,
+        report.compaction.as_ref().map_or(0, |c| c.files_merged),
+        (io_after.0 - io_before.0) as f64 / 1e6,
+        (io_after.1 - io_before.1) as f64 / 1e6,
+        (io_after.2 - io_before.2) as f64 / 1e6,
     );
 }
 
@@ -364,14 +420,26 @@ fn main() {
         );
         return;
     }
+    let updates: Option<u64> = arg_value(&args, "--incremental").map(|v| v.parse().unwrap());
     let mut sizes: Vec<u64> = match arg_value(&args, "--sizes") {
         Some(list) => list.split(',').map(|s| s.parse().unwrap()).collect(),
+        None if updates.is_some() => vec![100_000],
         None => vec![10_000, 100_000],
     };
     if args.iter().any(|a| a == "--1m") {
         sizes.push(1_000_000);
     }
     let exe = std::env::current_exe().unwrap();
+    if let Some(updates) = updates {
+        assert!(
+            !transform_only && arg_value(&args, "--s3").is_none(),
+            "--incremental measures a local warehouse: no --transform-only, no --s3"
+        );
+        for size in sizes {
+            incremental(&exe, size, updates, workers, batch_rows);
+        }
+        return;
+    }
     for n in sizes {
         let input = input_for(&exe, n);
         let tmp = tempfile::tempdir().unwrap();
@@ -399,22 +467,249 @@ fn main() {
             cmd.arg("--rss-trace");
             cmd.stderr(std::process::Stdio::inherit());
         }
-        let ref_before = reference_child(&exe, &input);
-        let out = cmd.output().unwrap();
-        let ref_after = reference_child(&exe, &input);
+        println!("n={n} {}", run_measured(&exe, cmd, &input));
+    }
+}
+
+/// Runs a `--run` child between two reference measurements; its JSON report with
+/// `ref_before`, `ref_after` and `per_ref` added.
+fn run_measured(exe: &Path, mut cmd: std::process::Command, input: &Path) -> String {
+    let ref_before = reference_child(exe, input);
+    let out = cmd.output().unwrap();
+    let ref_after = reference_child(exe, input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let conv_per_s = serde_json::from_str::<serde_json::Value>(&report).unwrap()["conv_per_s"]
+        .as_f64()
+        .unwrap();
+    let per_ref = conv_per_s / ((ref_before + ref_after) / 2.0);
+    format!(
+        "{},\"ref_before\":{ref_before:.0},\"ref_after\":{ref_after:.0},\"per_ref\":{per_ref:.2}}}",
+        report.trim_end().trim_end_matches('}')
+    )
+}
+
+/// Conversations of the `new` incremental case.
+const NEW_CONVERSATIONS: u64 = 100_000;
+
+/// The inputs of the incremental cases, cut from one generated file.
+struct Slices {
+    /// The first `size` lines: the base warehouse's conversations.
+    base: PathBuf,
+    /// A newer version of every `size / updates`-th base line.
+    update: PathBuf,
+    /// The last [`NEW_CONVERSATIONS`] lines: conversations the base does not hold.
+    new: PathBuf,
+}
+
+/// Only the `id` of a conversation line.
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: i64,
+}
+
+/// Cuts `input` (`size` + [`NEW_CONVERSATIONS`] lines) into the files of [`Slices`] in
+/// `dir`, checking that ids ascend, so that the new lines are new to the base.
+fn slice_input(input: &Path, size: u64, updates: u64, dir: &Path) -> Slices {
+    use std::io::{BufRead, Write};
+    let slices = Slices {
+        base: dir.join("base.jsonl"),
+        update: dir.join("update.jsonl"),
+        new: dir.join("new.jsonl"),
+    };
+    let create = |p: &Path| std::io::BufWriter::new(std::fs::File::create(p).unwrap());
+    let (mut base, mut update, mut new) = (
+        create(&slices.base),
+        create(&slices.update),
+        create(&slices.new),
+    );
+    let step = (size / updates.max(1)).max(1);
+    let reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(input).unwrap());
+    let (mut lines, mut updated, mut last_id) = (0u64, 0u64, i64::MIN);
+    for line in reader.lines() {
+        let line = line.unwrap();
+        let id = serde_json::from_str::<IdOnly>(&line).unwrap().id;
         assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            id > last_id,
+            "ids do not ascend at line {}: {id} after {last_id}",
+            lines + 1
         );
-        let report = String::from_utf8_lossy(&out.stdout);
-        let conv_per_s = serde_json::from_str::<serde_json::Value>(&report).unwrap()["conv_per_s"]
-            .as_f64()
+        last_id = id;
+        if lines < size {
+            writeln!(base, "{line}").unwrap();
+            if lines % step == 0 && updated < updates {
+                writeln!(update, "{}", newer_version(&line)).unwrap();
+                updated += 1;
+            }
+        } else {
+            writeln!(new, "{line}").unwrap();
+        }
+        lines += 1;
+    }
+    assert_eq!(lines, size + NEW_CONVERSATIONS, "{}", input.display());
+    assert_eq!(updated, updates);
+    for mut w in [base, update, new] {
+        w.flush().unwrap();
+    }
+    slices
+}
+
+/// The conversation of `line` one hour later, with a visible change: the first message's
+/// text edited (a conversation without messages: its search query).
+fn newer_version(line: &str) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let updated_at = v["updated_at"].as_str().unwrap();
+    let hour = chrono::Duration::hours(1);
+    let bumped = match chrono::NaiveDateTime::parse_from_str(updated_at, "%Y-%m-%dT%H:%M:%S") {
+        Ok(t) => (t + hour).format("%Y-%m-%dT%H:%M:%S").to_string(),
+        Err(_) => (chrono::DateTime::parse_from_rfc3339(updated_at).unwrap() + hour).to_rfc3339(),
+    };
+    v["updated_at"] = bumped.into();
+    let message = v["chats"]
+        .as_array_mut()
+        .and_then(|chats| chats.iter_mut().find_map(|c| c["messages"].get_mut(0)));
+    match message {
+        Some(m) => {
+            let text = format!("{} (edited)", m["text"].as_str().unwrap_or_default());
+            m["text"] = text.into();
+        }
+        None => {
+            let query = format!(
+                "{} (edited)",
+                v["search_query"].as_str().unwrap_or_default()
+            );
+            v["search_query"] = query.into();
+        }
+    }
+    v.to_string()
+}
+
+/// Every file of a directory tree: path -> (modified, length).
+type Snapshot = std::collections::BTreeMap<PathBuf, (std::time::SystemTime, u64)>;
+
+/// Every file under `dir`.
+fn snapshot(dir: &Path) -> Snapshot {
+    fn walk(p: &Path, out: &mut Snapshot) {
+        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let p = e.path();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                walk(&p, out);
+            } else {
+                out.insert(p, (m.modified().unwrap(), m.len()));
+            }
+        }
+    }
+    let mut out = Snapshot::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// Bytes `dir` takes on disk, as `du` counts them (allocated blocks).
+fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fn walk(p: &Path) -> u64 {
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                let m = e.metadata().unwrap();
+                m.blocks() * 512 + if m.is_dir() { walk(&e.path()) } else { 0 }
+            })
+            .sum()
+    }
+    walk(dir)
+}
+
+/// `[new, modified (other mtime or length), removed]`: counts of the files `pick` selects
+/// between two snapshots.
+fn touched(before: &Snapshot, after: &Snapshot, pick: impl Fn(&Path) -> bool) -> [usize; 3] {
+    let picked = |p: &&PathBuf| pick(p);
+    let new = after
+        .keys()
+        .filter(picked)
+        .filter(|p| !before.contains_key(*p));
+    let modified = after
+        .iter()
+        .filter(|(p, _)| picked(p))
+        .filter(|(p, m)| before.get(*p).is_some_and(|b| b != *m));
+    let removed = before
+        .keys()
+        .filter(picked)
+        .filter(|p| !after.contains_key(*p));
+    [new.count(), modified.count(), removed.count()]
+}
+
+/// The incremental cases for a warehouse of `size` conversations: a base warehouse, then
+/// `update <updates>` and `new <NEW_CONVERSATIONS>`, each imported into a copy of it.
+fn incremental(exe: &Path, size: u64, updates: u64, workers: usize, batch_rows: usize) {
+    let input = input_for(exe, size + NEW_CONVERSATIONS);
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let slices = slice_input(&input, size, updates, tmp.path());
+    eprintln!(
+        "cut {} into base/update/new in {:.1}s",
+        input.display(),
+        t.elapsed().as_secs_f64()
+    );
+    let child = |input: &Path, wh: &Path| {
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args([
+            "--run",
+            input.to_str().unwrap(),
+            wh.to_str().unwrap(),
+            "--workers",
+            &workers.to_string(),
+            "--batch-rows",
+            &batch_rows.to_string(),
+        ]);
+        cmd
+    };
+    let base = tmp.path().join("base-wh");
+    let report = run_measured(exe, child(&slices.base, &base), &input);
+    println!("base n={size} {report}");
+    // The base's input is as large as the warehouse's own input: not needed any more.
+    std::fs::remove_file(&slices.base).unwrap();
+    let base_du = disk_usage(&base);
+    for (case, file) in [
+        (format!("update {updates}"), &slices.update),
+        (format!("new {NEW_CONVERSATIONS}"), &slices.new),
+    ] {
+        let wh = tmp.path().join("case-wh");
+        let st = std::process::Command::new("cp")
+            .args(["-r", base.to_str().unwrap(), wh.to_str().unwrap()])
+            .status()
             .unwrap();
-        let per_ref = conv_per_s / ((ref_before + ref_after) / 2.0);
+        assert!(st.success());
+        let before = snapshot(&wh);
+        let report = run_measured(exe, child(file, &wh), &input);
+        let after = snapshot(&wh);
+        let data = wh.join("data");
+        let parquet = |p: &Path| p.extension().is_some_and(|x| x == "parquet");
+        let data_parquet = touched(&before, &after, |p| p.starts_with(&data) && parquet(p));
+        let data_other = touched(&before, &after, |p| p.starts_with(&data) && !parquet(p));
+        let rest = touched(&before, &after, |p| !p.starts_with(&data));
+        let manifest = Warehouse::open_readonly(&wh).unwrap().state().unwrap();
+        let live: u64 = manifest
+            .tables
+            .values()
+            .flat_map(|t| &t.files)
+            .map(|f| f.bytes)
+            .sum();
+        let live_files: usize = manifest.tables.values().map(|t| t.files.len()).sum();
         println!(
-            "n={n} {},\"ref_before\":{ref_before:.0},\"ref_after\":{ref_after:.0},\"per_ref\":{per_ref:.2}}}",
-            report.trim_end().trim_end_matches('}')
+            "{case} n={size} {},\"data_parquet\":{data_parquet:?},\"data_other\":{data_other:?},\"outside_data\":{rest:?},\"du_base_mb\":{:.1},\"du_after_mb\":{:.1},\"live_mb\":{:.1},\"live_files\":{live_files},\"retired_files\":{}}}",
+            report.trim_end_matches('}'),
+            base_du as f64 / 1e6,
+            disk_usage(&wh) as f64 / 1e6,
+            live as f64 / 1e6,
+            manifest.retired.len(),
         );
+        std::fs::remove_dir_all(&wh).unwrap();
     }
 }
