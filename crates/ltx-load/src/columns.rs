@@ -9,7 +9,10 @@ use std::path::Path;
 use arrow::array::{AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray};
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use ltx_transform::{Table, TableKind};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::statistics::Statistics;
 use parquet::arrow::ProjectionMask;
 
 use crate::error::{io_err, pq_err, LoadError, Result};
@@ -97,6 +100,51 @@ pub(crate) fn widen(
 
 /// Rows read per batch when streaming files.
 const READ_BATCH_ROWS: usize = 8192;
+
+/// Readers of `columns` over the row groups of `path` whose statistics of the `Int64`
+/// column `id_col` may hold a wanted id (`may_hold(min, max)`), each with the position of
+/// its first row in the file. A row group without statistics is read. Files are written in
+/// id order, so a handful of ids touches a handful of row groups, not the file.
+pub(crate) fn open_row_groups(
+    path: &Path,
+    columns: &[&str],
+    id_col: &str,
+    may_hold: impl Fn(i64, i64) -> bool,
+) -> Result<Vec<(u64, ParquetRecordBatchReader)>> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(pq_err(path))?;
+    let schema = meta.metadata().file_metadata().schema_descr_ptr();
+    let id_leaf = schema.columns().iter().position(|c| c.path().string() == id_col);
+    let mut idx = Vec::with_capacity(columns.len());
+    for c in columns {
+        let i = meta.schema().index_of(c).map_err(|e| LoadError::Arrow {
+            table: path.display().to_string(),
+            source: e,
+        })?;
+        idx.push(i);
+    }
+    let mut out = Vec::new();
+    let mut first_row = 0u64;
+    for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+        let rows = u64::try_from(rg.num_rows()).unwrap_or(0);
+        let range = id_leaf.and_then(|l| match rg.column(l).statistics() {
+            Some(Statistics::Int64(s)) => Some((*s.min_opt()?, *s.max_opt()?)),
+            _ => None,
+        });
+        if range.is_none_or(|(min, max)| may_hold(min, max)) {
+            let f = file.try_clone().map_err(io_err(path))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+                .with_projection(ProjectionMask::roots(&schema, idx.clone()))
+                .with_row_groups(vec![g])
+                .with_batch_size(READ_BATCH_ROWS)
+                .build()
+                .map_err(pq_err(path))?;
+            out.push((first_row, reader));
+        }
+        first_row += rows;
+    }
+    Ok(out)
+}
 
 /// Opens `path` for streaming, optionally projecting `columns`.
 pub(crate) fn open_reader(

@@ -28,7 +28,7 @@ use ltx_transform::Table;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
-use crate::columns::{i64_column, open_reader, ts_column, VERSION_COLUMN};
+use crate::columns::{i64_column, open_reader, open_row_groups, ts_column, VERSION_COLUMN};
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::merge::FileStats;
 
@@ -131,16 +131,22 @@ pub(crate) fn not_kept_for_history(paths: &[std::path::PathBuf]) -> Result<HashS
 /// (column `col`) is one of `ids` (sorted).
 pub(crate) fn positions_of(path: &Path, col: &str, table: Table, ids: &[i64]) -> Result<Vec<u64>> {
     let mut out = Vec::new();
-    let mut offset = 0u64;
-    for batch in open_reader(path, Some(&[col]))? {
-        let batch = batch.map_err(arrow_err(table.name()))?;
-        let c = i64_column(&batch, col, table.name())?;
-        for i in 0..c.len() {
-            if !c.is_null(i) && ids.binary_search(&c.value(i)).is_ok() {
-                out.push(offset + i as u64);
+    let may_hold = |min: i64, max: i64| {
+        let i = ids.partition_point(|x| *x < min);
+        ids.get(i).is_some_and(|x| *x <= max)
+    };
+    for (first_row, reader) in open_row_groups(path, &[col], col, may_hold)? {
+        let mut offset = first_row;
+        for batch in reader {
+            let batch = batch.map_err(arrow_err(table.name()))?;
+            let c = i64_column(&batch, col, table.name())?;
+            for i in 0..c.len() {
+                if !c.is_null(i) && ids.binary_search(&c.value(i)).is_ok() {
+                    out.push(offset + i as u64);
+                }
             }
+            offset += c.len() as u64;
         }
-        offset += c.len() as u64;
     }
     Ok(out)
 }

@@ -20,7 +20,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
 use crate::columns::{
-    conversation_column, i64_column, min_max, open_reader, ts_column, widen, VERSION_COLUMN,
+    conversation_column, i64_column, min_max, open_reader, open_row_groups, ts_column, widen,
+    VERSION_COLUMN,
 };
 use crate::error::{arrow_err, io_err, pq_err, LoadError, Result};
 use crate::manifest::FileEntry;
@@ -183,7 +184,13 @@ pub(crate) fn lookup_existing(
             }
         } as u32;
         let path = root.join(&f.path);
-        for batch in open_reader(&path, Some(&["conversation_id", VERSION_COLUMN]))? {
+        let groups = open_row_groups(
+            &path,
+            &["conversation_id", VERSION_COLUMN],
+            "conversation_id",
+            |min, max| incoming.any_in(Some(min), Some(max)),
+        )?;
+        for batch in groups.into_iter().flat_map(|(_, reader)| reader) {
             let batch = batch.map_err(arrow_err("conversations"))?;
             let ids = i64_column(&batch, "conversation_id", "conversations")?;
             let ts = ts_column(&batch, VERSION_COLUMN, "conversations")?;
