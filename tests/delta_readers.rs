@@ -264,7 +264,10 @@ fn delta_readers_read_every_table_as_duckdb_does() {
     // The update marked the replaced rows deleted (deletion vectors in the Delta logs):
     // a glob reads them, Delta readers do not.
     let manifest = std::fs::read_to_string(wh.join("_ltx/manifest.json")).unwrap();
-    assert!(manifest.contains("\"deleted\""), "no file with deleted rows after the update");
+    assert!(
+        manifest.contains("\"deleted\""),
+        "no file with deleted rows after the update"
+    );
     check_with_python(&py, &wh, s, "after-update", true);
 
     // Nine more imports of the same file: nothing new but the rejections, which `_rejected`

@@ -10,10 +10,11 @@ use arrow::array::{AsArray, Int64Array, RecordBatch, TimestampMicrosecondArray};
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use ltx_transform::{Table, TableKind};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
-use parquet::file::statistics::Statistics;
 use parquet::arrow::ProjectionMask;
+use parquet::file::statistics::Statistics;
 
 use crate::error::{io_err, pq_err, LoadError, Result};
 use crate::history::SUPERSEDED_CONVERSATIONS;
@@ -112,9 +113,13 @@ pub(crate) fn open_row_groups(
     may_hold: impl Fn(i64, i64) -> bool,
 ) -> Result<Vec<(u64, ParquetRecordBatchReader)>> {
     let file = File::open(path).map_err(io_err(path))?;
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(pq_err(path))?;
+    let meta =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()).map_err(pq_err(path))?;
     let schema = meta.metadata().file_metadata().schema_descr_ptr();
-    let id_leaf = schema.columns().iter().position(|c| c.path().string() == id_col);
+    let id_leaf = schema
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == id_col);
     let mut idx = Vec::with_capacity(columns.len());
     for c in columns {
         let i = meta.schema().index_of(c).map_err(|e| LoadError::Arrow {

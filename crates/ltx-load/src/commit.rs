@@ -1,8 +1,9 @@
 //! The commit protocol.
 //!
-//! 1. every new file is fully written and fsynced under `_ltx/tmp/<id>/` (the replaced
-//!    conversation versions kept for `conversations_history` too: they are new files of
-//!    the same transaction, so a crash leaves both the rewrite and them, or neither);
+//! 1. every new file is fully written and fsynced under `_ltx/tmp/<id>/` (the delete
+//!    records of the replaced versions too: new files of the same transaction, and the
+//!    rows they supersede are marked deleted in the new manifest only, so a crash leaves
+//!    both the marks and the records, or neither);
 //! 2. renamed into `data/…` — present but unreferenced, so invisible and an orphan if we die;
 //! 3. the run record is written to `_ltx/runs/<id>.json` (tmp + rename);
 //! 4. the new generation's file lists are written to `_ltx/generations/` (for
@@ -315,36 +316,40 @@ fn mark_replaced(
     if replaced.is_empty() {
         return Ok(history_rows);
     }
+    // The files that may hold a replaced conversation's rows; their positions are read on
+    // every core (each read touches only the row groups whose id range may hold one).
+    let mut candidates: Vec<(Table, &str, &FileEntry)> = Vec::new();
     for table in Table::ALL {
         let Some(col) = conversation_column(table) else {
             continue;
         };
         for f in manifest.files(table.name()) {
-            if !plan.old_partitions.contains_key(&f.partition) || !f.may_contain_any(replaced) {
-                continue;
+            if plan.old_partitions.contains_key(&f.partition) && f.may_contain_any(replaced) {
+                candidates.push((table, col, f));
             }
-            let src = layout.abs(&f.path);
-            let positions = deletes::positions_of(&src, col, table, replaced)?;
-            if positions.is_empty() {
-                continue;
-            }
-            let before = f.deleted.as_ref().map_or(0, |d| d.rows);
-            let marked = DeletedRows::union(f.deleted.as_ref(), &positions)
-                .map_err(|e| dv_err(&f.path, e))?;
-            let Some(marked) = marked else { continue };
-            let newly = marked.rows - before;
-            if newly == 0 {
-                continue;
-            }
-            changes
-                .entry(table.name().to_string())
-                .or_default()
-                .rows_removed += newly;
-            if history && table == Table::Conversations {
-                history_rows += newly;
-            }
-            txn.mark(&f.path, marked);
         }
+    }
+    let positions = positions_in_parallel(layout, &candidates, replaced)?;
+    for ((table, _, f), positions) in candidates.iter().zip(positions) {
+        if positions.is_empty() {
+            continue;
+        }
+        let before = f.deleted.as_ref().map_or(0, |d| d.rows);
+        let marked =
+            DeletedRows::union(f.deleted.as_ref(), &positions).map_err(|e| dv_err(&f.path, e))?;
+        let Some(marked) = marked else { continue };
+        let newly = marked.rows - before;
+        if newly == 0 {
+            continue;
+        }
+        changes
+            .entry(table.name().to_string())
+            .or_default()
+            .rows_removed += newly;
+        if history && *table == Table::Conversations {
+            history_rows += newly;
+        }
+        txn.mark(&f.path, marked);
     }
     for (partition, versions) in &plan.old_partitions {
         let (tmp, name) = txn.new_file();
@@ -354,6 +359,52 @@ fn mark_replaced(
     }
     crash.check("merge.after_mark_deleted")?;
     Ok(history_rows)
+}
+
+/// [`deletes::positions_of`] the rows of `ids` in each candidate file, in order, on up to
+/// as many threads as cores.
+fn positions_in_parallel(
+    layout: &Layout,
+    candidates: &[(Table, &str, &FileEntry)],
+    ids: &[i64],
+) -> Result<Vec<Vec<u64>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, candidates.len().max(1));
+    let mut out: Vec<Option<Result<Vec<u64>>>> = (0..candidates.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    candidates
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, (table, col, f))| {
+                            (
+                                i,
+                                deletes::positions_of(&layout.abs(&f.path), col, *table, ids),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(results) => {
+                    for (i, r) in results {
+                        out[i] = Some(r);
+                    }
+                }
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Ok(Vec::new())))
+        .collect()
 }
 
 /// A deletion vector of the manifest that cannot be read.

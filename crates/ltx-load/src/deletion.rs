@@ -250,7 +250,7 @@ fn z85_encode(bytes: &[u8]) -> String {
 /// The bytes of a Z85 string (a multiple of 5 characters).
 fn z85_decode(text: &str) -> Result<Vec<u8>, DvError> {
     let bytes = text.as_bytes();
-    if bytes.len() % 5 != 0 {
+    if !bytes.len().is_multiple_of(5) {
         return Err(DvError("Z85 text length is not a multiple of 5".to_owned()));
     }
     let mut out = Vec::with_capacity(bytes.len() / 5 * 4);

@@ -15,27 +15,35 @@
 //!   groups, page statistics): plain Parquet any engine can read. `<wh>/_ltx/manifest.json`
 //!   is the single source of truth of which files are live; a file not listed there does
 //!   not exist for readers. See [`layout`].
-//! * **Immutable files, copy-on-write** — a conversation's rows in *all* tables are one
+//! * **Immutable files, merge-on-read** — a conversation's rows in *all* tables are one
 //!   unit. A run's rows are streamed into staging files; at commit the loader reads the
-//!   stored versions (`conversation_id`, `_source_updated_at` of the `conversations` files
-//!   whose id range overlaps, nothing else), keeps only incoming conversations that are
-//!   strictly newer (replays are idempotent and old imports never regress data), keeps
-//!   only the newest copy of a conversation that occurs twice in a run, and rewrites every
-//!   live file that holds rows of a replaced conversation without those rows. Deleted
-//!   messages and chats vanish with the old version. Nothing is ever modified in place, so
-//!   a reader never sees a half-written file. See [`merge`].
+//!   stored versions (`conversation_id`, `_source_updated_at` of the row groups of the
+//!   `conversations` files whose id statistics may hold an incoming id), keeps only
+//!   incoming conversations that are strictly newer (replays are idempotent and old
+//!   imports never regress data) and only the newest copy of a conversation that occurs
+//!   twice in a run. A replaced version's rows are not rewritten away: the files holding
+//!   them get those rows marked deleted (row positions kept in the manifest entry, encoded
+//!   as a Delta deletion vector: [`deletion`]) and one delete record per replaced version
+//!   goes to a small stored table ([`deletes`]); the views anti-join the records by
+//!   `(account, conversation, version)`, Delta readers skip the marked rows. Deleted
+//!   messages and chats vanish with the old version. A run so writes its new rows plus a
+//!   few bytes per replaced conversation, whatever the size of the files holding the old
+//!   ones (50 updated conversations in a 1M-conversation warehouse: ~2 MB instead of the
+//!   whole warehouse). [`compact`] folds the marks into rewritten files once a file's
+//!   deleted share passes `compact_fold_share` (after a run) or at `ltx compact`. Nothing
+//!   is ever modified in place, so a reader never sees a half-written file.
 //!
-//!   *Why copy-on-write and not versioned files with merge-on-read*: the views must be
-//!   plain `read_parquet` over files any engine reads (BI tools, pyarrow, polars), and a
-//!   merge-on-read view would make every reader (and every dashboard query) repeat the
-//!   "latest version per conversation, with all its child rows" anti-join across 14
-//!   tables, and make any other engine reading the files see duplicates. Copy-on-write
-//!   pays that cost once, at write time, in the one place that knows the rules. The price:
-//!   a run that updates conversations rewrites every live file holding their rows (with
-//!   ~1 file per table and month after compaction, an update to 5 conversations of one
-//!   month rewrites about one file per table for that month, ~11 files), which is bounded
-//!   by the month partitioning (conversations that change are mostly recent) and by
-//!   [`Warehouse::compact`].
+//!   *Why inline deletion vectors and delete records, not copy-on-write*: copy-on-write
+//!   rewrote every file holding an updated conversation's rows, so a 15-minute sync cost
+//!   as much as the months it touched. Delta's deletion vectors express "these rows of
+//!   this file no longer count" in the open table format itself, so Delta readers (polars,
+//!   delta-rs's query engine, ClickHouse) read exactly the live rows without any rewrite;
+//!   DuckDB's views get the same answer from the records (DuckDB reads no deletion
+//!   vector without its `delta` extension, which is not available offline), paying an
+//!   anti-join on the marked files only, and none once compaction folded them.
+//! * **Bounded rewrites** — staging finishes a file once it reaches `target_file_bytes`
+//!   (128 MiB), merges read at most that much per file they write, and a large file is
+//!   rewritten only to fold its deleted rows: no compaction rewrites a month at once.
 //! * **Atomic commit** — new files are fsynced in `_ltx/tmp/`, renamed into `data/`
 //!   (unreferenced), the run record is written, and the new manifest is renamed over the
 //!   old one: that rename is the commit. `open` deletes everything unreferenced, so a crash
@@ -91,7 +99,8 @@
 //!   column), [`models`], [`layout`], [`crash`];
 //! * storage — [`manifest`], [`runs`] (the run log), [`raw`], [`lock`];
 //! * writing a run — [`staging`] (with `encoder`, `by_columns`, `open_files`, `writeback`),
-//!   [`merge`], `txn` (a transaction's files), [`commit`], [`compact`];
+//!   [`merge`], [`deletion`] (deleted rows of a file), [`deletes`] (the delete records),
+//!   `txn` (a transaction's files), [`commit`], [`compact`];
 //! * around it — [`generations`] (retained generations, `--as-of`), `recovery` (what
 //!   `open` repairs), `upgrade` (warehouses written before accounts), [`catalog`],
 //!   [`delta`] (the Delta Lake logs), `status`;
