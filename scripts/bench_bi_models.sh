@@ -6,12 +6,12 @@
 # through DuckDB's Python client (the storage a BI tool opens), best of 3 runs each.
 #
 # Usage: scripts/bench_bi_models.sh INPUT.jsonl [N=100000] [K=20]
-#   LTX=path/to/ltx (default target/release/ltx), PYTHON=python with `duckdb` installed.
+#   LTX_BIN=path/to/ltx (default target/release/ltx), PYTHON=python with `duckdb` installed.
 set -euo pipefail
-input=$1; n=${2:-100000}; k=${3:-20}
-ltx=${LTX:-${CARGO_TARGET_DIR:-target}/release/ltx}
+input=$(realpath "$1"); n=${2:-100000}; k=${3:-20}
+ltx=${LTX_BIN:-${CARGO_TARGET_DIR:-target}/release/ltx}
 py=${PYTHON:-python3}
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+dir=$(mktemp -d); cd "$dir"; trap 'rm -rf "$dir"' EXIT
 head -n "$n" "$input" > "$dir/base.jsonl"
 "$py" - "$dir/base.jsonl" "$k" > "$dir/updates.jsonl" <<'PY'
 import datetime, json, sys

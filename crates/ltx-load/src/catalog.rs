@@ -265,11 +265,31 @@ fn stored_source(
         }
         return Ok(format!("SELECT * FROM {}", read(&clean)));
     }
-    let marked = format!(
-        "SELECT t.* FROM {} AS t WHERE NOT EXISTS ({})",
-        read(&dirty),
-        record_match(layout, records, table, "t")
-    );
+    // One anti-join per account: each reads only its account's records, and joins on the
+    // two integer keys (the account's string compare per row left out).
+    let mut by_account: BTreeMap<&str, Vec<&FileEntry>> = BTreeMap::new();
+    for f in &dirty {
+        let account = layout::split_partition(&f.partition).map_or("", |(a, _)| a);
+        by_account.entry(account).or_default().push(f);
+    }
+    let union = if by_name {
+        "UNION ALL BY NAME"
+    } else {
+        "UNION ALL"
+    };
+    let col = ident(conversation_column(table).unwrap_or("conversation_id"));
+    let parts: Vec<String> = by_account
+        .iter()
+        .map(|(account, files)| {
+            format!(
+                "SELECT t.* FROM {} AS t ANTI JOIN ({}) AS d \
+                 ON d.conversation_id = t.{col} AND d._source_updated_at = t._source_updated_at",
+                read(files),
+                records_of(layout, records, account)
+            )
+        })
+        .collect();
+    let marked = parts.join(&format!(" {union} "));
     if clean.is_empty() {
         return Ok(marked);
     }
@@ -279,6 +299,23 @@ fn stored_source(
         "UNION ALL"
     };
     Ok(format!("SELECT * FROM {} {union} {marked}", read(&clean)))
+}
+
+/// `SELECT conversation_id, _source_updated_at` of the delete records of `account`.
+fn records_of(layout: &Layout, records: &[FileEntry], account: &str) -> String {
+    let paths: Vec<String> = records
+        .iter()
+        .filter(|f| layout::split_partition(&f.partition).is_some_and(|(a, _)| a == account))
+        .map(|f| path_lit(&layout.abs(&f.path)))
+        .collect();
+    if paths.is_empty() {
+        // No record of this account (not written by ltx): nothing to hide.
+        return "SELECT NULL::BIGINT AS conversation_id, NULL::TIMESTAMPTZ AS _source_updated_at WHERE false".to_owned();
+    }
+    format!(
+        "SELECT conversation_id, _source_updated_at FROM read_parquet([{}], hive_partitioning = false)",
+        paths.join(", ")
+    )
 }
 
 /// `SELECT 1 FROM <delete records> WHERE` they name the row `alias` of `table`: same
