@@ -4,7 +4,9 @@ what DuckDB's views show (the expectations file written by tests/parquet_readers
 Usage: python3 read_with_pyarrow_polars.py EXPECTED.json
 
 The files read are those `_ltx/manifest.json` lists, as the README tells users (superseded
-files stay on disk for a grace period). Every table is read four ways:
+files stay on disk for a grace period), without the rows an entry's `deleted` marks (rows of
+conversation versions a newer one replaced, until a compaction folds them: a Delta deletion
+vector, Z85-encoded RoaringBitmapArray, decoded by `deleted_positions`). Every table is read four ways:
 pyarrow.parquet.read_table per file (concatenated), pyarrow.dataset over the file list,
 polars.read_parquet and polars.scan_parquet. Each must give the schema's column names and
 types (timestamps timestamp[us, tz=UTC] / Datetime("us", "UTC"), strings UTF-8), DuckDB's
@@ -17,6 +19,7 @@ Exits 1 with every mismatch listed.
 
 import json
 import os
+import struct
 import sys
 
 import polars as pl
@@ -183,6 +186,53 @@ def check_polars(ck, where, df, t, fingerprints, rows):
     ck.eq(f"{where}: rows", df.height, rows)
 
 
+Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+
+
+def deleted_positions(entry):
+    """Row positions a manifest entry's `deleted` marks (sorted; empty when none)."""
+    d = entry.get("deleted")
+    if not d:
+        return []
+    text, raw = d["dv"], bytearray()
+    for i in range(0, len(text), 5):
+        n = 0
+        for c in text[i:i + 5]:
+            n = n * 85 + Z85.index(c)
+        raw += struct.pack(">I", n)
+    b = bytes(raw[: d["dv_bytes"]])
+    magic, count = struct.unpack_from("<iq", b, 0)
+    assert magic == 1681511377, "not a RoaringBitmapArray"
+    at, out = 12, []
+    for _ in range(count):
+        (high,) = struct.unpack_from("<I", b, at)
+        cookie, n = struct.unpack_from("<II", b, at + 4)
+        assert cookie == 12346, "unexpected Roaring cookie"
+        head = [struct.unpack_from("<HH", b, at + 12 + 4 * k) for k in range(n)]
+        pos = at + 12 + 8 * n
+        for key, card in head:
+            card += 1
+            if card > 4096:
+                words = struct.unpack_from("<1024Q", b, pos)
+                pos += 8192
+                lows = [w * 64 + j for w, word in enumerate(words) for j in range(64) if word >> j & 1]
+            else:
+                lows = list(struct.unpack_from(f"<{card}H", b, pos))
+                pos += 2 * card
+            out += [(high << 32) | (key << 16) | lo for lo in lows]
+        at = pos
+    return out
+
+
+def without_deleted_arrow(table, positions):
+    if not positions:
+        return table
+    mask = [True] * table.num_rows
+    for p in positions:
+        mask[p] = False
+    return table.filter(pa.array(mask))
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         exp = json.load(f)
@@ -191,17 +241,25 @@ def main():
         manifest = json.load(f)
     ck = Check()
     for name, t in exp["tables"].items():
-        files = [os.path.join(wh, e["path"]) for e in manifest["tables"][name]["files"]]
+        entries = manifest["tables"][name]["files"]
+        files = [os.path.join(wh, e["path"]) for e in entries]
+        deleted = [deleted_positions(e) for e in entries]
         # pyarrow: each file on its own (every file must carry the schema), then as a dataset.
         for p in files:
             check_parquet_schema(ck, p, t)
-        parts = [pq.read_table(p) for p in files]
+        parts = [without_deleted_arrow(pq.read_table(p), d) for p, d in zip(files, deleted)]
         check_arrow(ck, f"{name} (pyarrow.parquet)", pa.concat_tables(parts), t)
-        dataset = ds.dataset(files, format="parquet").to_table()
+        dataset = pa.concat_tables(
+            [without_deleted_arrow(ds.dataset(p, format="parquet").to_table(), d) for p, d in zip(files, deleted)]
+        )
         check_arrow(ck, f"{name} (pyarrow.dataset)", dataset, t)
-        # polars: eager and lazy.
-        eager = pl.read_parquet(files)
-        lazy = pl.scan_parquet(files).collect()
+        # polars: eager and lazy, each file's marked rows dropped by row index.
+        eager = pl.concat(
+            [pl.read_parquet(p, row_index_name="_row").filter(~pl.col("_row").is_in(d)).drop("_row") for p, d in zip(files, deleted)]
+        )
+        lazy = pl.concat(
+            [pl.scan_parquet(p, row_index_name="_row").filter(~pl.col("_row").is_in(d)).drop("_row") for p, d in zip(files, deleted)]
+        ).collect()
         for how, df in (("read_parquet", eager), ("scan_parquet", lazy)):
             where = f"{name} (polars.{how})"
             check_polars(ck, where, df, t, t["fingerprints"], t["rows"])

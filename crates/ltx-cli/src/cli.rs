@@ -83,7 +83,7 @@ pub enum Command {
         after_help = "Examples:\n  ltx import export/page-*.json\n  ltx import conversations.jsonl.zst --warehouse /data/livetex\n  ltx import acme-export.jsonl --account acme --warehouse /data/holding"
     )]
     Import(ImportArgs),
-    /// Merge small Parquet files of each partition into larger ones.
+    /// Fold deleted rows into rewritten files and merge small files.
     #[command(after_help = "Example:\n  ltx compact --warehouse /data/livetex")]
     Compact(WarehouseArgs),
     /// Rebuild the DuckDB views (after moving or copying the warehouse directory).
