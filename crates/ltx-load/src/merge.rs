@@ -1,12 +1,14 @@
-//! The merge: which incoming conversations win, and the copy-on-write of files that hold
-//! rows of replaced conversations.
+//! The merge: which incoming conversations win (the stored versions, read from the row
+//! groups that may hold them), the filtering of a run's staged files, and the fold that
+//! rewrites files without their deleted rows (for compaction).
 //!
 //! A conversation is the unit of replacement: its new version's rows replace *all* its old
 //! rows in every conversation-scoped table, which is also how deleted messages and chats
 //! disappear. Versions are compared by `_source_updated_at`; an incoming version that is not
 //! strictly newer than the stored one is dropped, so replays are idempotent and an old
-//! import can never regress data. Everything here streams record batches: files are read
-//! with a column projection to decide, and rewritten batch by batch through a filter.
+//! import can never regress data. The old rows are marked deleted, not rewritten (see
+//! `commit` and `deletion`). Everything here streams record batches: files are read with a
+//! column projection to decide, and rewritten batch by batch through a filter.
 
 use std::collections::HashSet;
 use std::fs::File;
