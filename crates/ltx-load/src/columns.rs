@@ -120,14 +120,7 @@ pub(crate) fn open_row_groups(
         .columns()
         .iter()
         .position(|c| c.path().string() == id_col);
-    let mut idx = Vec::with_capacity(columns.len());
-    for c in columns {
-        let i = meta.schema().index_of(c).map_err(|e| LoadError::Arrow {
-            table: path.display().to_string(),
-            source: e,
-        })?;
-        idx.push(i);
-    }
+    let projection = projection(path, meta.schema(), &schema, columns)?;
     let mut out = Vec::new();
     let mut first_row = 0u64;
     for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
@@ -139,7 +132,7 @@ pub(crate) fn open_row_groups(
         if range.is_none_or(|(min, max)| may_hold(min, max)) {
             let f = file.try_clone().map_err(io_err(path))?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
-                .with_projection(ProjectionMask::roots(&schema, idx.clone()))
+                .with_projection(projection.clone())
                 .with_row_groups(vec![g])
                 .with_batch_size(READ_BATCH_ROWS)
                 .build()
@@ -151,6 +144,24 @@ pub(crate) fn open_row_groups(
     Ok(out)
 }
 
+/// The projection of the top-level `columns` of the file at `path`.
+fn projection(
+    path: &Path,
+    schema: &arrow::datatypes::Schema,
+    parquet: &parquet::schema::types::SchemaDescriptor,
+    columns: &[&str],
+) -> Result<ProjectionMask> {
+    let mut idx = Vec::with_capacity(columns.len());
+    for c in columns {
+        let i = schema.index_of(c).map_err(|e| LoadError::Arrow {
+            table: path.display().to_string(),
+            source: e,
+        })?;
+        idx.push(i);
+    }
+    Ok(ProjectionMask::roots(parquet, idx))
+}
+
 /// Opens `path` for streaming, optionally projecting `columns`.
 pub(crate) fn open_reader(
     path: &Path,
@@ -159,15 +170,7 @@ pub(crate) fn open_reader(
     let file = File::open(path).map_err(io_err(path))?;
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
     if let Some(cols) = columns {
-        let mut idx = Vec::with_capacity(cols.len());
-        for c in cols {
-            let i = builder.schema().index_of(c).map_err(|e| LoadError::Arrow {
-                table: path.display().to_string(),
-                source: e,
-            })?;
-            idx.push(i);
-        }
-        let mask = ProjectionMask::roots(builder.parquet_schema(), idx);
+        let mask = projection(path, builder.schema(), builder.parquet_schema(), cols)?;
         builder = builder.with_projection(mask);
     }
     builder

@@ -29,7 +29,7 @@ use crate::clock::{now_micros, truncate_micros};
 use crate::columns::conversation_column;
 use crate::crash::CrashHook;
 use crate::deletes::{self, Superseded, DELETED_VERSIONS};
-use crate::deletion::DeletedRows;
+use crate::deletion;
 use crate::error::{io_err, Result};
 use crate::layout::{self, Layout};
 use crate::manifest::{pipeline_key, FileEntry, Manifest};
@@ -294,7 +294,7 @@ fn keep_winners(
 
 /// Merge-on-read of the replaced conversations: no file is rewritten. Every live file of
 /// the account's partitions holding rows of a replaced conversation gets those rows marked
-/// deleted (its [`DeletedRows`] grows, see `deletion`), and one delete record per replaced
+/// deleted (its [`crate::deletion::DeletedRows`] grows, see `deletion`), and one delete record per replaced
 /// version goes to a new file of [`DELETED_VERSIONS`] per partition (see `deletes`), which
 /// the views anti-join. With `history`, the marked `conversations` rows are what
 /// `conversations_history` shows as superseded (compaction moves them to
@@ -335,8 +335,7 @@ fn mark_replaced(
             continue;
         }
         let before = f.deleted.as_ref().map_or(0, |d| d.rows);
-        let marked =
-            DeletedRows::union(f.deleted.as_ref(), &positions).map_err(|e| dv_err(&f.path, e))?;
+        let marked = deletion::with_more(f, &positions)?;
         let Some(marked) = marked else { continue };
         let newly = marked.rows - before;
         if newly == 0 {
@@ -405,15 +404,6 @@ fn positions_in_parallel(
     out.into_iter()
         .map(|r| r.unwrap_or_else(|| Ok(Vec::new())))
         .collect()
-}
-
-/// A deletion vector of the manifest that cannot be read.
-fn dv_err(path: &str, e: crate::deletion::DvError) -> crate::error::LoadError {
-    crate::error::LoadError::SchemaMismatch {
-        table: path.to_owned(),
-        partition: String::new(),
-        message: e.to_string(),
-    }
 }
 
 /// Step 2 for the data files: renamed into `data/`, still unreferenced.

@@ -31,7 +31,8 @@ use crate::clock::now_micros;
 use crate::columns::{conversation_column, stored_table};
 use crate::crash::CrashHook;
 use crate::deletes::{self, DELETED_VERSIONS};
-use crate::error::{LoadError, Result};
+use crate::deletion;
+use crate::error::Result;
 use crate::history::SUPERSEDED_CONVERSATIONS;
 use crate::layout::{self, Layout};
 use crate::manifest::{FileEntry, Manifest};
@@ -111,25 +112,17 @@ pub(crate) fn compact(
         };
         let mut srcs = Vec::with_capacity(g.files.len());
         for f in &g.files {
-            let deleted = match &f.deleted {
-                Some(d) => d.positions().map_err(|e| LoadError::SchemaMismatch {
-                    table: f.path.clone(),
-                    partition: f.partition.clone(),
-                    message: e.to_string(),
-                })?,
-                None => Vec::new(),
-            };
             srcs.push(FoldSource {
                 path: layout.abs(&f.path),
-                deleted,
+                deleted: deletion::positions_of_entry(f)?,
             });
         }
         let (tmp, name) = txn.new_file();
-        let (old_tmp, old_name) = txn.new_file();
+        let old = history.then(|| txn.new_file());
         let folded = merge::fold(
             &srcs,
             &tmp,
-            history.then_some(old_tmp.as_path()),
+            old.as_ref().map(|(p, _)| p.as_path()),
             not_kept,
             props,
             g.table,
@@ -139,7 +132,7 @@ pub(crate) fn compact(
             report.files_written += 1;
             txn.add(g.table_name, g.partition, tmp, &name, stats);
         }
-        if let Some(stats) = folded.superseded {
+        if let (Some(stats), Some((old_tmp, old_name))) = (folded.superseded, old) {
             report.files_written += 1;
             txn.add(
                 SUPERSEDED_CONVERSATIONS,
@@ -286,11 +279,11 @@ fn plan(manifest: &Manifest, policy: Policy) -> Vec<Group<'_>> {
 /// dropped from `groups`.
 fn records_to_retire<'a>(
     manifest: &'a Manifest,
-    groups: &mut Vec<Group<'_>>,
+    groups: &mut Vec<Group<'a>>,
 ) -> Vec<&'a FileEntry> {
-    let rewritten: HashSet<String> = groups
+    let rewritten: HashSet<&'a str> = groups
         .iter()
-        .flat_map(|g| g.files.iter().map(|f| f.path.clone()))
+        .flat_map(|g| g.files.iter().map(|f| f.path.as_str()))
         .collect();
     let mut still_deleted: HashSet<&str> = HashSet::new();
     for (name, files) in &manifest.tables {

@@ -12,6 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::LoadError;
+use crate::manifest::FileEntry;
+
 /// The deleted rows of one data file: an inline Delta deletion vector.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeletedRows {
@@ -29,6 +32,26 @@ pub struct DeletedRows {
 #[error("deletion vector: {0}")]
 pub struct DvError(pub String);
 
+/// The deleted positions of a manifest entry's file, sorted (empty when it has none).
+pub(crate) fn positions_of_entry(f: &FileEntry) -> Result<Vec<u64>, LoadError> {
+    match &f.deleted {
+        Some(d) => d.positions().map_err(|e| entry_err(f, e)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The entry's deleted positions with `more` added (`None`: still none).
+pub(crate) fn with_more(f: &FileEntry, more: &[u64]) -> Result<Option<DeletedRows>, LoadError> {
+    DeletedRows::union(f.deleted.as_ref(), more).map_err(|e| entry_err(f, e))
+}
+
+fn entry_err(f: &FileEntry, e: DvError) -> LoadError {
+    LoadError::DeletedRows {
+        path: f.path.clone(),
+        message: e.0,
+    }
+}
+
 /// Delta's `RoaringBitmapArray` magic number.
 const MAGIC: i32 = 1_681_511_377;
 /// Portable Roaring format cookie without run containers.
@@ -41,7 +64,11 @@ const ARRAY_MAX: usize = 4096;
 impl DeletedRows {
     /// The vector of `positions` (any order, duplicates allowed); `None` when empty.
     pub fn from_positions(positions: &[u64]) -> Option<Self> {
-        let mut sorted = positions.to_vec();
+        Self::from_vec(positions.to_vec())
+    }
+
+    /// [`DeletedRows::from_positions`], taking the positions' vector.
+    fn from_vec(mut sorted: Vec<u64>) -> Option<Self> {
         sorted.sort_unstable();
         sorted.dedup();
         if sorted.is_empty() {
@@ -69,7 +96,7 @@ impl DeletedRows {
             None => Vec::new(),
         };
         all.extend_from_slice(more);
-        Ok(Self::from_positions(&all))
+        Ok(Self::from_vec(all))
     }
 }
 
@@ -78,14 +105,7 @@ fn encode(sorted: &[u64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + sorted.len() * 2);
     out.extend_from_slice(&MAGIC.to_le_bytes());
     // Group by the high 32 bits: one 32-bit bitmap each.
-    let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
-    for &p in sorted {
-        let (hi, lo) = ((p >> 32) as u32, p as u32);
-        match groups.last_mut() {
-            Some((h, v)) if *h == hi => v.push(lo),
-            _ => groups.push((hi, vec![lo])),
-        }
-    }
+    let groups = group_by_high(sorted.iter().map(|&p| ((p >> 32) as u32, p as u32)));
     out.extend_from_slice(&(groups.len() as i64).to_le_bytes());
     for (hi, values) in &groups {
         out.extend_from_slice(&hi.to_le_bytes());
@@ -94,16 +114,21 @@ fn encode(sorted: &[u64]) -> Vec<u8> {
     out
 }
 
-/// A portable 32-bit Roaring bitmap (no run containers) of sorted, unique values.
-fn encode32(values: &[u32], out: &mut Vec<u8>) {
-    let mut containers: Vec<(u16, Vec<u16>)> = Vec::new();
-    for &v in values {
-        let (hi, lo) = ((v >> 16) as u16, v as u16);
-        match containers.last_mut() {
-            Some((h, c)) if *h == hi => c.push(lo),
-            _ => containers.push((hi, vec![lo])),
+/// Sorted `(high, low)` pairs as runs of one high part: `(high, lows)`.
+fn group_by_high<H: PartialEq, L>(pairs: impl Iterator<Item = (H, L)>) -> Vec<(H, Vec<L>)> {
+    let mut groups: Vec<(H, Vec<L>)> = Vec::new();
+    for (hi, lo) in pairs {
+        match groups.last_mut() {
+            Some((h, v)) if *h == hi => v.push(lo),
+            _ => groups.push((hi, vec![lo])),
         }
     }
+    groups
+}
+
+/// A portable 32-bit Roaring bitmap (no run containers) of sorted, unique values.
+fn encode32(values: &[u32], out: &mut Vec<u8>) {
+    let containers = group_by_high(values.iter().map(|&v| ((v >> 16) as u16, v as u16)));
     let start = out.len();
     out.extend_from_slice(&COOKIE_NO_RUNS.to_le_bytes());
     out.extend_from_slice(&(containers.len() as u32).to_le_bytes());

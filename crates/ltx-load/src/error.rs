@@ -211,6 +211,14 @@ pub enum LoadError {
         /// The first missing file.
         path: PathBuf,
     },
+    /// The deleted rows a manifest entry records (a deletion vector) could not be read.
+    #[error("deleted rows of {path} (manifest entry): {message}")]
+    DeletedRows {
+        /// The data file's path, relative to the warehouse.
+        path: String,
+        /// What is wrong with the vector.
+        message: String,
+    },
     /// A table's Delta Lake log (`data/<table>/_delta_log/`) could not be read or
     /// brought up to the manifest.
     #[error("Delta log of table {table} ({path}): {message}")]

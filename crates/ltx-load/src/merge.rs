@@ -18,6 +18,7 @@ use arrow::array::{Array, BooleanArray, RecordBatch, RecordBatchReader};
 use arrow::datatypes::SchemaRef;
 use arrow::row::{RowConverter, SortField};
 use ltx_transform::Table;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
@@ -104,6 +105,29 @@ impl<'a> Sink<'a> {
     }
 }
 
+/// Opens one of several files to merge into one: its schema must be the first one's
+/// (`schema`, set by the first file opened).
+fn open_same_schema(
+    src: &Path,
+    schema: &mut Option<SchemaRef>,
+    table: Table,
+) -> Result<ParquetRecordBatchReader> {
+    let reader = open_reader(src, None)?;
+    let file_schema = reader.schema();
+    match schema {
+        None => *schema = Some(file_schema),
+        Some(s) if s.fields() != file_schema.fields() => {
+            return Err(LoadError::SchemaMismatch {
+                table: table.name().to_string(),
+                partition: src.display().to_string(),
+                message: "files to merge have different schemas".to_string(),
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(reader)
+}
+
 /// Streams every batch of `srcs` (same schema) through `keep` into a new file `dst`,
 /// fsynced. Returns `None` (and leaves no `dst`) when no row survives.
 pub(crate) fn rewrite(
@@ -116,19 +140,7 @@ pub(crate) fn rewrite(
     let mut sink = Sink::new(dst, props, table);
     let mut schema: Option<SchemaRef> = None;
     for src in srcs {
-        let reader = open_reader(src, None)?;
-        let file_schema = reader.schema();
-        match &schema {
-            None => schema = Some(file_schema.clone()),
-            Some(s) if s.fields() != file_schema.fields() => {
-                return Err(LoadError::SchemaMismatch {
-                    table: table.name().to_string(),
-                    partition: src.display().to_string(),
-                    message: "files to merge have different schemas".to_string(),
-                });
-            }
-            Some(_) => {}
-        }
+        let reader = open_same_schema(src, &mut schema, table)?;
         for batch in reader {
             let batch = batch.map_err(arrow_err(table.name()))?;
             let batch = match keep.as_mut() {
@@ -362,19 +374,7 @@ pub(crate) fn fold(
     let mut old_sink = superseded.map(|p| Sink::new(p, props, table));
     let mut schema: Option<SchemaRef> = None;
     for src in srcs {
-        let reader = open_reader(&src.path, None)?;
-        let file_schema = reader.schema();
-        match &schema {
-            None => schema = Some(file_schema.clone()),
-            Some(s) if s.fields() != file_schema.fields() => {
-                return Err(LoadError::SchemaMismatch {
-                    table: table.name().to_string(),
-                    partition: src.path.display().to_string(),
-                    message: "files to merge have different schemas".to_string(),
-                });
-            }
-            Some(_) => {}
-        }
+        let reader = open_same_schema(&src.path, &mut schema, table)?;
         let mut offset = 0u64;
         let mut next = 0usize; // index into src.deleted of the first position >= offset
         for batch in reader {
